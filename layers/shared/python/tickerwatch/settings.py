@@ -1,0 +1,85 @@
+"""All configuration, read once from the environment into one validated model.
+
+A missing or malformed setting raises ``SettingsError`` naming the variable, so a
+misconfigured Lambda fails at cold start instead of on its first request.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+
+class SettingsError(RuntimeError):
+    pass
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+    # Database: a URL (local, CI) or, in AWS, a Secrets Manager secret holding the URL.
+    # With neither, the local commands start the embedded Postgres under data_dir.
+    database_url: str | None = Field(None, alias="DATABASE_URL")
+    database_url_secret_arn: str | None = Field(None, alias="DATABASE_URL_SECRET_ARN")
+
+    jwt_secret: str | None = Field(None, alias="JWT_SECRET")
+    jwt_secret_arn: str | None = Field(None, alias="JWT_SECRET_ARN")
+    access_token_ttl_seconds: int = Field(15 * 60, alias="ACCESS_TOKEN_TTL_SECONDS", gt=0)
+    refresh_token_ttl_seconds: int = Field(7 * 24 * 3600, alias="REFRESH_TOKEN_TTL_SECONDS", gt=0)
+
+    cors_allowed_origins: list[str] = Field(default_factory=list, alias="CORS_ALLOWED_ORIGINS")
+
+    data_dir: Path = Field(Path(".tickerwatch"), alias="TICKERWATCH_DATA_DIR")
+    market_data: str = Field("yfinance", alias="TICKERWATCH_MARKET_DATA")
+    max_price_age_minutes: int = Field(120, alias="TICKERWATCH_MAX_PRICE_AGE_MINUTES", gt=0)
+    model_path: Path | None = Field(None, alias="TICKERWATCH_MODEL_PATH")
+    # In AWS the predict function invokes fetch_prices to backfill an unseen ticker; locally
+    # (unset) the same job runs in process.
+    fetch_prices_function: str | None = Field(None, alias="FETCH_PRICES_FUNCTION_NAME")
+
+    email_backend: Literal["log", "ses", "smtp"] = Field("log", alias="TICKERWATCH_EMAIL_BACKEND")
+    email_from: str = Field("alerts@tickerwatch.local", alias="TICKERWATCH_EMAIL_FROM")
+    smtp_url: str | None = Field(None, alias="TICKERWATCH_SMTP_URL")
+    email_max_attempts: int = Field(8, alias="TICKERWATCH_EMAIL_MAX_ATTEMPTS", gt=0)
+
+    @field_validator("cors_allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("market_data")
+    @classmethod
+    def _known_provider(cls, value: str) -> str:
+        if value != "yfinance" and not (value.startswith("csv:") and len(value) > 4):
+            raise ValueError("must be 'yfinance' or 'csv:DIR'")
+        return value
+
+    @model_validator(mode="after")
+    def _smtp_needs_url(self) -> Settings:
+        if self.email_backend == "smtp" and not self.smtp_url:
+            raise ValueError("TICKERWATCH_SMTP_URL is required when TICKERWATCH_EMAIL_BACKEND=smtp")
+        return self
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if environ is None else environ)
+    try:
+        return Settings.model_validate({k: v for k, v in env.items() if v != ""})
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = error["loc"][0] if error["loc"] else None
+            name = Settings.model_fields[field].alias if field in Settings.model_fields else field
+            problems.append(f"{name or 'settings'}: {error['msg']}")
+        raise SettingsError("invalid configuration: " + "; ".join(problems)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()
