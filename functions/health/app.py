@@ -15,8 +15,11 @@ app = create_app("tickerwatch health")
 @app.get("/api/v1/health/")
 def health() -> JSONResponse:
     reachable = get_database().ping()
-    body = {"status": "ok" if reachable else "degraded", "database": "reachable" if reachable else "unreachable",
-            "version": __version__}
+    body = {
+        "status": "ok" if reachable else "degraded",
+        "database": "reachable" if reachable else "unreachable",
+        "version": __version__,
+    }
     return JSONResponse(body, status_code=200 if reachable else 503)
 
 

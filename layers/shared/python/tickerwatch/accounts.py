@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 import jwt
@@ -28,9 +28,11 @@ BAD_TOKEN = "Token is invalid or expired."
 _hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
 
 
-@lru_cache(maxsize=1)
-def _dummy_hash() -> str:
-    return _hasher.hash("not-a-real-password")
+# A real hash with the current parameters, checked against when the username is unknown so
+# that answer takes as long as a wrong password. Precomputed: hashing it at cold start costs 100 ms.
+DUMMY_HASH = (
+    "$argon2id$v=19$m=65536,t=3,p=4$33c8tg3YfJvlwVG74aN1IA$eJqIhdedy2WZryRQvCBTorVIbaiRSzMsa2b1wQkjjBY"
+)
 
 
 def password_problems(password: str, username: str) -> list[str]:
@@ -85,7 +87,9 @@ class TokenPolicy:
         return jwt.encode(body, self.secret, algorithm=ALGORITHM)
 
     def access_token(self, user_id: int, now: datetime) -> str:
-        return self._encode({"sub": str(user_id), "type": "access", "jti": uuid.uuid4().hex}, self.access_ttl, now)
+        return self._encode(
+            {"sub": str(user_id), "type": "access", "jti": uuid.uuid4().hex}, self.access_ttl, now
+        )
 
     def refresh_token(self, user_id: int, jti: uuid.UUID, family: uuid.UUID, now: datetime) -> str:
         claims = {"sub": str(user_id), "type": "refresh", "jti": str(jti), "fam": str(family)}
@@ -113,11 +117,8 @@ def _new_pair(conn, policy: TokenPolicy, user_id: int, family: uuid.UUID, now: d
 def obtain_tokens(db: Database, policy: TokenPolicy, username: str, password: str) -> TokenPair:
     creds = db.run(lambda conn: users.get_credentials(conn, username))
     if creds is None:
-        # Hash anyway so an unknown username takes as long as a wrong password.
-        try:
-            _hasher.verify(_dummy_hash(), password)
-        except VerificationError:
-            pass
+        with contextlib.suppress(VerificationError):
+            _hasher.verify(DUMMY_HASH, password)
         raise AuthenticationFailed(BAD_CREDENTIALS)
     try:
         _hasher.verify(creds.password_hash, password)

@@ -45,7 +45,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _run_job(name: str, event: dict) -> int:
-    from tickerwatch.local import LocalContext, load_function
+    from tickerwatch.events import LocalContext
+    from tickerwatch.local import load_function
 
     result = load_function(name).handler(event, LocalContext(name))
     print(json.dumps(result, indent=2, default=str))

@@ -11,15 +11,13 @@ import importlib.util
 import os
 import threading
 import time
-import uuid
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from tickerwatch.events import LocalContext, scheduled_event
 from tickerwatch.observability import logger
 from tickerwatch.web import create_app
 
@@ -70,35 +68,6 @@ def build_local_app(cors_origins: list[str]) -> FastAPI:
             max_age=600,
         )
     return app
-
-
-@dataclass
-class LocalContext:
-    """The attributes of a Lambda context object that Powertools reads."""
-
-    function_name: str
-    memory_limit_in_mb: int = 1024
-    aws_request_id: str = ""
-    invoked_function_arn: str = ""
-
-    def __post_init__(self) -> None:
-        self.aws_request_id = self.aws_request_id or str(uuid.uuid4())
-        self.invoked_function_arn = f"arn:aws:lambda:local:000000000000:function:{self.function_name}"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 300_000
-
-
-def scheduled_event(job: str) -> dict:
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": "Scheduled Event",
-        "source": "aws.scheduler",
-        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "resources": [f"local:schedule/{job}"],
-        "detail": {},
-    }
 
 
 class Scheduler:

