@@ -87,11 +87,11 @@ def main() -> None:
     from tickerwatch.local import function_names
     from tickerwatch.runtime import get_database
 
-    get_database().url  # start the embedded database once, outside the timings
     from tickerwatch.db import migrate
 
-    migrate(get_database().url)
-    os.environ.setdefault("DATABASE_URL", get_database().url)
+    url = get_database().url  # start the embedded database once, outside the timings
+    migrate(url)
+    os.environ.setdefault("DATABASE_URL", url)
 
     with tempfile.TemporaryDirectory() as tmp:
         hello = Path(tmp) / "hello.py"
