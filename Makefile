@@ -5,7 +5,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SAM_VENV := .venv-sam
 SAM      := $(SAM_VENV)/bin/sam
-PY312  ?= $(firstword $(wildcard /root/.pyenv/versions/3.12*/bin/python3.12) $(shell command -v python3.12))
+# sam build targets python3.12; these machines keep it under pyenv.
+PY312  ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12 /root/.pyenv/versions/3.12*/bin/python3.12) $(shell command -v python3.12))
+export SAM_CLI_TELEMETRY := 0
 
 export TICKERWATCH_MARKET_DATA ?= csv:../shared/data
 
@@ -22,7 +24,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # AWS SAM CLI in its own venv: its pins must not constrain the application's.
-$(SAM): 
+$(SAM):
 	test -d $(SAM_VENV) || $(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/pip install --quiet aws-sam-cli
 

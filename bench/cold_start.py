@@ -84,10 +84,9 @@ def measure(name: str, path: Path, request) -> tuple[float, object]:
 
 
 def main() -> None:
+    from tickerwatch.db import migrate
     from tickerwatch.local import function_names
     from tickerwatch.runtime import get_database
-
-    from tickerwatch.db import migrate
 
     url = get_database().url  # start the embedded database once, outside the timings
     migrate(url)

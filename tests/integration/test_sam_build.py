@@ -1,0 +1,96 @@
+"""The deployment bundle: `sam build` works offline and every function fits Lambda's size limit."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tickerwatch.local import SCHEDULES, function_names
+
+ROOT = Path(__file__).resolve().parents[2]
+LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
+
+
+class _CfnLoader(yaml.SafeLoader):
+    pass
+
+
+def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict:
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {suffix: value}
+
+
+_CfnLoader.add_multi_constructor("!", _intrinsic)
+
+
+def load_template(path: Path) -> dict:
+    return yaml.load(path.read_text(), Loader=_CfnLoader)
+
+
+def dir_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
+
+
+def functions_in(template: dict) -> dict[str, dict]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == "AWS::Serverless::Function"}
+
+
+def test_every_function_folder_is_deployed_and_vice_versa():
+    template = load_template(ROOT / "template.yaml")
+    code_dirs = {Path(v["Properties"]["CodeUri"]).name for v in functions_in(template).values()}
+    assert code_dirs == set(function_names())
+
+
+def test_schedules_match_the_local_scheduler():
+    template = load_template(ROOT / "template.yaml")
+    declared = {}
+    for resource in functions_in(template).values():
+        for event in resource["Properties"].get("Events", {}).values():
+            if event["Type"] == "ScheduleV2":
+                name = Path(resource["Properties"]["CodeUri"]).name
+                declared[name] = event["Properties"]["ScheduleExpression"]
+                assert event["Properties"]["RetryPolicy"]["MaximumRetryAttempts"] >= 1
+                assert event["Properties"]["DeadLetterConfig"]
+    deployed = set(function_names())
+    assert declared == {job: f"rate({m} minutes)" for job, m in SCHEDULES.items() if job in deployed}
+
+
+@pytest.mark.slow
+def test_sam_build_and_function_sizes():
+    sam = shutil.which("sam")
+    assert sam, "sam CLI not on PATH (make test puts .venv-sam/bin there)"
+    assert shutil.which("python3.12"), "sam build needs python3.12 on PATH"
+    result = subprocess.run(
+        [sam, "build", "--parallel", "--cached"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SAM_CLI_TELEMETRY": "0"},
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    build = ROOT / ".aws-sam" / "build"
+    template = load_template(build / "template.yaml")
+    layer_names = [
+        k for k, v in template["Resources"].items() if v["Type"] == "AWS::Serverless::LayerVersion"
+    ]
+    source = load_template(ROOT / "template.yaml")
+    global_layers = source.get("Globals", {}).get("Function", {}).get("Layers", [])
+    sizes = {}
+    for name, resource in functions_in(source).items():
+        layers = [ref["Ref"] for ref in resource["Properties"].get("Layers", global_layers)]
+        assert set(layers) <= set(layer_names)
+        sizes[name] = dir_size(build / name) + sum(dir_size(build / layer) for layer in layers)
+        assert sizes[name] < LAMBDA_UNZIPPED_LIMIT, f"{name} is {sizes[name] / 2**20:.0f} MiB unzipped"
+    assert (build / "SharedLayer" / "python" / "tickerwatch" / "db.py").exists()
+    print({k: f"{v / 2**20:.0f} MiB" for k, v in sizes.items()})
