@@ -43,6 +43,7 @@ def test_local_server_survives_database_restart(local_server, db, pgdata):
 
 
 def test_run_does_not_retry_a_failure_that_is_not_a_lost_connection(db):
+    assert db.ping()  # a live connection, so the only failure is the one below
     calls = []
 
     def work(conn):

@@ -6,7 +6,7 @@ import pytest
 from tickerwatch.accounts import TokenPolicy, password_problems
 from tickerwatch.errors import AuthenticationFailed
 
-POLICY = TokenPolicy("unit-secret-unit-secret-unit-secret-0123", timedelta(minutes=15), timedelta(days=7))
+POLICY = TokenPolicy("unit-secret-" * 6, timedelta(minutes=15), timedelta(days=7))
 
 
 def test_access_token_round_trip():

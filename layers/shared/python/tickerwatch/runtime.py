@@ -90,3 +90,10 @@ def _register_snapstart_hook(database: Database) -> None:
     except ImportError:
         return
     register_after_restore(database.close_all)
+
+
+@lru_cache(maxsize=1)
+def get_market_data():
+    from tickerwatch.market_data import get_market_data as build
+
+    return build(get_settings().market_data)

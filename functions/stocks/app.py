@@ -1,0 +1,66 @@
+"""Stocks: the tracked list, tracking a new symbol, and a symbol's daily bars."""
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tickerwatch import stocks
+from tickerwatch.data.prices import StockRow
+from tickerwatch.runtime import get_database, get_market_data
+from tickerwatch.settings import get_settings
+from tickerwatch.web import CurrentUser, create_app, lambda_handler
+
+get_settings()
+
+
+class StockOut(BaseModel):
+    symbol: str
+    name: str | None
+    exchange: str | None
+    current_price: Decimal | None
+    price_time: datetime | None
+    change_pct: float | None
+
+    @classmethod
+    def of(cls, row: StockRow) -> "StockOut":
+        return cls(**row.__dict__)
+
+
+class TrackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    symbol: str = Field(min_length=1, max_length=15)
+
+
+class BarOut(BaseModel):
+    date: date
+    open: float
+    high: float
+    low: float
+    close: float
+    adj_close: float
+    volume: int
+
+
+app = create_app("tickerwatch stocks")
+
+
+@app.get("/api/v1/stocks/", response_model=list[StockOut])
+def list_stocks() -> list[StockOut]:
+    return [StockOut.of(row) for row in stocks.list_tracked(get_database())]
+
+
+@app.post("/api/v1/stocks/", status_code=201, response_model=StockOut)
+def track(body: TrackRequest, user: CurrentUser) -> StockOut:
+    return StockOut.of(stocks.track_stock(get_database(), get_market_data(), body.symbol))
+
+
+@app.get("/api/v1/stocks/{symbol}/prices/", response_model=list[BarOut])
+def bars(symbol: str, start: date | None = None, end: date | None = None) -> list[BarOut]:
+    return [
+        BarOut(date=b.day, open=b.open, high=b.high, low=b.low, close=b.close, adj_close=b.adj_close, volume=b.volume)
+        for b in stocks.price_history(get_database(), symbol, start, end)
+    ]
+
+
+handler = lambda_handler(app)

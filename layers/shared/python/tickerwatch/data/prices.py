@@ -1,0 +1,124 @@
+"""Data access for stocks, daily price bars and quotes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from tickerwatch.db import Connection
+from tickerwatch.market_data import PriceBar, Quote, StockInfo
+
+
+@dataclass(frozen=True)
+class StockRow:
+    symbol: str
+    name: str | None
+    exchange: str | None
+    current_price: Decimal | None
+    price_time: datetime | None
+    change_pct: float | None
+
+
+def tracked_symbols(conn: Connection) -> list[str]:
+    return [r["symbol"] for r in conn.execute("SELECT symbol FROM stocks ORDER BY symbol")]
+
+
+def last_bar_days(conn: Connection, symbols: list[str]) -> dict[str, date]:
+    rows = conn.execute(
+        "SELECT symbol, max(day) AS last_day FROM price_bars WHERE symbol = ANY(%s) GROUP BY symbol", (symbols,)
+    )
+    return {r["symbol"]: r["last_day"] for r in rows}
+
+
+def upsert_stocks(conn: Connection, infos: list[StockInfo]) -> None:
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO stocks (symbol, name, exchange) VALUES (%s, %s, %s)"
+            " ON CONFLICT (symbol) DO UPDATE SET name = COALESCE(EXCLUDED.name, stocks.name),"
+            " exchange = COALESCE(EXCLUDED.exchange, stocks.exchange)",
+            [(i.symbol, i.name, i.exchange) for i in infos],
+        )
+
+
+def write_bars(conn: Connection, bars: list[PriceBar]) -> int:
+    """Idempotent bulk write: COPY into a temporary table, then upsert by (symbol, day)."""
+    if not bars:
+        return 0
+    conn.execute(
+        "CREATE TEMP TABLE incoming_bars (LIKE price_bars INCLUDING DEFAULTS) ON COMMIT DROP"
+    )
+    with conn.cursor() as cur, cur.copy(
+        "COPY incoming_bars (symbol, day, open, high, low, close, adj_close, volume) FROM STDIN"
+    ) as copy:
+        for b in bars:
+            copy.write_row((b.symbol, b.day, b.open, b.high, b.low, b.close, b.adj_close, b.volume))
+    cur = conn.execute(
+        "INSERT INTO price_bars SELECT DISTINCT ON (symbol, day) * FROM incoming_bars ORDER BY symbol, day"
+        " ON CONFLICT (symbol, day) DO UPDATE SET open = EXCLUDED.open, high = EXCLUDED.high,"
+        " low = EXCLUDED.low, close = EXCLUDED.close, adj_close = EXCLUDED.adj_close, volume = EXCLUDED.volume"
+        " WHERE (price_bars.open, price_bars.high, price_bars.low, price_bars.close, price_bars.adj_close,"
+        " price_bars.volume) IS DISTINCT FROM (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close,"
+        " EXCLUDED.adj_close, EXCLUDED.volume)"
+    )
+    conn.execute("DROP TABLE incoming_bars")
+    return cur.rowcount
+
+
+def record_quotes(conn: Connection, quotes: list[Quote]) -> None:
+    """Store each quote and make it the stock's current price unless a newer one is there."""
+    if not quotes:
+        return
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO quotes (symbol, quoted_at, price) VALUES (%s, %s, %s)"
+            " ON CONFLICT (symbol, quoted_at) DO UPDATE SET price = EXCLUDED.price",
+            [(q.symbol, q.time, q.price) for q in quotes],
+        )
+    conn.execute(
+        """
+        UPDATE stocks s SET current_price = q.price, price_time = q.quoted_at,
+               previous_close = (SELECT b.close FROM price_bars b
+                                  WHERE b.symbol = s.symbol AND b.day < (q.quoted_at AT TIME ZONE 'America/New_York')::date
+                                  ORDER BY b.day DESC LIMIT 1)
+          FROM unnest(%s::text[], %s::timestamptz[], %s::numeric[]) AS q(symbol, quoted_at, price)
+         WHERE s.symbol = q.symbol AND (s.price_time IS NULL OR s.price_time <= q.quoted_at)
+        """,
+        ([q.symbol for q in quotes], [q.time for q in quotes], [q.price for q in quotes]),
+    )
+
+
+def mark_backfilled(conn: Connection, symbols: list[str]) -> None:
+    conn.execute("UPDATE stocks SET backfilled_at = now() WHERE symbol = ANY(%s)", (symbols,))
+
+
+def list_stocks(conn: Connection) -> list[StockRow]:
+    rows = conn.execute(
+        "SELECT symbol, name, exchange, current_price, price_time,"
+        " CASE WHEN previous_close > 0 THEN round(((current_price - previous_close) / previous_close * 100)::numeric, 4)"
+        " END AS change_pct FROM stocks ORDER BY symbol"
+    ).fetchall()
+    return [
+        StockRow(r["symbol"], r["name"], r["exchange"], r["current_price"], r["price_time"],
+                 float(r["change_pct"]) if r["change_pct"] is not None else None)
+        for r in rows
+    ]
+
+
+def is_tracked(conn: Connection, symbol: str) -> bool:
+    return conn.execute("SELECT 1 FROM stocks WHERE symbol = %s", (symbol,)).fetchone() is not None
+
+
+def bars_between(conn: Connection, symbol: str, start: date | None, end: date | None) -> list[PriceBar]:
+    rows = conn.execute(
+        "SELECT symbol, day, open, high, low, close, adj_close, volume FROM price_bars"
+        " WHERE symbol = %s AND (%s::date IS NULL OR day >= %s) AND (%s::date IS NULL OR day <= %s)"
+        " ORDER BY day",
+        (symbol, start, start, end, end),
+    )
+    return [PriceBar(**r) for r in rows]
+
+
+def closes(conn: Connection, symbol: str) -> tuple[list[date], list[float]]:
+    rows = conn.execute("SELECT day, close FROM price_bars WHERE symbol = %s ORDER BY day", (symbol,)).fetchall()
+    return [r["day"] for r in rows], [r["close"] for r in rows]

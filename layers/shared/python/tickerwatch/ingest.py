@@ -1,0 +1,83 @@
+"""The fetch_prices job: one batched provider call, idempotent writes, per-ticker failures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from tickerwatch.data import prices
+from tickerwatch.db import Database
+from tickerwatch.market_data import MarketData, StockInfo, normalise_symbol
+from tickerwatch.observability import logger, metrics
+
+# Re-read a few days before the newest stored bar: providers correct recent bars.
+OVERLAP_DAYS = 5
+
+
+@dataclass
+class FetchResult:
+    succeeded: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    bars_written: int = 0
+    backfill: bool = False
+
+    def as_dict(self) -> dict:
+        return {"succeeded": self.succeeded, "failed": self.failed, "bars_written": self.bars_written,
+                "backfill": self.backfill}
+
+
+def fetch_prices(
+    db: Database, provider: MarketData, symbols: list[str] | None = None, *, backfill: bool = False,
+    today: date | None = None,
+) -> FetchResult:
+    """Fetch bars for the given symbols (default: every tracked stock) and store them.
+
+    Symbols given explicitly start being tracked when the provider has data for them.
+    """
+    today = today or datetime.now(UTC).date()
+    result = FetchResult(backfill=backfill)
+    requested: list[str] = []
+    for raw in symbols or []:
+        try:
+            requested.append(normalise_symbol(raw))
+        except Exception:
+            result.failed[str(raw)] = "invalid symbol"
+    if symbols is None:
+        requested = db.run(prices.tracked_symbols)
+    requested = sorted(set(requested))
+    if not requested:
+        return result
+
+    last_days = db.run(lambda conn: prices.last_bar_days(conn, requested))
+    # A backfill (or a symbol with no bars yet) asks for the provider's last ten years.
+    full = backfill or len(last_days) < len(requested)
+    start = None if full else min(last_days.values()) - timedelta(days=OVERLAP_DAYS)
+
+    history = provider.history(requested, start, today)
+    result.failed.update(history.failures)
+    got = [s for s in requested if history.bars.get(s)]
+    for symbol in requested:
+        if symbol not in got and symbol not in result.failed:
+            result.failed[symbol] = "no bars in range"
+    if not got:
+        _count(result)
+        return result
+
+    def work(conn):
+        prices.upsert_stocks(conn, [StockInfo(s, None, None) for s in got])
+        written = prices.write_bars(conn, [bar for s in got for bar in history.bars[s]])
+        prices.record_quotes(conn, [history.quotes[s] for s in got if s in history.quotes])
+        if full:
+            prices.mark_backfilled(conn, got)
+        return written
+
+    result.bars_written = db.run(work)
+    result.succeeded = got
+    _count(result)
+    return result
+
+
+def _count(result: FetchResult) -> None:
+    metrics.add_metric(name="TickersFetched", unit="Count", value=len(result.succeeded))
+    metrics.add_metric(name="TickersFailed", unit="Count", value=len(result.failed))
+    logger.info("fetch_prices done", extra=result.as_dict())

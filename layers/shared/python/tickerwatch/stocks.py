@@ -1,0 +1,45 @@
+"""Tracked stocks: start tracking (validated against the provider, then backfilled), list, bars."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from tickerwatch.data import prices
+from tickerwatch.data.prices import StockRow
+from tickerwatch.db import Database
+from tickerwatch.errors import InvalidInput, NotFound, UpstreamUnavailable
+from tickerwatch.ingest import fetch_prices
+from tickerwatch.market_data import MarketData, PriceBar, normalise_symbol
+
+
+def list_tracked(db: Database) -> list[StockRow]:
+    return db.run(prices.list_stocks)
+
+
+def track_stock(db: Database, provider: MarketData, raw_symbol: str) -> StockRow:
+    symbol = normalise_symbol(raw_symbol)
+    info = provider.info(symbol)
+    if info is None:
+        raise NotFound(f"Unknown symbol '{symbol}'.")
+    result = fetch_prices(db, provider, [symbol], backfill=True)
+    if symbol not in result.succeeded:
+        raise UpstreamUnavailable(f"Could not fetch prices for '{symbol}': {result.failed.get(symbol)}.")
+
+    def work(conn):
+        prices.upsert_stocks(conn, [info])
+        return next(s for s in prices.list_stocks(conn) if s.symbol == symbol)
+
+    return db.run(work)
+
+
+def price_history(db: Database, raw_symbol: str, start: date | None, end: date | None) -> list[PriceBar]:
+    symbol = normalise_symbol(raw_symbol)
+    if start and end and start > end:
+        raise InvalidInput({"start": ["Must not be after end."]})
+
+    def work(conn):
+        if not prices.is_tracked(conn, symbol):
+            raise NotFound(f"'{symbol}' is not tracked.")
+        return prices.bars_between(conn, symbol, start, end)
+
+    return db.run(work)
