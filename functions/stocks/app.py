@@ -58,7 +58,15 @@ def track(body: TrackRequest, user: CurrentUser) -> StockOut:
 @app.get("/api/v1/stocks/{symbol}/prices/", response_model=list[BarOut])
 def bars(symbol: str, start: date | None = None, end: date | None = None) -> list[BarOut]:
     return [
-        BarOut(date=b.day, open=b.open, high=b.high, low=b.low, close=b.close, adj_close=b.adj_close, volume=b.volume)
+        BarOut(
+            date=b.day,
+            open=b.open,
+            high=b.high,
+            low=b.low,
+            close=b.close,
+            adj_close=b.adj_close,
+            volume=b.volume,
+        )
         for b in stocks.price_history(get_database(), symbol, start, end)
     ]
 

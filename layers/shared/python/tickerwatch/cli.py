@@ -53,6 +53,61 @@ def _run_job(name: str, event: dict) -> int:
     return 0
 
 
+def _cmd_fetch_prices(args: argparse.Namespace) -> int:
+    event: dict = {"backfill": args.backfill}
+    if args.tickers:
+        event["tickers"] = args.tickers
+    return _run_job("fetch_prices", event)
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    import base64
+    from pathlib import Path
+
+    from tickerwatch.db import migrate
+    from tickerwatch.predict import PLOT_KEYS, predict
+    from tickerwatch.runtime import get_backfill, get_database, get_model
+
+    migrate(get_database().url)
+    result = predict(
+        get_database(),
+        get_model(),
+        get_backfill(),
+        user_id=None,
+        ticker=args.ticker,
+        horizon=args.horizon,
+        plots=True,
+    )
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for key in PLOT_KEYS:
+        path = out / f"{result['ticker']}_{key}.png"
+        path.write_bytes(base64.b64decode(result.pop(key).split(",", 1)[1]))
+        print(f"wrote {path}")
+    result.pop("series")
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from tickerwatch.market_data import get_market_data
+    from tickerwatch.train import WEIGHTS_DIR, TrainConfig, train
+
+    config = TrainConfig(epochs=args.epochs, window=args.window)
+    golden = Path(args.golden) if args.golden else None
+    report = train(get_market_data(args.data), args.tickers, config, Path(args.out or WEIGHTS_DIR), golden)
+    for ticker, figures in report["tickers"].items():
+        m, n = figures["model"], figures["naive_last_value"]
+        print(
+            f"{ticker}: held-out {figures['held_out']['start']}..{figures['held_out']['end']}"
+            f"  RMSE model {m['rmse']:.3f} vs naive {n['rmse']:.3f}"
+            f"  MAPE {m['mape']:.2f}% vs {n['mape']:.2f}%  direction {m['directional_accuracy']:.3f}"
+        )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tickerwatch", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -65,6 +120,30 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=_cmd_serve)
 
     sub.add_parser("migrate", help="apply pending database migrations").set_defaults(func=_cmd_migrate)
+
+    fetch = sub.add_parser("fetch-prices", help="run the fetch_prices job now")
+    fetch.add_argument("tickers", nargs="*", help="default: every tracked stock")
+    fetch.add_argument("--backfill", action="store_true", help="(re)write ten years of history")
+    fetch.set_defaults(func=_cmd_fetch_prices)
+
+    pred = sub.add_parser("predict", help="forecast a ticker; prints the result and writes the plots")
+    pred.add_argument("ticker")
+    pred.add_argument("--horizon", type=int, default=5, choices=range(1, 31), metavar="1-30")
+    pred.add_argument("--out", default="predictions-out", help="folder for the PNG plots")
+    pred.set_defaults(func=_cmd_predict)
+
+    train = sub.add_parser("train", help="train the LSTM with PyTorch (needs the 'train' extra)")
+    train.add_argument("--data", default="csv:../shared/data", help="csv:DIR or yfinance")
+    train.add_argument("--tickers", nargs="+", default=["TSLA", "GOOG"])
+    train.add_argument("--epochs", type=int, default=25)
+    train.add_argument("--window", type=int, default=60)
+    train.add_argument("--out", help="output folder (default: the package's weights/)")
+    train.add_argument(
+        "--golden",
+        default="tests/golden/lstm_golden.npz",
+        help="where to write PyTorch's outputs on fixed inputs (checked by the tests)",
+    )
+    train.set_defaults(func=_cmd_train)
     return parser
 
 

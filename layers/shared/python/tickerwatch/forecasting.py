@@ -155,8 +155,12 @@ def build_forecast(
         "horizon": horizon,
         **{k: _r(v) for k, v in model_metrics.items()},
         "baseline": {"name": "naive last value", **{k: _r(v) for k, v in naive_metrics.items()}},
-        "test_window": {"start": test_dates[0], "end": test_dates[-1], "days": len(origins),
-                        "after_training_end": train_end.isoformat() if train_end else None},
+        "test_window": {
+            "start": test_dates[0],
+            "end": test_dates[-1],
+            "days": len(origins),
+            "after_training_end": train_end.isoformat() if train_end else None,
+        },
         "interval_coverage": {
             "80": _r(coverage_hits["80"] / coverage_n) if coverage_n else None,
             "95": _r(coverage_hits["95"] / coverage_n) if coverage_n else None,
@@ -174,8 +178,11 @@ def build_forecast(
             "close": [round(float(c), 4) for c in series],
             "ma_100": moving_average(series, 100),
             "ma_200": moving_average(series, 200),
-            "test": {"dates": test_dates, "actual": [_r(v) for v in actual],
-                     "predicted": [_r(v) for v in paths[:, 0]]},
+            "test": {
+                "dates": test_dates,
+                "actual": [_r(v) for v in actual],
+                "predicted": [_r(v) for v in paths[:, 0]],
+            },
         },
     }
 

@@ -22,12 +22,20 @@ class FetchResult:
     backfill: bool = False
 
     def as_dict(self) -> dict:
-        return {"succeeded": self.succeeded, "failed": self.failed, "bars_written": self.bars_written,
-                "backfill": self.backfill}
+        return {
+            "succeeded": self.succeeded,
+            "failed": self.failed,
+            "bars_written": self.bars_written,
+            "backfill": self.backfill,
+        }
 
 
 def fetch_prices(
-    db: Database, provider: MarketData, symbols: list[str] | None = None, *, backfill: bool = False,
+    db: Database,
+    provider: MarketData,
+    symbols: list[str] | None = None,
+    *,
+    backfill: bool = False,
     today: date | None = None,
 ) -> FetchResult:
     """Fetch bars for the given symbols (default: every tracked stock) and store them.

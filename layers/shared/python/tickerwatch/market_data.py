@@ -134,9 +134,16 @@ class YFinanceMarketData:
 
         span = {"period": f"{BACKFILL_YEARS}y"} if start is None else {"start": start.isoformat()}
         frame = yf.download(
-            tickers=symbols, **span, end=(end + timedelta(days=1)).isoformat(),
-            interval="1d", group_by="ticker", auto_adjust=False, actions=False, threads=True,
-            progress=False, multi_level_index=True,
+            tickers=symbols,
+            **span,
+            end=(end + timedelta(days=1)).isoformat(),
+            interval="1d",
+            group_by="ticker",
+            auto_adjust=False,
+            actions=False,
+            threads=True,
+            progress=False,
+            multi_level_index=True,
         )
         return history_from_frame(frame, symbols, datetime.now(UTC))
 
@@ -150,7 +157,9 @@ class YFinanceMarketData:
             meta = ticker.get_history_metadata() or {}
         except Exception:  # yfinance raises many types for unknown symbols
             return None
-        return StockInfo(symbol, meta.get("longName") or meta.get("shortName") or symbol, meta.get("exchangeName"))
+        return StockInfo(
+            symbol, meta.get("longName") or meta.get("shortName") or symbol, meta.get("exchangeName")
+        )
 
 
 def history_from_frame(frame, symbols: list[str], fetched_at: datetime) -> History:

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "lstm.npz"
+
 
 @dataclass
 class LstmLayer:
@@ -71,7 +73,10 @@ class LstmModel:
         arrays: dict[str, np.ndarray] = {"meta": np.array(json.dumps(self.meta))}
         for i, layer in enumerate(self.lstm):
             arrays[f"lstm{i}_kernel"], arrays[f"lstm{i}_recurrent"], arrays[f"lstm{i}_bias"] = (
-                layer.kernel, layer.recurrent, layer.bias)
+                layer.kernel,
+                layer.recurrent,
+                layer.bias,
+            )
         for i, layer in enumerate(self.dense):
             arrays[f"dense{i}_kernel"], arrays[f"dense{i}_bias"] = layer.kernel, layer.bias
         arrays["dense_activations"] = np.array(json.dumps([d.activation for d in self.dense]))
@@ -117,30 +122,44 @@ class LstmModel:
         return cls(lstm, dense, {"name": "keras-import", "version": "keras", "window": 100, **(meta or {})})
 
     @classmethod
-    def from_torch_state_dict(cls, state: dict[str, Any], dense_activations: list[str] | None = None,
-                              meta: dict[str, Any] | None = None) -> LstmModel:
+    def from_torch_state_dict(
+        cls,
+        state: dict[str, Any],
+        dense_activations: list[str] | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> LstmModel:
         """A PyTorch state_dict of nn.LSTM layers (weight_ih_l0 ...) followed by nn.Linear layers.
 
         PyTorch's gate order (i, f, g, o) is Keras' (i, f, c, o); its kernels are transposed and it
         has two biases, which add up.
         """
-        arrays = {k: np.asarray(v.detach().cpu().numpy() if hasattr(v, "detach") else v) for k, v in state.items()}
+        arrays = {
+            k: np.asarray(v.detach().cpu().numpy() if hasattr(v, "detach") else v) for k, v in state.items()
+        }
         lstm: list[LstmLayer] = []
         prefixes = sorted({k.rsplit(".", 1)[0] for k in arrays if k.endswith("weight_ih_l0")})
         for prefix in prefixes:
             layer_index = 0
             while f"{prefix}.weight_ih_l{layer_index}" in arrays:
                 p = f"{prefix}.%s_l{layer_index}"
-                lstm.append(LstmLayer(
-                    _f32(arrays[p % "weight_ih"].T), _f32(arrays[p % "weight_hh"].T),
-                    _f32(arrays[p % "bias_ih"] + arrays[p % "bias_hh"]),
-                ))
+                lstm.append(
+                    LstmLayer(
+                        _f32(arrays[p % "weight_ih"].T),
+                        _f32(arrays[p % "weight_hh"].T),
+                        _f32(arrays[p % "bias_ih"] + arrays[p % "bias_hh"]),
+                    )
+                )
                 layer_index += 1
-        linear = [k[: -len(".weight")] for k in arrays if k.endswith(".weight") and "weight_ih" not in k
-                  and "weight_hh" not in k and arrays[k].ndim == 2]
+        linear = [
+            k[: -len(".weight")]
+            for k in arrays
+            if k.endswith(".weight") and "weight_ih" not in k and "weight_hh" not in k and arrays[k].ndim == 2
+        ]
         activations = dense_activations or ["linear"] * len(linear)
-        dense = [DenseLayer(_f32(arrays[f"{n}.weight"].T), _f32(arrays[f"{n}.bias"]), a)
-                 for n, a in zip(linear, activations, strict=True)]
+        dense = [
+            DenseLayer(_f32(arrays[f"{n}.weight"].T), _f32(arrays[f"{n}.bias"]), a)
+            for n, a in zip(linear, activations, strict=True)
+        ]
         return cls(lstm, dense, dict(meta or {}))
 
 

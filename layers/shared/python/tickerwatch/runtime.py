@@ -97,3 +97,46 @@ def get_market_data():
     from tickerwatch.market_data import get_market_data as build
 
     return build(get_settings().market_data)
+
+
+@lru_cache(maxsize=1)
+def get_model():
+    from tickerwatch.model import DEFAULT_WEIGHTS, LstmModel
+
+    return LstmModel.load(get_settings().model_path or DEFAULT_WEIGHTS)
+
+
+def get_backfill():
+    """How the predict function gets an unseen ticker's history: invoke fetch_prices in AWS,
+    run the same job in process locally."""
+    settings = get_settings()
+    if settings.fetch_prices_function:
+        return _invoke_fetch_prices(settings.fetch_prices_function)
+
+    from tickerwatch.ingest import fetch_prices
+
+    return lambda symbol: fetch_prices(get_database(), get_market_data(), [symbol], backfill=True).as_dict()
+
+
+def _invoke_fetch_prices(function_name: str):
+    import json
+
+    import boto3
+
+    client = boto3.client("lambda")
+
+    def backfill(symbol: str) -> dict:
+        reply = client.invoke(
+            FunctionName=function_name,
+            InvocationType="RequestResponse",
+            Payload=json.dumps({"tickers": [symbol], "backfill": True}).encode(),
+        )
+        payload = json.loads(reply["Payload"].read() or b"{}")
+        if reply.get("FunctionError"):
+            return {
+                "succeeded": [],
+                "failed": {symbol: f"fetch_prices failed: {payload.get('errorMessage')}"},
+            }
+        return payload
+
+    return backfill

@@ -26,7 +26,8 @@ def tracked_symbols(conn: Connection) -> list[str]:
 
 def last_bar_days(conn: Connection, symbols: list[str]) -> dict[str, date]:
     rows = conn.execute(
-        "SELECT symbol, max(day) AS last_day FROM price_bars WHERE symbol = ANY(%s) GROUP BY symbol", (symbols,)
+        "SELECT symbol, max(day) AS last_day FROM price_bars WHERE symbol = ANY(%s) GROUP BY symbol",
+        (symbols,),
     )
     return {r["symbol"]: r["last_day"] for r in rows}
 
@@ -45,12 +46,13 @@ def write_bars(conn: Connection, bars: list[PriceBar]) -> int:
     """Idempotent bulk write: COPY into a temporary table, then upsert by (symbol, day)."""
     if not bars:
         return 0
-    conn.execute(
-        "CREATE TEMP TABLE incoming_bars (LIKE price_bars INCLUDING DEFAULTS) ON COMMIT DROP"
-    )
-    with conn.cursor() as cur, cur.copy(
-        "COPY incoming_bars (symbol, day, open, high, low, close, adj_close, volume) FROM STDIN"
-    ) as copy:
+    conn.execute("CREATE TEMP TABLE incoming_bars (LIKE price_bars INCLUDING DEFAULTS) ON COMMIT DROP")
+    with (
+        conn.cursor() as cur,
+        cur.copy(
+            "COPY incoming_bars (symbol, day, open, high, low, close, adj_close, volume) FROM STDIN"
+        ) as copy,
+    ):
         for b in bars:
             copy.write_row((b.symbol, b.day, b.open, b.high, b.low, b.close, b.adj_close, b.volume))
     cur = conn.execute(
@@ -99,8 +101,14 @@ def list_stocks(conn: Connection) -> list[StockRow]:
         " END AS change_pct FROM stocks ORDER BY symbol"
     ).fetchall()
     return [
-        StockRow(r["symbol"], r["name"], r["exchange"], r["current_price"], r["price_time"],
-                 float(r["change_pct"]) if r["change_pct"] is not None else None)
+        StockRow(
+            r["symbol"],
+            r["name"],
+            r["exchange"],
+            r["current_price"],
+            r["price_time"],
+            float(r["change_pct"]) if r["change_pct"] is not None else None,
+        )
         for r in rows
     ]
 
@@ -120,5 +128,7 @@ def bars_between(conn: Connection, symbol: str, start: date | None, end: date | 
 
 
 def closes(conn: Connection, symbol: str) -> tuple[list[date], list[float]]:
-    rows = conn.execute("SELECT day, close FROM price_bars WHERE symbol = %s ORDER BY day", (symbol,)).fetchall()
+    rows = conn.execute(
+        "SELECT day, close FROM price_bars WHERE symbol = %s ORDER BY day", (symbol,)
+    ).fetchall()
     return [r["day"] for r in rows], [r["close"] for r in rows]
