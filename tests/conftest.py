@@ -83,8 +83,7 @@ def db(database_url):
         tables = [
             r["tablename"]
             for r in conn.execute(
-                "SELECT tablename FROM pg_tables"
-                " WHERE schemaname = 'public' AND tablename <> 'schema_migrations'"
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'"
             )
         ]
         if tables:

@@ -19,9 +19,7 @@ class UserOut(BaseModel):
 
     @classmethod
     def of(cls, user: User) -> "UserOut":
-        return cls(
-            id=user.id, username=user.username, email=user.email, email_notifications=user.email_notifications
-        )
+        return cls(id=user.id, username=user.username, email=user.email, email_notifications=user.email_notifications)
 
 
 class ProtectedOut(BaseModel):

@@ -66,11 +66,7 @@ class LambdaApi:
         params: dict[str, Any] | None = None,
     ) -> Reply:
         module, route_key, path_params = self.function_for(method, path)
-        body = (
-            content
-            if content is not None
-            else (json.dumps(json_body).encode() if json_body is not None else None)
-        )
+        body = content if content is not None else (json.dumps(json_body).encode() if json_body is not None else None)
         event = http_api_event(
             method,
             path,
@@ -83,9 +79,7 @@ class LambdaApi:
         result = module.handler(event, LocalContext(module.__name__))
         raw = result.get("body") or ""
         payload = base64.b64decode(raw) if result.get("isBase64Encoded") else raw.encode()
-        return Reply(
-            result["statusCode"], {k.lower(): v for k, v in result.get("headers", {}).items()}, payload
-        )
+        return Reply(result["statusCode"], {k.lower(): v for k, v in result.get("headers", {}).items()}, payload)
 
 
 @dataclass
@@ -107,9 +101,7 @@ class HttpApi:
         if content is not None:
             hdrs.setdefault("content-type", "application/json")
         with httpx.Client(base_url=self.base_url, timeout=60) as client:
-            response = client.request(
-                method, path, json=json_body, content=content, headers=hdrs, params=params
-            )
+            response = client.request(method, path, json=json_body, content=content, headers=hdrs, params=params)
         return Reply(response.status_code, dict(response.headers), response.content)
 
 

@@ -42,9 +42,7 @@ class Users:
         return reply.json()
 
     def tokens(self, username="alice", password="correct-horse-9"):
-        reply = self.api.request(
-            "POST", "/api/v1/token/", json_body={"username": username, "password": password}
-        )
+        reply = self.api.request("POST", "/api/v1/token/", json_body={"username": username, "password": password})
         assert reply.status_code == 200, reply.content
         return reply.json()
 

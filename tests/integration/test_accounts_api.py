@@ -87,9 +87,7 @@ def test_malformed_json_is_400(api):
 
 def test_nothing_half_written_on_rejected_register(api, users, db):
     users.register("alice")
-    api.request(
-        "POST", "/api/v1/register/", json_body={"username": "bob", "email": "b@example.com", "password": "1"}
-    )
+    api.request("POST", "/api/v1/register/", json_body={"username": "bob", "email": "b@example.com", "password": "1"})
     count = db.run(lambda conn: conn.execute("SELECT count(*) AS n FROM users").fetchone()["n"])
     assert count == 1
 
@@ -99,9 +97,7 @@ def test_nothing_half_written_on_rejected_register(api, users, db):
 
 def test_token_pair_for_good_credentials(api, users):
     users.register("alice")
-    reply = api.request(
-        "POST", "/api/v1/token/", json_body={"username": "alice", "password": "correct-horse-9"}
-    )
+    reply = api.request("POST", "/api/v1/token/", json_body={"username": "alice", "password": "correct-horse-9"})
     assert reply.status_code == 200
     pair = reply.json()
     access = jwt.decode(pair["access"], SECRET, algorithms=["HS256"])
@@ -111,9 +107,7 @@ def test_token_pair_for_good_credentials(api, users):
     assert refresh["exp"] - refresh["iat"] == 7 * 24 * 3600
 
 
-@pytest.mark.parametrize(
-    ("username", "password"), [("alice", "wrong-password"), ("nobody", "correct-horse-9")]
-)
+@pytest.mark.parametrize(("username", "password"), [("alice", "wrong-password"), ("nobody", "correct-horse-9")])
 def test_bad_credentials_get_one_message(api, users, username, password):
     users.register("alice")
     reply = api.request("POST", "/api/v1/token/", json_body={"username": username, "password": password})
@@ -159,9 +153,7 @@ def test_reuse_does_not_touch_other_sessions(api, users):
     laptop = users.tokens("alice")["refresh"]
     phone = users.tokens("alice")["refresh"]
     api.request("POST", "/api/v1/token/refresh/", json_body={"refresh": laptop})
-    api.request(
-        "POST", "/api/v1/token/refresh/", json_body={"refresh": laptop}
-    )  # reuse: laptop family revoked
+    api.request("POST", "/api/v1/token/refresh/", json_body={"refresh": laptop})  # reuse: laptop family revoked
     assert api.request("POST", "/api/v1/token/refresh/", json_body={"refresh": phone}).status_code == 200
 
 
@@ -172,10 +164,7 @@ def test_logout_revokes_family(api, users):
     reply = api.request("POST", "/api/v1/logout/", json_body={"refresh": rotated["refresh"]})
     assert reply.status_code == 204
     assert reply.content == b""
-    assert (
-        api.request("POST", "/api/v1/token/refresh/", json_body={"refresh": rotated["refresh"]}).status_code
-        == 401
-    )
+    assert api.request("POST", "/api/v1/token/refresh/", json_body={"refresh": rotated["refresh"]}).status_code == 401
 
 
 def test_logout_with_garbage_token_is_401(api):
@@ -186,10 +175,7 @@ def test_logout_with_garbage_token_is_401(api):
 def test_access_token_cannot_refresh(api, users):
     users.register("alice")
     pair = users.tokens("alice")
-    assert (
-        api.request("POST", "/api/v1/token/refresh/", json_body={"refresh": pair["access"]}).status_code
-        == 401
-    )
+    assert api.request("POST", "/api/v1/token/refresh/", json_body={"refresh": pair["access"]}).status_code == 401
 
 
 # ---------------------------------------------------------------- protected view
@@ -264,9 +250,7 @@ def test_protected_view_rejects_bad_tokens(api, users, case):
 
 @pytest.mark.parametrize("header", [None, "Basic YWxpY2U6cGFzcw==", "Bearer"])
 def test_protected_view_without_bearer_is_401(api, header):
-    reply = api.request(
-        "GET", "/api/v1/protected-view/", headers={"Authorization": header} if header else None
-    )
+    reply = api.request("GET", "/api/v1/protected-view/", headers={"Authorization": header} if header else None)
     assert reply.status_code == 401
     assert "detail" in reply.json()
 

@@ -23,9 +23,7 @@ def test_request_after_database_restart_succeeds(lambda_api, users, db, pgdata):
     # when the server restarts between two requests,
     _restart_postgres(pgdata)
     # then the next request reconnects once and succeeds.
-    reply = lambda_api.request(
-        "POST", "/api/v1/token/", json_body={"username": "alice", "password": "correct-horse-9"}
-    )
+    reply = lambda_api.request("POST", "/api/v1/token/", json_body={"username": "alice", "password": "correct-horse-9"})
     assert reply.status_code == 200
     assert lambda_api.request("GET", "/api/v1/health/").json()["database"] == "reachable"
 

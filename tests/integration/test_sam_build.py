@@ -81,9 +81,7 @@ def test_sam_build_and_function_sizes():
     assert result.returncode == 0, result.stdout + result.stderr
     build = ROOT / ".aws-sam" / "build"
     template = load_template(build / "template.yaml")
-    layer_names = [
-        k for k, v in template["Resources"].items() if v["Type"] == "AWS::Serverless::LayerVersion"
-    ]
+    layer_names = [k for k, v in template["Resources"].items() if v["Type"] == "AWS::Serverless::LayerVersion"]
     source = load_template(ROOT / "template.yaml")
     global_layers = source.get("Globals", {}).get("Function", {}).get("Layers", [])
     sizes = {}

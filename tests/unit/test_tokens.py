@@ -31,9 +31,7 @@ def test_expired_token_is_rejected():
 
 
 def test_other_algorithm_is_rejected():
-    token = jwt.encode(
-        {"sub": "1", "type": "access", "iat": 0, "exp": 2**40}, POLICY.secret, algorithm="HS512"
-    )
+    token = jwt.encode({"sub": "1", "type": "access", "iat": 0, "exp": 2**40}, POLICY.secret, algorithm="HS512")
     with pytest.raises(AuthenticationFailed):
         POLICY.decode(token, "access")
 

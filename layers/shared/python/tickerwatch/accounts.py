@@ -30,9 +30,7 @@ _hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
 
 # A real hash with the current parameters, checked against when the username is unknown so
 # that answer takes as long as a wrong password. Precomputed: hashing it at cold start costs 100 ms.
-DUMMY_HASH = (
-    "$argon2id$v=19$m=65536,t=3,p=4$33c8tg3YfJvlwVG74aN1IA$eJqIhdedy2WZryRQvCBTorVIbaiRSzMsa2b1wQkjjBY"
-)
+DUMMY_HASH = "$argon2id$v=19$m=65536,t=3,p=4$33c8tg3YfJvlwVG74aN1IA$eJqIhdedy2WZryRQvCBTorVIbaiRSzMsa2b1wQkjjBY"
 
 
 def password_problems(password: str, username: str) -> list[str]:
@@ -87,9 +85,7 @@ class TokenPolicy:
         return jwt.encode(body, self.secret, algorithm=ALGORITHM)
 
     def access_token(self, user_id: int, now: datetime) -> str:
-        return self._encode(
-            {"sub": str(user_id), "type": "access", "jti": uuid.uuid4().hex}, self.access_ttl, now
-        )
+        return self._encode({"sub": str(user_id), "type": "access", "jti": uuid.uuid4().hex}, self.access_ttl, now)
 
     def refresh_token(self, user_id: int, jti: uuid.UUID, family: uuid.UUID, now: datetime) -> str:
         claims = {"sub": str(user_id), "type": "refresh", "jti": str(jti), "fam": str(family)}

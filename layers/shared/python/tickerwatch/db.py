@@ -25,9 +25,7 @@ Connection = psycopg.Connection
 
 
 def connect(url: str, *, autocommit: bool = False) -> Connection:
-    return psycopg.connect(
-        url, autocommit=autocommit, prepare_threshold=None, row_factory=dict_row, connect_timeout=10
-    )
+    return psycopg.connect(url, autocommit=autocommit, prepare_threshold=None, row_factory=dict_row, connect_timeout=10)
 
 
 class Database:

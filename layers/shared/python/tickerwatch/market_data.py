@@ -157,9 +157,7 @@ class YFinanceMarketData:
             meta = ticker.get_history_metadata() or {}
         except Exception:  # yfinance raises many types for unknown symbols
             return None
-        return StockInfo(
-            symbol, meta.get("longName") or meta.get("shortName") or symbol, meta.get("exchangeName")
-        )
+        return StockInfo(symbol, meta.get("longName") or meta.get("shortName") or symbol, meta.get("exchangeName"))
 
 
 def history_from_frame(frame, symbols: list[str], fetched_at: datetime) -> History:

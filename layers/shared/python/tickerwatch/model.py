@@ -133,9 +133,7 @@ class LstmModel:
         PyTorch's gate order (i, f, g, o) is Keras' (i, f, c, o); its kernels are transposed and it
         has two biases, which add up.
         """
-        arrays = {
-            k: np.asarray(v.detach().cpu().numpy() if hasattr(v, "detach") else v) for k, v in state.items()
-        }
+        arrays = {k: np.asarray(v.detach().cpu().numpy() if hasattr(v, "detach") else v) for k, v in state.items()}
         lstm: list[LstmLayer] = []
         prefixes = sorted({k.rsplit(".", 1)[0] for k in arrays if k.endswith("weight_ih_l0")})
         for prefix in prefixes:

@@ -199,9 +199,7 @@ def held_out_report(model: LstmModel, splits: list[TickerSplit]) -> dict[str, An
     for s in splits:
         targets = range(s.train_end_index, len(s.closes))
         x, _ = samples(s.closes, model.window, targets)
-        windows = np.lib.stride_tricks.sliding_window_view(s.closes, model.window)[
-            np.array(targets) - model.window
-        ]
+        windows = np.lib.stride_tricks.sliding_window_view(s.closes, model.window)[np.array(targets) - model.window]
         _, lo, span = scale_windows(windows)
         predicted = model.predict(x).astype(np.float64) * span + lo
         actual = s.closes[np.array(targets)]

@@ -48,9 +48,7 @@ def validation_errors(exc: RequestValidationError) -> dict[str, list[str]]:
             message = "This field is required."
         elif err.get("type") == "extra_forbidden":
             message = "This field is not allowed here."
-        fields.setdefault(_field_name(tuple(err.get("loc", ()))), []).append(
-            message.removeprefix("Value error, ")
-        )
+        fields.setdefault(_field_name(tuple(err.get("loc", ()))), []).append(message.removeprefix("Value error, "))
     return fields
 
 

@@ -26,9 +26,7 @@ class HistoryEntry:
     plots: dict[str, str] | None
 
 
-def find_result(
-    conn: Connection, symbol: str, last_bar: date, model_version: str, horizon: int
-) -> CachedResult | None:
+def find_result(conn: Connection, symbol: str, last_bar: date, model_version: str, horizon: int) -> CachedResult | None:
     row = conn.execute(
         "SELECT id, result, plots FROM prediction_results"
         " WHERE symbol = %s AND last_bar_date = %s AND model_version = %s AND horizon = %s",
@@ -59,9 +57,7 @@ def store_result(
 
 
 def add_plots(conn: Connection, result_id: int, plots: dict[str, str]) -> None:
-    conn.execute(
-        "UPDATE prediction_results SET plots = %s WHERE id = %s AND plots IS NULL", (Jsonb(plots), result_id)
-    )
+    conn.execute("UPDATE prediction_results SET plots = %s WHERE id = %s AND plots IS NULL", (Jsonb(plots), result_id))
 
 
 def record_request(conn: Connection, user_id: int, result_id: int) -> tuple[int, datetime]:
@@ -73,9 +69,7 @@ def record_request(conn: Connection, user_id: int, result_id: int) -> tuple[int,
 
 
 def history_page(conn: Connection, user_id: int, limit: int, offset: int) -> tuple[int, list[HistoryEntry]]:
-    total = conn.execute("SELECT count(*) AS n FROM predictions WHERE user_id = %s", (user_id,)).fetchone()[
-        "n"
-    ]
+    total = conn.execute("SELECT count(*) AS n FROM predictions WHERE user_id = %s", (user_id,)).fetchone()["n"]
     rows = conn.execute(
         "SELECT p.id, p.requested_at, r.result, NULL::jsonb AS plots FROM predictions p"
         " JOIN prediction_results r ON r.id = p.result_id WHERE p.user_id = %s"

@@ -49,9 +49,7 @@ def write_bars(conn: Connection, bars: list[PriceBar]) -> int:
     conn.execute("CREATE TEMP TABLE incoming_bars (LIKE price_bars INCLUDING DEFAULTS) ON COMMIT DROP")
     with (
         conn.cursor() as cur,
-        cur.copy(
-            "COPY incoming_bars (symbol, day, open, high, low, close, adj_close, volume) FROM STDIN"
-        ) as copy,
+        cur.copy("COPY incoming_bars (symbol, day, open, high, low, close, adj_close, volume) FROM STDIN") as copy,
     ):
         for b in bars:
             copy.write_row((b.symbol, b.day, b.open, b.high, b.low, b.close, b.adj_close, b.volume))
@@ -81,7 +79,8 @@ def record_quotes(conn: Connection, quotes: list[Quote]) -> None:
         """
         UPDATE stocks s SET current_price = q.price, price_time = q.quoted_at,
                previous_close = (SELECT b.close FROM price_bars b
-                                  WHERE b.symbol = s.symbol AND b.day < (q.quoted_at AT TIME ZONE 'America/New_York')::date
+                                  WHERE b.symbol = s.symbol
+                                    AND b.day < (q.quoted_at AT TIME ZONE 'America/New_York')::date
                                   ORDER BY b.day DESC LIMIT 1)
           FROM unnest(%s::text[], %s::timestamptz[], %s::numeric[]) AS q(symbol, quoted_at, price)
          WHERE s.symbol = q.symbol AND (s.price_time IS NULL OR s.price_time <= q.quoted_at)
@@ -97,7 +96,8 @@ def mark_backfilled(conn: Connection, symbols: list[str]) -> None:
 def list_stocks(conn: Connection) -> list[StockRow]:
     rows = conn.execute(
         "SELECT symbol, name, exchange, current_price, price_time,"
-        " CASE WHEN previous_close > 0 THEN round(((current_price - previous_close) / previous_close * 100)::numeric, 4)"
+        " CASE WHEN previous_close > 0"
+        " THEN round(((current_price - previous_close) / previous_close * 100)::numeric, 4)"
         " END AS change_pct FROM stocks ORDER BY symbol"
     ).fetchall()
     return [
@@ -128,7 +128,5 @@ def bars_between(conn: Connection, symbol: str, start: date | None, end: date | 
 
 
 def closes(conn: Connection, symbol: str) -> tuple[list[date], list[float]]:
-    rows = conn.execute(
-        "SELECT day, close FROM price_bars WHERE symbol = %s ORDER BY day", (symbol,)
-    ).fetchall()
+    rows = conn.execute("SELECT day, close FROM price_bars WHERE symbol = %s ORDER BY day", (symbol,)).fetchall()
     return [r["day"] for r in rows], [r["close"] for r in rows]

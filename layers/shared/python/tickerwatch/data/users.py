@@ -42,8 +42,7 @@ def insert_user(conn: Connection, username: str, email: str, password_hash: str)
     try:
         with conn.transaction():
             row = conn.execute(
-                f"INSERT INTO users (username, email, password_hash) VALUES (%s, %s, %s)"
-                f" RETURNING {_USER_COLUMNS}",
+                f"INSERT INTO users (username, email, password_hash) VALUES (%s, %s, %s) RETURNING {_USER_COLUMNS}",
                 (username, email, password_hash),
             ).fetchone()
     except psycopg.errors.UniqueViolation as exc:
