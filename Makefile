@@ -3,15 +3,17 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+TRAIN_STAMP := $(VENV)/.installed-train
 SAM_VENV := .venv-sam
 SAM      := $(SAM_VENV)/bin/sam
 # sam build targets python3.12; these machines keep it under pyenv.
 PY312  ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12 /root/.pyenv/versions/3.12*/bin/python3.12) $(shell command -v python3.12))
 export SAM_CLI_TELEMETRY := 0
+TORCH_VERSION ?= 2.13.0
 
 export TICKERWATCH_MARKET_DATA ?= csv:../shared/data
 
-.PHONY: run test lint check-template sam-build bench clean help
+.PHONY: run test lint check-template sam-build bench train clean help
 
 help:
 	@echo "make run   - set up and start the local stack (API on :8000, jobs, embedded Postgres)"
@@ -22,6 +24,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# Training (and its test) only. torch is pinned: on these machines 2.13.0 is a CPU wheel on disk,
+# while an unpinned torch is a multi-GB CUDA download. Elsewhere set TORCH_INDEX to PyTorch's CPU index.
+$(TRAIN_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) 'torch==$(TORCH_VERSION)'
+	$(BIN)/pip install --quiet -e '.[dev,train]'
+	touch $(TRAIN_STAMP)
 
 # AWS SAM CLI in its own venv: its pins must not constrain the application's.
 $(SAM):
@@ -42,11 +51,14 @@ check-template: $(STAMP) $(SAM)
 sam-build: $(SAM)
 	PATH="$(dir $(PY312)):$$PATH" $(SAM) build --parallel
 
-test: lint check-template
+test: lint check-template $(TRAIN_STAMP)
 	PATH="$(dir $(PY312)):$(abspath $(SAM_VENV))/bin:$$PATH" $(BIN)/pytest
 
 bench: $(STAMP)
-	$(BIN)/python bench/cold_start.py
+	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
+
+train: $(TRAIN_STAMP)
+	$(BIN)/tickerwatch train --data csv:../shared/data --tickers TSLA GOOG
 
 clean:
 	rm -rf .aws-sam .pytest_cache .ruff_cache

@@ -1,0 +1,50 @@
+"""Shared set-up for the benchmarks: a dedicated database on the embedded Postgres (or DATABASE_URL)."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("TICKERWATCH_MARKET_DATA", f"csv:{ROOT.parent / 'shared' / 'data'}")
+os.environ.setdefault("JWT_SECRET", "bench-secret-bench-secret-bench-secret-0123456789")
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+os.environ.setdefault("TICKERWATCH_FUNCTIONS_DIR", str(ROOT / "functions"))
+warnings.filterwarnings("ignore")
+
+
+def bench_database(name: str = "tickerwatch_bench") -> str:
+    """A fresh, migrated database; sets DATABASE_URL so the functions use it."""
+    import psycopg
+
+    from tickerwatch.db import migrate
+    from tickerwatch.runtime import embedded_database_url
+    from tickerwatch.settings import load_settings
+
+    if "DATABASE_URL" in os.environ:
+        url = os.environ["DATABASE_URL"]
+    else:
+        admin = embedded_database_url(load_settings().data_dir, "postgres")
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        url = admin.replace("/postgres?", f"/{name}?")
+        os.environ["DATABASE_URL"] = url
+    migrate(url)
+    return url
+
+
+def summary(label: str, seconds: list[float]) -> str:
+    ms = sorted(s * 1000 for s in seconds)
+    p95 = ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
+    return f"{label:<34} n={len(ms):<4} median {statistics.median(ms):9.1f} ms   p95 {p95:9.1f} ms"
+
+
+def out(line: str) -> None:
+    print(line, flush=True)
+    sys.stdout.flush()

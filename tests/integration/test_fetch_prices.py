@@ -1,0 +1,79 @@
+"""The fetch_prices job through its Lambda handler, on the real database and the csv provider."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from tickerwatch.events import LocalContext, scheduled_event
+from tickerwatch.ingest import fetch_prices
+from tickerwatch.local import load_function
+from tickerwatch.market_data import History, PriceBar, Quote, close_time
+
+
+@pytest.fixture(scope="module")
+def job():
+    return load_function("fetch_prices").handler
+
+
+def count(db, sql: str) -> int:
+    return db.run(lambda conn: conn.execute(sql).fetchone()["n"])
+
+
+def test_backfill_by_direct_invocation_reports_each_ticker(db, job):
+    result = job({"tickers": ["goog", "TSLA", "NOPE", "bad symbol!"], "backfill": True}, LocalContext("fetch_prices"))
+    assert sorted(result["succeeded"]) == ["GOOG", "TSLA"]
+    assert result["failed"] == {"NOPE": "unknown symbol", "bad symbol!": "invalid symbol"}
+    # ten years back from each file's newest bar: all of GOOG's 8.5 years, TSLA's last ten
+    assert count(db, "SELECT count(*) AS n FROM price_bars WHERE symbol = 'GOOG'") == 2148
+    tsla = db.run(lambda conn: conn.execute("SELECT min(day) AS d FROM price_bars WHERE symbol = 'TSLA'").fetchone())
+    assert tsla["d"] >= date(2012, 3, 24)
+    assert result["bars_written"] == count(db, "SELECT count(*) AS n FROM price_bars")
+
+
+def test_rerunning_never_duplicates(db, job):
+    job({"tickers": ["GOOG"], "backfill": True}, LocalContext("fetch_prices"))
+    before = count(db, "SELECT count(*) AS n FROM price_bars")
+    again = job({"tickers": ["GOOG"], "backfill": True}, LocalContext("fetch_prices"))
+    scheduled = job(scheduled_event("fetch_prices"), LocalContext("fetch_prices"))
+    assert again["bars_written"] == 0 and scheduled["bars_written"] == 0
+    assert scheduled["succeeded"] == ["GOOG"]
+    assert count(db, "SELECT count(*) AS n FROM price_bars") == before
+
+
+def test_scheduled_run_updates_latest_price(db, job):
+    job({"tickers": ["GOOG"]}, LocalContext("fetch_prices"))
+    row = db.run(lambda conn: conn.execute("SELECT current_price, price_time, previous_close FROM stocks").fetchone())
+    assert float(row["current_price"]) == pytest.approx(806.19)
+    assert float(row["previous_close"]) == pytest.approx(801.2)
+    assert row["price_time"] == close_time(date(2013, 3, 1))
+
+
+class FlakyProvider:
+    """One ticker fails at the provider; the other's bars must still be written."""
+
+    name = "fake"
+
+    def history(self, symbols, start, end):
+        bar = PriceBar("GOOD", date(2024, 1, 2), 1, 2, 0.5, 1.5, 1.5, 10)
+        return History(
+            bars={"GOOD": [bar]},
+            quotes={"GOOD": Quote("GOOD", 1.5, close_time(bar.day))},
+            failures={"BAD": "HTTP 500 from provider"},
+        )
+
+    def info(self, symbol):
+        return None
+
+
+def test_one_ticker_failing_loses_nothing_of_the_others(db):
+    result = fetch_prices(db, FlakyProvider(), ["GOOD", "BAD"])
+    assert result.succeeded == ["GOOD"]
+    assert result.failed == {"BAD": "HTTP 500 from provider"}
+    assert count(db, "SELECT count(*) AS n FROM price_bars WHERE symbol = 'GOOD'") == 1
+
+
+def test_invalid_event_is_reported_not_raised(job):
+    result = job({"tickers": "GOOG"}, LocalContext("fetch_prices"))
+    assert result["error"] == "invalid event"

@@ -1,0 +1,33 @@
+"""Training with PyTorch: fixed seeds give the same weights; numpy reproduces torch's forward pass."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch  # noqa: F401 - the 'train' extra; make test installs it
+
+from tickerwatch.market_data import CsvMarketData
+from tickerwatch.model import LstmModel
+from tickerwatch.train import TrainConfig, train
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+CONFIG = TrainConfig(window=20, units=(8, 4), dense=4, epochs=2, batch_size=128)
+
+
+@pytest.mark.slow
+def test_same_data_gives_same_weights_and_numpy_matches_torch(tmp_path):
+    provider = CsvMarketData(DATA)
+    first = train(provider, ["GOOG"], CONFIG, tmp_path / "a", tmp_path / "a" / "golden.npz", progress=lambda _: None)
+    second = train(provider, ["GOOG"], CONFIG, tmp_path / "b", progress=lambda _: None)
+    assert first == second
+    a, b = LstmModel.load(tmp_path / "a" / "lstm.npz"), LstmModel.load(tmp_path / "b" / "lstm.npz")
+    assert a.version == b.version
+    for la, lb in zip(a.lstm, b.lstm, strict=True):
+        np.testing.assert_array_equal(la.kernel, lb.kernel)
+    golden = np.load(tmp_path / "a" / "golden.npz")
+    np.testing.assert_allclose(a.predict(golden["inputs"]), golden["expected"], atol=1e-5, rtol=0)
+    report = first["tickers"]["GOOG"]
+    assert set(report) == {"held_out", "model", "naive_last_value"}
+    assert report["held_out"]["start"] > a.meta["trained_on"]["GOOG"]["train_end"]
