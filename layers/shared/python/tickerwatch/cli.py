@@ -89,6 +89,10 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_evaluate_alerts(args: argparse.Namespace) -> int:
+    return _run_job("evaluate_alerts", {})
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -125,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("tickers", nargs="*", help="default: every tracked stock")
     fetch.add_argument("--backfill", action="store_true", help="(re)write ten years of history")
     fetch.set_defaults(func=_cmd_fetch_prices)
+
+    sub.add_parser("evaluate-alerts", help="run the evaluate_alerts job now").set_defaults(func=_cmd_evaluate_alerts)
 
     pred = sub.add_parser("predict", help="forecast a ticker; prints the result and writes the plots")
     pred.add_argument("ticker")

@@ -1,6 +1,6 @@
-"""Postgres connections: one per execution environment (per thread locally), opened lazily.
+"""Postgres connections: one per execution environment in Lambda, opened lazily and reused.
 
-Lambda keeps the connection across invocations; when the server closed it (idle timeout,
+Lambda keeps its connection across invocations; when the server closed it (idle timeout,
 failover, a restart, a SnapStart restore) the unit of work is retried once on a fresh
 connection. Nothing has been committed at that point, so the retry cannot double-apply.
 ``prepare_threshold=None`` keeps psycopg from creating server-side prepared statements,
@@ -29,12 +29,19 @@ def connect(url: str, *, autocommit: bool = False) -> Connection:
 
 
 class Database:
-    def __init__(self, url: str | Callable[[], str]):
+    """Hands out connections for units of work and keeps a few idle ones for reuse.
+
+    Lambda runs one request at a time, so it keeps exactly one connection. The local server
+    runs requests on a thread pool; it opens as many as run at once and keeps ``max_idle``.
+    """
+
+    def __init__(self, url: str | Callable[[], str], *, max_idle: int = 4):
         self._url_source = url
         self._url: str | None = url if isinstance(url, str) else None
-        self._local = threading.local()
-        self._all: list[Connection] = []
+        self._idle: list[Connection] = []
         self._lock = threading.Lock()
+        self._generation = 0
+        self.max_idle = max_idle
 
     @property
     def url(self) -> str:
@@ -43,48 +50,60 @@ class Database:
             self._url = self._url_source()
         return self._url
 
-    def _connection(self) -> Connection:
-        conn: Connection | None = getattr(self._local, "conn", None)
-        if conn is None or conn.closed:
-            conn = connect(self.url)
-            self._local.conn = conn
+    def _checkout(self) -> tuple[Connection, int]:
+        with self._lock:
+            generation = self._generation
+            while self._idle:
+                conn = self._idle.pop()
+                if not conn.closed:
+                    return conn, generation
+        return connect(self.url), generation
+
+    def _checkin(self, conn: Connection, generation: int) -> None:
+        if not conn.closed and not conn.broken:
             with self._lock:
-                self._all.append(conn)
-        return conn
+                if generation == self._generation and len(self._idle) < self.max_idle:
+                    self._idle.append(conn)
+                    return
+        conn.close()
 
     def run(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` in one transaction and commit; retry once if the connection was dead."""
         for attempt in (1, 2):
-            conn = self._connection()
+            conn, generation = self._checkout()
             try:
                 result = work(conn)
             except psycopg.OperationalError:
+                self._rollback(conn)
+                self._checkin(conn, generation)
                 if conn.broken and attempt == 1:
                     logger.warning("database connection lost; reconnecting once")
-                    self._discard(conn)
                     continue
-                self._rollback(conn)
                 raise
             except BaseException:
                 self._rollback(conn)
+                self._checkin(conn, generation)
                 raise
-            conn.commit()
+            try:
+                conn.commit()
+            finally:
+                self._checkin(conn, generation)
             return result
         raise AssertionError("unreachable")
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """A transaction without the retry, for work that must not be repeated."""
-        conn = self._connection()
-        if conn.broken:
-            self._discard(conn)
-            conn = self._connection()
+        conn, generation = self._checkout()
         try:
             yield conn
         except BaseException:
             self._rollback(conn)
             raise
-        conn.commit()
+        else:
+            conn.commit()
+        finally:
+            self._checkin(conn, generation)
 
     def ping(self) -> bool:
         try:
@@ -94,25 +113,17 @@ class Database:
 
     def _rollback(self, conn: Connection) -> None:
         if not conn.closed and not conn.broken:
-            conn.rollback()
-
-    def _discard(self, conn: Connection) -> None:
-        try:
-            conn.close()
-        finally:
-            self._local.conn = None
-            with self._lock:
-                if conn in self._all:
-                    self._all.remove(conn)
+            with suppress(psycopg.Error):
+                conn.rollback()
 
     def close_all(self) -> None:
-        """Close every connection (after a SnapStart restore, at shutdown)."""
+        """Close the idle connections and retire the ones in use (after a SnapStart restore, at shutdown)."""
         with self._lock:
-            conns, self._all = self._all, []
-        for conn in conns:
+            idle, self._idle = self._idle, []
+            self._generation += 1
+        for conn in idle:
             with suppress(psycopg.Error):
                 conn.close()
-        self._local = threading.local()
 
 
 # ---------------------------------------------------------------- migrations

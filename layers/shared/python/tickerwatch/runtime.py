@@ -140,3 +140,11 @@ def _invoke_fetch_prices(function_name: str):
         return payload
 
     return backfill
+
+
+@lru_cache(maxsize=1)
+def get_email_sender():
+    from tickerwatch.notifications import build_sender
+
+    settings = get_settings()
+    return build_sender(settings.email_backend, settings.email_from, settings.smtp_url)

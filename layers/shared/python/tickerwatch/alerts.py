@@ -1,0 +1,223 @@
+"""Price alerts: the rules for defining them, the owner's operations, and the evaluation job."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from tickerwatch.data import alerts as store
+from tickerwatch.db import Database
+from tickerwatch.errors import Conflict, InvalidInput, NotFound
+from tickerwatch.market_data import normalise_symbol
+from tickerwatch.notifications import EmailSender, dispatch_notifications
+from tickerwatch.observability import logger, metrics
+
+CONDITIONS = {
+    "threshold": {"above", "below", "crosses_above", "crosses_below"},
+    "duration": {"above", "below"},
+    "percent_change": {"up", "down"},
+}
+FIELDS_BY_TYPE = {
+    "threshold": {"threshold_price"},
+    "duration": {"threshold_price", "duration_minutes"},
+    "percent_change": {"percent", "window_minutes"},
+}
+TYPE_FIELDS = {"threshold_price", "duration_minutes", "percent", "window_minutes"}
+MAX_PRICE = Decimal("1000000")
+# A threshold more than this factor away from the current price is a typo, not an alert.
+MAX_PRICE_FACTOR = Decimal(100)
+MAX_SPAN_MINUTES = 7 * 24 * 60  # durations and windows look back through at most a week of quotes
+MAX_PERCENT = Decimal(1000)
+MAX_COOLDOWN_MINUTES = 365 * 24 * 60
+
+
+@dataclass(frozen=True)
+class AlertDefinition:
+    symbol: str
+    alert_type: str
+    condition: str
+    threshold_price: Decimal | None = None
+    duration_minutes: int | None = None
+    percent: Decimal | None = None
+    window_minutes: int | None = None
+    recurring: bool = False
+    cooldown_minutes: int = 0
+    expires_at: datetime | None = None
+
+    def fields(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def validate_definition(d: AlertDefinition, current_price: float | None, now: datetime) -> dict[str, list[str]]:
+    """Every rule an alert must satisfy; returns per-field messages (empty when valid)."""
+    errors: dict[str, list[str]] = {}
+
+    def add(field: str, message: str) -> None:
+        errors.setdefault(field, []).append(message)
+
+    if d.alert_type not in CONDITIONS:
+        add("alert_type", f"Must be one of: {', '.join(sorted(CONDITIONS))}.")
+        return errors
+    if d.condition not in CONDITIONS[d.alert_type]:
+        add("condition", f"For {d.alert_type} alerts, must be one of: {', '.join(sorted(CONDITIONS[d.alert_type]))}.")
+    wanted = FIELDS_BY_TYPE[d.alert_type]
+    for name in sorted(TYPE_FIELDS):
+        value = getattr(d, name)
+        if name in wanted and value is None:
+            add(name, f"This field is required for {d.alert_type} alerts.")
+        elif name not in wanted and value is not None:
+            add(name, f"This field does not apply to {d.alert_type} alerts.")
+    if d.threshold_price is not None:
+        if d.threshold_price <= 0:
+            add("threshold_price", "Must be greater than zero.")
+        elif d.threshold_price > MAX_PRICE:
+            add("threshold_price", f"Must be at most {MAX_PRICE}.")
+        elif current_price:
+            price = Decimal(str(current_price))
+            if not price / MAX_PRICE_FACTOR <= d.threshold_price <= price * MAX_PRICE_FACTOR:
+                add("threshold_price", f"Is more than {MAX_PRICE_FACTOR}x away from the current price ({price}).")
+    for name in ("duration_minutes", "window_minutes"):
+        value = getattr(d, name)
+        if value is not None and not 1 <= value <= MAX_SPAN_MINUTES:
+            add(name, f"Must be between 1 and {MAX_SPAN_MINUTES} minutes.")
+    if d.percent is not None and not 0 < d.percent <= MAX_PERCENT:
+        add("percent", f"Must be greater than 0 and at most {MAX_PERCENT}.")
+    if not 0 <= d.cooldown_minutes <= MAX_COOLDOWN_MINUTES:
+        add("cooldown_minutes", f"Must be between 0 and {MAX_COOLDOWN_MINUTES}.")
+    if d.cooldown_minutes and not d.recurring:
+        add("cooldown_minutes", "Only recurring alerts have a cooldown.")
+    if d.expires_at is not None:
+        if d.expires_at.tzinfo is None:
+            add("expires_at", "Must include a time zone.")
+        elif d.expires_at <= now:
+            add("expires_at", "Must be in the future.")
+    return errors
+
+
+def _checked(db: Database, d: AlertDefinition, work):
+    """Validate against the stock's current price and run ``work`` in the same transaction."""
+
+    def run(conn):
+        tracked, price = store.current_price(conn, d.symbol)
+        if not tracked:
+            raise NotFound(f"'{d.symbol}' is not tracked; start tracking it with POST /api/v1/stocks/.")
+        problems = validate_definition(d, price, datetime.now(UTC))
+        if problems:
+            raise InvalidInput(problems)
+        try:
+            return work(conn)
+        except store.DuplicateAlert:
+            raise Conflict("You already have an identical active alert.") from None
+
+    return db.run(run)
+
+
+def create_alert(db: Database, user_id: int, definition: AlertDefinition) -> dict:
+    d = AlertDefinition(**{**definition.fields(), "symbol": normalise_symbol(definition.symbol)})
+    alert = _checked(db, d, lambda conn: store.insert_alert(conn, user_id, d.fields()))
+    metrics.add_metric(name="AlertCreated", unit="Count", value=1)
+    return alert
+
+
+def get_alert(db: Database, user_id: int, alert_id: int) -> dict:
+    alert = db.run(lambda conn: store.get_alert(conn, user_id, alert_id))
+    if alert is None:
+        raise NotFound("Alert not found.")
+    return alert
+
+
+def update_alert(db: Database, user_id: int, alert_id: int, changes: dict[str, Any]) -> dict:
+    current = get_alert(db, user_id, alert_id)
+    not_null = [
+        k for k in ("alert_type", "condition", "recurring", "cooldown_minutes") if k in changes and changes[k] is None
+    ]
+    if not_null:
+        raise InvalidInput({k: ["This field may not be null."] for k in not_null})
+    if "stock_symbol" in changes or "symbol" in changes:
+        raise InvalidInput({"stock_symbol": ["An alert's stock cannot be changed; create a new alert."]})
+    merged = {f: current[f] for f in AlertDefinition.__dataclass_fields__} | changes
+    if "alert_type" in changes:  # switching type drops the old type's fields unless given again
+        for name in TYPE_FIELDS - FIELDS_BY_TYPE.get(changes["alert_type"], set()) - set(changes):
+            merged[name] = None
+    d = AlertDefinition(**merged)
+    updated = _checked(db, d, lambda conn: store.update_alert(conn, user_id, alert_id, d.fields()))
+    if updated is None:
+        raise NotFound("Alert not found.")
+    return updated
+
+
+def set_paused(db: Database, user_id: int, alert_id: int, paused: bool) -> dict:
+    get_alert(db, user_id, alert_id)
+    try:
+        alert = db.run(lambda conn: store.set_status(conn, user_id, alert_id, "paused" if paused else "active"))
+    except store.DuplicateAlert:
+        raise Conflict("You already have an identical active alert.") from None
+    if alert is None:
+        raise NotFound("Alert not found.")
+    return alert
+
+
+def delete_alert(db: Database, user_id: int, alert_id: int) -> None:
+    if not db.run(lambda conn: store.delete_alert(conn, user_id, alert_id)):
+        raise NotFound("Alert not found.")
+
+
+def list_alerts(
+    db: Database,
+    user_id: int,
+    *,
+    is_active: bool | None,
+    symbol: str | None,
+    alert_type: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[int, list[dict]]:
+    symbol = normalise_symbol(symbol) if symbol else None
+    return db.run(
+        lambda conn: store.list_alerts(
+            conn, user_id, is_active=is_active, symbol=symbol, alert_type=alert_type, limit=limit, offset=offset
+        )
+    )
+
+
+def trigger_history(db: Database, user_id: int, limit: int, offset: int) -> tuple[int, list[dict]]:
+    return db.run(lambda conn: store.list_triggers(conn, user_id, limit, offset))
+
+
+# ---------------------------------------------------------------- evaluation job
+
+
+@dataclass
+class EvaluationSummary:
+    evaluated: int = 0
+    triggered: int = 0
+    skipped_stale: int = 0
+    rearmed: int = 0
+    emails_sent: int = 0
+    emails_failed: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+def evaluate_alerts(
+    db: Database, sender: EmailSender, *, max_price_age_minutes: int, max_attempts: int, now: datetime | None = None
+) -> EvaluationSummary:
+    """Claim every firing alert in one transaction (trigger + outbox row + deactivate/re-arm),
+    then send what the outbox holds, including earlier failures that are due again."""
+    when = now or db.run(store.database_now)
+    counts = db.run(lambda conn: store.claim_triggers(conn, when, max_price_age_minutes))
+    summary = EvaluationSummary(
+        evaluated=counts["evaluated"],
+        triggered=counts["triggered"],
+        skipped_stale=counts["skipped_stale"],
+        rearmed=counts["rearmed"],
+    )
+    sent, failed = dispatch_notifications(db, sender, max_attempts=max_attempts, now=when)
+    summary.emails_sent, summary.emails_failed = sent, failed
+    for name, value in summary.as_dict().items():
+        metrics.add_metric(name=f"Alerts_{name}", unit="Count", value=value)
+    logger.info("evaluate_alerts done", extra=summary.as_dict())
+    return summary

@@ -1,0 +1,326 @@
+"""Data access for alerts, their triggers and the notification outbox, including the set-based
+evaluation that claims triggers."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import psycopg
+
+from tickerwatch.db import Connection
+
+FIELDS = (
+    "symbol",
+    "alert_type",
+    "condition",
+    "threshold_price",
+    "duration_minutes",
+    "percent",
+    "window_minutes",
+    "recurring",
+    "cooldown_minutes",
+    "expires_at",
+)
+
+_EFFECTIVE = """
+    CASE WHEN status = 'active' AND expires_at <= now() THEN 'expired' ELSE status END AS status,
+    (status = 'active' AND (expires_at IS NULL OR expires_at > now())) AS is_active"""
+_COLUMNS = f"""id, symbol, alert_type, condition, threshold_price, duration_minutes, percent, window_minutes,
+    recurring, cooldown_minutes, expires_at, armed, trigger_count, last_triggered_at, created_at, updated_at,
+    {_EFFECTIVE}"""
+
+
+class DuplicateAlert(Exception):
+    pass
+
+
+def _guard_duplicates(fn):
+    def wrapper(conn: Connection, *args, **kwargs):
+        try:
+            with conn.transaction():
+                return fn(conn, *args, **kwargs)
+        except psycopg.errors.UniqueViolation as exc:
+            if exc.diag.constraint_name == "alerts_no_duplicate_active":
+                raise DuplicateAlert from None
+            raise
+
+    return wrapper
+
+
+@_guard_duplicates
+def insert_alert(conn: Connection, user_id: int, fields: dict[str, Any]) -> dict:
+    names = ["user_id", *FIELDS]
+    return conn.execute(
+        f"INSERT INTO alerts ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))}) RETURNING {_COLUMNS}",
+        [user_id, *(fields.get(f) for f in FIELDS)],
+    ).fetchone()
+
+
+def get_alert(conn: Connection, user_id: int, alert_id: int) -> dict | None:
+    return conn.execute(f"SELECT {_COLUMNS} FROM alerts WHERE id = %s AND user_id = %s", (alert_id, user_id)).fetchone()
+
+
+def list_alerts(
+    conn: Connection,
+    user_id: int,
+    *,
+    is_active: bool | None,
+    symbol: str | None,
+    alert_type: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[int, list[dict]]:
+    where = """user_id = %(user)s
+        AND (%(symbol)s::text IS NULL OR symbol = %(symbol)s)
+        AND (%(type)s::text IS NULL OR alert_type = %(type)s)
+        AND (%(active)s::boolean IS NULL OR
+             (status = 'active' AND (expires_at IS NULL OR expires_at > now())) = %(active)s)"""
+    params = {
+        "user": user_id,
+        "symbol": symbol,
+        "type": alert_type,
+        "active": is_active,
+        "limit": limit,
+        "offset": offset,
+    }
+    total = conn.execute(f"SELECT count(*) AS n FROM alerts WHERE {where}", params).fetchone()["n"]
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM alerts WHERE {where} ORDER BY id DESC LIMIT %(limit)s OFFSET %(offset)s", params
+    ).fetchall()
+    return total, rows
+
+
+@_guard_duplicates
+def update_alert(conn: Connection, user_id: int, alert_id: int, fields: dict[str, Any]) -> dict | None:
+    """Replace the alert's definition; it is re-armed, since it is a new condition."""
+    sets = ", ".join(f"{f} = %s" for f in FIELDS if f != "symbol")
+    return conn.execute(
+        f"UPDATE alerts SET {sets}, armed = true, last_fired_quote_at = NULL, updated_at = now()"
+        f" WHERE id = %s AND user_id = %s RETURNING {_COLUMNS}",
+        [*(fields.get(f) for f in FIELDS if f != "symbol"), alert_id, user_id],
+    ).fetchone()
+
+
+@_guard_duplicates
+def set_status(conn: Connection, user_id: int, alert_id: int, status: str) -> dict | None:
+    return conn.execute(
+        f"UPDATE alerts SET status = %s, armed = (CASE WHEN %s = 'active' THEN true ELSE armed END),"
+        f" updated_at = now() WHERE id = %s AND user_id = %s RETURNING {_COLUMNS}",
+        (status, status, alert_id, user_id),
+    ).fetchone()
+
+
+def delete_alert(conn: Connection, user_id: int, alert_id: int) -> bool:
+    return conn.execute("DELETE FROM alerts WHERE id = %s AND user_id = %s", (alert_id, user_id)).rowcount == 1
+
+
+def list_triggers(conn: Connection, user_id: int, limit: int, offset: int) -> tuple[int, list[dict]]:
+    total = conn.execute("SELECT count(*) AS n FROM alert_triggers WHERE user_id = %s", (user_id,)).fetchone()["n"]
+    rows = conn.execute(
+        """SELECT t.id, t.alert_id, t.symbol, t.alert_type, t.condition, t.threshold_price, t.duration_minutes,
+                  t.percent, t.window_minutes, t.price, t.quoted_at, t.triggered_at,
+                  n.status AS notification_status, n.attempts AS notification_attempts,
+                  n.last_error AS notification_error, n.sent_at AS notification_sent_at
+             FROM alert_triggers t LEFT JOIN notifications n ON n.trigger_id = t.id
+            WHERE t.user_id = %s ORDER BY t.triggered_at DESC, t.id DESC LIMIT %s OFFSET %s""",
+        (user_id, limit, offset),
+    ).fetchall()
+    return total, rows
+
+
+def current_price(conn: Connection, symbol: str) -> tuple[bool, float | None]:
+    row = conn.execute("SELECT current_price FROM stocks WHERE symbol = %s", (symbol,)).fetchone()
+    if row is None:
+        return False, None
+    return True, float(row["current_price"]) if row["current_price"] is not None else None
+
+
+# ---------------------------------------------------------------- evaluation
+
+# Every active, unexpired alert with its stock's latest quote, judged in one statement.
+# ``fires``: the alert's condition holds now (for crossings: between the previous quote and
+# the latest, newer than anything it fired on). ``state_true``: the plain above/below/moved
+# state, which must be false again before a recurring alert re-arms. Duration and percent
+# alerts look back through the stored quotes, which must cover the span without a gap longer
+# than the staleness limit (in market time).
+_EVALUATED = """
+WITH latest AS (
+    SELECT s.symbol, s.current_price AS price, s.price_time AS quoted_at,
+           market_minutes_between(s.price_time, %(now)s) <= %(max_age)s AS fresh
+      FROM stocks s
+     WHERE s.price_time IS NOT NULL AND s.symbol IN (SELECT symbol FROM alerts WHERE status = 'active')
+),
+previous AS (
+    SELECT l.symbol, p.price AS prev_price
+      FROM latest l
+     CROSS JOIN LATERAL (SELECT q.price FROM quotes q WHERE q.symbol = l.symbol AND q.quoted_at < l.quoted_at
+                         ORDER BY q.quoted_at DESC LIMIT 1) p
+     WHERE l.symbol IN (SELECT symbol FROM alerts WHERE status = 'active'
+                                                   AND condition IN ('crosses_above', 'crosses_below'))
+),
+coverage AS (
+    -- per symbol: the first quote after the most recent gap longer than the staleness limit
+    SELECT symbol, max(quoted_at) FILTER (WHERE gap_starts) AS covered_since, min(quoted_at) AS first_quote
+      FROM (SELECT q.symbol, q.quoted_at,
+                   market_minutes_between(lag(q.quoted_at) OVER w, q.quoted_at) > %(max_age)s AS gap_starts
+              FROM quotes q
+             WHERE q.symbol IN (SELECT symbol FROM alerts WHERE status = 'active'
+                                                           AND alert_type IN ('duration', 'percent_change'))
+               AND q.quoted_at >= %(now)s - interval '8 days'
+            WINDOW w AS (PARTITION BY q.symbol ORDER BY q.quoted_at)) g
+     GROUP BY symbol
+),
+candidates AS (
+    SELECT a.id, a.user_id, a.symbol, a.alert_type, a.condition, a.threshold_price, a.duration_minutes,
+           a.percent, a.window_minutes, a.recurring, a.armed, a.cooldown_minutes, a.last_triggered_at,
+           a.created_at, a.last_fired_quote_at,
+           l.price, l.quoted_at, coalesce(l.fresh, false) AS fresh, p.prev_price,
+           coalesce(c.covered_since, c.first_quote) AS covered_since
+      FROM alerts a
+      LEFT JOIN latest l ON l.symbol = a.symbol
+      LEFT JOIN previous p ON p.symbol = a.symbol
+      LEFT JOIN coverage c ON c.symbol = a.symbol
+     WHERE a.status = 'active' AND (a.expires_at IS NULL OR a.expires_at > %(now)s)
+),
+lookback AS (
+    -- the quote in force at the start of the span (duration) or window (percent_change)
+    SELECT c.*, anchor.quoted_at AS anchor_at, anchor.price AS anchor_price,
+           (c.alert_type = 'duration' AND anchor.quoted_at >= c.covered_since AND NOT EXISTS (
+                SELECT 1 FROM quotes v
+                 WHERE v.symbol = c.symbol AND v.quoted_at >= anchor.quoted_at AND v.quoted_at <= c.quoted_at
+                   AND CASE c.condition WHEN 'above' THEN v.price < c.threshold_price
+                                        ELSE v.price > c.threshold_price END)) AS held
+      FROM candidates c
+      LEFT JOIN LATERAL (
+            SELECT q.quoted_at, q.price FROM quotes q
+             WHERE c.alert_type IN ('duration', 'percent_change') AND c.fresh AND q.symbol = c.symbol
+               AND q.quoted_at <= c.quoted_at
+                   - make_interval(mins => coalesce(c.duration_minutes, c.window_minutes))
+             ORDER BY q.quoted_at DESC LIMIT 1) anchor ON true
+),
+evaluated AS (
+    SELECT l.*,
+           CASE
+             WHEN NOT l.fresh THEN false
+             WHEN l.condition = 'above' AND l.alert_type = 'threshold' THEN l.price >= l.threshold_price
+             WHEN l.condition = 'below' AND l.alert_type = 'threshold' THEN l.price <= l.threshold_price
+             WHEN l.condition = 'crosses_above' THEN l.prev_price < l.threshold_price AND l.price >= l.threshold_price
+                  AND l.quoted_at > coalesce(l.last_fired_quote_at, l.created_at)
+             WHEN l.condition = 'crosses_below' THEN l.prev_price > l.threshold_price AND l.price <= l.threshold_price
+                  AND l.quoted_at > coalesce(l.last_fired_quote_at, l.created_at)
+             WHEN l.alert_type = 'duration' THEN coalesce(l.held, false)
+             WHEN l.condition = 'up' THEN l.anchor_at >= l.covered_since
+                  AND (l.price - l.anchor_price) / l.anchor_price * 100 >= l.percent
+             WHEN l.condition = 'down' THEN l.anchor_at >= l.covered_since
+                  AND (l.anchor_price - l.price) / l.anchor_price * 100 >= l.percent
+           END AS fires,
+           CASE
+             WHEN NOT l.fresh THEN NULL
+             WHEN l.condition IN ('above', 'crosses_above') THEN l.price >= l.threshold_price
+             WHEN l.condition IN ('below', 'crosses_below') THEN l.price <= l.threshold_price
+             WHEN l.condition = 'up' THEN (l.price - l.anchor_price) / l.anchor_price * 100 >= l.percent
+             WHEN l.condition = 'down' THEN (l.anchor_price - l.price) / l.anchor_price * 100 >= l.percent
+           END AS state_true
+      FROM lookback l
+)
+"""
+
+CLAIM_TRIGGERS = (
+    _EVALUATED
+    + """,
+claimed AS (
+    UPDATE alerts a
+       SET armed = false,
+           status = CASE WHEN a.recurring THEN 'active' ELSE 'triggered' END,
+           trigger_count = a.trigger_count + 1,
+           last_triggered_at = %(now)s,
+           last_fired_quote_at = e.quoted_at,
+           updated_at = %(now)s
+      FROM evaluated e
+     WHERE a.id = e.id AND e.fires AND a.armed AND a.status = 'active'
+ RETURNING a.id, a.user_id, a.trigger_count, a.symbol, a.alert_type, a.condition, a.threshold_price,
+           a.duration_minutes, a.percent, a.window_minutes, e.price, e.quoted_at
+),
+triggers AS (
+    INSERT INTO alert_triggers (alert_id, user_id, sequence, symbol, alert_type, condition, threshold_price,
+                                duration_minutes, percent, window_minutes, price, quoted_at, triggered_at)
+    SELECT id, user_id, trigger_count, symbol, alert_type, condition, threshold_price, duration_minutes, percent,
+           window_minutes, price, quoted_at, %(now)s
+      FROM claimed
+ RETURNING id, user_id
+),
+outbox AS (
+    INSERT INTO notifications (trigger_id, user_id, recipient, status, next_attempt_at)
+    SELECT t.id, t.user_id, u.email, CASE WHEN u.email_notifications THEN 'pending' ELSE 'skipped' END, %(now)s
+      FROM triggers t JOIN users u ON u.id = t.user_id
+ RETURNING id
+),
+rearm AS (
+    SELECT e.id FROM evaluated e
+     WHERE e.recurring AND NOT e.armed AND e.state_true = false
+       AND e.last_triggered_at + make_interval(mins => e.cooldown_minutes) <= %(now)s
+)
+SELECT (SELECT count(*) FROM evaluated) AS evaluated,
+       (SELECT count(*) FROM evaluated WHERE NOT fresh) AS skipped_stale,
+       (SELECT count(*) FROM claimed) AS triggered,
+       (SELECT count(*) FROM outbox) AS notifications,
+       (SELECT array_agg(id) FROM rearm) AS rearm_ids
+"""
+)
+
+# Serialises evaluator runs: overlapping runs wait instead of deadlocking on the same alert rows.
+# Exactly-once does not depend on it: the claim only updates armed alerts, Postgres re-checks that
+# on the locked row, and (alert_id, sequence) is unique.
+EVALUATION_LOCK_KEY = 7_320_114_502
+
+
+def claim_triggers(conn: Connection, now: datetime, max_age_minutes: int) -> dict[str, Any]:
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (EVALUATION_LOCK_KEY,))
+    row = conn.execute(CLAIM_TRIGGERS, {"now": now, "max_age": max_age_minutes}).fetchone()
+    rearm_ids = row.pop("rearm_ids") or []
+    row["rearmed"] = conn.execute(
+        "UPDATE alerts SET armed = true, updated_at = %s WHERE id = ANY(%s) AND NOT armed AND status = 'active'",
+        (now, rearm_ids),
+    ).rowcount
+    return row
+
+
+def database_now(conn: Connection) -> datetime:
+    return conn.execute("SELECT now() AS now").fetchone()["now"]
+
+
+# ---------------------------------------------------------------- outbox
+
+
+def claim_notifications(conn: Connection, now: datetime, batch: int, lease: timedelta) -> list[dict]:
+    """Take due notifications for sending; SKIP LOCKED and the status change keep runs apart.
+    A lease that ran out (a run that died mid-send) makes a notification due again."""
+    return conn.execute(
+        """UPDATE notifications n SET status = 'sending', attempts = n.attempts + 1, lease_until = %(lease)s
+             FROM alert_triggers t
+            WHERE t.id = n.trigger_id AND n.id IN (
+                  SELECT id FROM notifications
+                   WHERE (status = 'pending' AND next_attempt_at <= %(now)s)
+                      OR (status = 'sending' AND lease_until < %(now)s)
+                   ORDER BY next_attempt_at, id LIMIT %(batch)s FOR UPDATE SKIP LOCKED)
+        RETURNING n.id, n.recipient, n.attempts, t.symbol, t.alert_type, t.condition, t.threshold_price,
+                  t.duration_minutes, t.percent, t.window_minutes, t.price, t.quoted_at, t.triggered_at""",
+        {"now": now, "lease": now + lease, "batch": batch},
+    ).fetchall()
+
+
+def mark_sent(conn: Connection, notification_id: int, message_id: str | None) -> None:
+    conn.execute(
+        "UPDATE notifications SET status = 'sent', sent_at = now(), provider_message_id = %s, last_error = NULL,"
+        " lease_until = NULL WHERE id = %s AND status = 'sending'",
+        (message_id, notification_id),
+    )
+
+
+def mark_failed(conn: Connection, notification_id: int, error: str, retry_at: datetime | None) -> None:
+    conn.execute(
+        "UPDATE notifications SET status = %s, last_error = %s, next_attempt_at = coalesce(%s, next_attempt_at),"
+        " lease_until = NULL WHERE id = %s AND status = 'sending'",
+        ("pending" if retry_at else "failed", error[:2000], retry_at, notification_id),
+    )

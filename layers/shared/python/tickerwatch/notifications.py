@@ -1,0 +1,193 @@
+"""Alert emails: rendering, the senders (SES, SMTP, a log sink), and the outbox dispatcher.
+
+The outbox row is written in the same transaction as its trigger, so no trigger is without
+its email. Sending happens after commit: each notification is claimed (SKIP LOCKED, status
+'sending' with a lease), sent, then marked sent; a failure goes back to 'pending' with the
+error and an exponential backoff, and becomes 'failed' after the last attempt.
+"""
+
+from __future__ import annotations
+
+import html
+import smtplib
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from typing import Protocol
+from urllib.parse import unquote, urlparse
+
+from tickerwatch.data import alerts as store
+from tickerwatch.db import Database
+from tickerwatch.market_data import NEW_YORK
+from tickerwatch.observability import logger
+
+LEASE = timedelta(minutes=5)
+BATCH = 200
+MAX_BACKOFF_MINUTES = 6 * 60
+
+
+@dataclass(frozen=True)
+class Email:
+    to: str
+    subject: str
+    text: str
+    html: str
+
+
+class EmailSender(Protocol):
+    def send(self, email: Email) -> str | None:
+        """Send or raise; returns the provider's message id when it has one."""
+
+
+class LogEmailSender:
+    """Local default: the email goes to the log, nothing leaves the machine."""
+
+    def send(self, email: Email) -> str | None:
+        logger.info("email (log sink)", extra={"to": email.to, "subject": email.subject, "text": email.text})
+        return f"log-{uuid.uuid4()}"
+
+
+class SesEmailSender:
+    def __init__(self, source: str, client=None):
+        import boto3
+
+        self.source = source
+        self.client = client or boto3.client("ses")
+
+    def send(self, email: Email) -> str | None:
+        reply = self.client.send_email(
+            Source=self.source,
+            Destination={"ToAddresses": [email.to]},
+            Message={
+                "Subject": {"Data": email.subject, "Charset": "UTF-8"},
+                "Body": {
+                    "Text": {"Data": email.text, "Charset": "UTF-8"},
+                    "Html": {"Data": email.html, "Charset": "UTF-8"},
+                },
+            },
+        )
+        return reply.get("MessageId")
+
+
+class SmtpEmailSender:
+    """smtp://user:pass@host:port or smtps://... (implicit TLS); plain smtp upgrades with STARTTLS when offered."""
+
+    def __init__(self, source: str, url: str):
+        self.source = source
+        self.url = urlparse(url)
+
+    def send(self, email: Email) -> str | None:
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = self.source, email.to, email.subject
+        message["Message-ID"] = f"<{uuid.uuid4()}@tickerwatch>"
+        message.set_content(email.text)
+        message.add_alternative(email.html, subtype="html")
+        host, port = self.url.hostname or "localhost", self.url.port
+        if self.url.scheme == "smtps":
+            client = smtplib.SMTP_SSL(host, port or 465, timeout=20)
+        else:
+            client = smtplib.SMTP(host, port or 25, timeout=20)
+        with client:
+            if self.url.scheme == "smtp" and client.has_extn("starttls"):
+                client.starttls()
+            if self.url.username:
+                client.login(unquote(self.url.username), unquote(self.url.password or ""))
+            client.send_message(message)
+        return message["Message-ID"]
+
+
+def build_sender(backend: str, source: str, smtp_url: str | None) -> EmailSender:
+    if backend == "ses":
+        return SesEmailSender(source)
+    if backend == "smtp":
+        assert smtp_url
+        return SmtpEmailSender(source, smtp_url)
+    return LogEmailSender()
+
+
+# ---------------------------------------------------------------- content
+
+
+def describe_condition(row: dict) -> str:
+    threshold = f"{row['threshold_price']:.2f}" if row.get("threshold_price") is not None else ""
+    condition = row["condition"]
+    if row["alert_type"] == "threshold":
+        words = {
+            "above": "at or above",
+            "below": "at or below",
+            "crosses_above": "crossed above",
+            "crosses_below": "crossed below",
+        }[condition]
+        return f"{words} {threshold}"
+    if row["alert_type"] == "duration":
+        side = "at or above" if condition == "above" else "at or below"
+        return f"stayed {side} {threshold} for {row['duration_minutes']} minutes"
+    direction = "rose" if condition == "up" else "fell"
+    return f"{direction} by at least {row['percent']:g}% within {row['window_minutes']} minutes"
+
+
+def render_email(row: dict) -> Email:
+    quoted = row["quoted_at"].astimezone(NEW_YORK)
+    when = quoted.strftime("%Y-%m-%d %H:%M %Z")
+    price = f"{row['price']:.2f}"
+    condition = describe_condition(row)
+    subject = f"tickerwatch alert: {row['symbol']} {condition}"
+    text = (
+        f"Your alert on {row['symbol']} was triggered.\n\n"
+        f"Condition: {row['symbol']} {condition}\n"
+        f"Price: {price}\n"
+        f"Quoted at: {when}\n"
+        f"Triggered at: {row['triggered_at'].astimezone(UTC):%Y-%m-%d %H:%M UTC}\n\n"
+        "You can turn alert emails off in your account settings.\n"
+    )
+    e = html.escape
+    body = (
+        f"<html><body><h2>{e(row['symbol'])} alert triggered</h2>"
+        f"<table><tr><th align='left'>Condition</th><td>{e(row['symbol'])} {e(condition)}</td></tr>"
+        f"<tr><th align='left'>Price</th><td>{e(price)}</td></tr>"
+        f"<tr><th align='left'>Quoted at</th><td>{e(when)}</td></tr></table>"
+        "<p>You can turn alert emails off in your account settings.</p></body></html>"
+    )
+    return Email(row["recipient"], subject, text, body)
+
+
+# ---------------------------------------------------------------- dispatch
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(minutes=min(2 ** max(attempts - 1, 0), MAX_BACKOFF_MINUTES))
+
+
+def dispatch_notifications(
+    db: Database, sender: EmailSender, *, max_attempts: int, now: datetime | None = None
+) -> tuple[int, int]:
+    """Send every due notification; returns (sent, failed) for this run."""
+    sent = failed = 0
+    while True:
+        when = now or db.run(store.database_now)
+        batch = db.run(lambda conn, when=when: store.claim_notifications(conn, when, BATCH, LEASE))
+        if not batch:
+            return sent, failed
+        for row in batch:
+            try:
+                message_id = sender.send(render_email(row))
+            except Exception as exc:  # any provider failure: keep it, retry later
+                failed += 1
+                error = f"{type(exc).__name__}: {exc}"
+                retry_at = when + backoff(row["attempts"]) if row["attempts"] < max_attempts else None
+                logger.warning(
+                    "email failed",
+                    extra={
+                        "notification_id": row["id"],
+                        "attempt": row["attempts"],
+                        "error": error,
+                        "will_retry": retry_at is not None,
+                    },
+                )
+                db.run(lambda conn, r=row, err=error, at=retry_at: store.mark_failed(conn, r["id"], err, at))
+                continue
+            sent += 1
+            db.run(lambda conn, r=row, mid=message_id: store.mark_sent(conn, r["id"], mid))
+        if len(batch) < BATCH:
+            return sent, failed

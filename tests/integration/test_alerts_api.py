@@ -1,0 +1,176 @@
+"""Alert endpoints through the Lambda handler and over HTTP: CRUD, validation, ownership, history."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from market import quote
+
+from tickerwatch.events import LocalContext, scheduled_event
+from tickerwatch.local import load_function
+
+
+@pytest.fixture
+def acme(db):
+    quote(db, "ACME", 100, datetime.now(UTC) - timedelta(minutes=1))
+
+
+def create(api, auth, **body):
+    body = {"stock_symbol": "ACME", "alert_type": "threshold", "condition": "above", "threshold_price": "110"} | body
+    return api.request("POST", "/api/v1/alerts/", json_body=body, headers=auth)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"alert_type": "threshold", "condition": "crosses_below", "threshold_price": "90.5"},
+        {"alert_type": "duration", "condition": "below", "threshold_price": "95", "duration_minutes": 30},
+        {
+            "alert_type": "percent_change",
+            "condition": "up",
+            "percent": "2.5",
+            "window_minutes": 60,
+            "threshold_price": None,
+        },
+        {
+            "alert_type": "threshold",
+            "condition": "above",
+            "threshold_price": "120",
+            "recurring": True,
+            "cooldown_minutes": 30,
+        },
+    ],
+)
+def test_create_each_type(api, users, acme, body):
+    auth = users.signed_in()
+    reply = create(api, auth, **body)
+    assert reply.status_code == 201, reply.content
+    alert = reply.json()
+    assert alert["stock_symbol"] == "ACME" and alert["alert_type"] == body["alert_type"]
+    assert alert["is_active"] is True and alert["status"] == "active"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"threshold_price": "-5"}, "threshold_price"),
+        ({"threshold_price": "0"}, "threshold_price"),
+        ({"threshold_price": "100000000"}, "threshold_price"),
+        ({"threshold_price": "50000"}, "threshold_price"),  # 500x the current price
+        ({"threshold_price": None}, "threshold_price"),
+        ({"duration_minutes": 10}, "duration_minutes"),  # does not belong to threshold
+        (
+            {"alert_type": "percent_change", "condition": "up", "threshold_price": None, "percent": "5"},
+            "window_minutes",
+        ),
+        ({"alert_type": "duration", "condition": "crosses_above", "duration_minutes": 5}, "condition"),
+        ({"alert_type": "sideways"}, "alert_type"),
+        ({"cooldown_minutes": 5}, "cooldown_minutes"),  # only for recurring alerts
+        ({"expires_at": "2020-01-01T00:00:00Z"}, "expires_at"),
+        ({"expires_at": "2030-01-01T00:00:00"}, "expires_at"),  # no time zone
+        ({"bogus": 1}, "bogus"),
+    ],
+)
+def test_bad_alerts_are_400_per_field(api, users, acme, body, field):
+    reply = create(api, users.signed_in(), **body)
+    assert reply.status_code == 400, reply.content
+    assert field in reply.json()["errors"]
+
+
+def test_untracked_symbol_is_404_and_duplicate_is_409(api, users, acme):
+    auth = users.signed_in()
+    assert create(api, auth, stock_symbol="ZZZZ").status_code == 404
+    assert create(api, auth).status_code == 201
+    assert create(api, auth).status_code == 409
+    assert create(api, auth, threshold_price="111").status_code == 201
+
+
+def test_list_filters_and_pagination(api, users, acme):
+    auth = users.signed_in()
+    ids = [create(api, auth, threshold_price=str(110 + i)).json()["id"] for i in range(3)]
+    create(
+        api, auth, alert_type="percent_change", condition="down", threshold_price=None, percent="3", window_minutes=30
+    )
+    api.request("POST", f"/api/v1/alerts/{ids[0]}/pause/", headers=auth)
+
+    page = api.request("GET", "/api/v1/alerts/", params={"limit": 2}, headers=auth).json()
+    assert page["count"] == 4 and len(page["results"]) == 2
+    active = api.request("GET", "/api/v1/alerts/", params={"is_active": "true"}, headers=auth).json()
+    assert active["count"] == 3 and ids[0] not in [a["id"] for a in active["results"]]
+    thresholds = api.request(
+        "GET", "/api/v1/alerts/", params={"alert_type": "threshold", "stock_symbol": "acme"}, headers=auth
+    ).json()
+    assert thresholds["count"] == 3
+    assert api.request("GET", "/api/v1/alerts/", params={"alert_type": "nope"}, headers=auth).status_code == 400
+
+
+def test_read_patch_pause_resume_delete(api, users, acme):
+    auth = users.signed_in()
+    alert_id = create(api, auth).json()["id"]
+    path = f"/api/v1/alerts/{alert_id}/"
+    assert api.request("GET", path, headers=auth).json()["threshold_price"] == "110.000000"
+
+    patched = api.request(
+        "PATCH", path, json_body={"threshold_price": "115.5", "recurring": True, "cooldown_minutes": 15}, headers=auth
+    )
+    assert patched.status_code == 200
+    assert patched.json()["threshold_price"] == "115.500000" and patched.json()["recurring"] is True
+    bad = api.request("PATCH", path, json_body={"percent": "5"}, headers=auth)
+    assert bad.status_code == 400 and "percent" in bad.json()["errors"]
+    switched = api.request(
+        "PATCH",
+        path,
+        json_body={"alert_type": "percent_change", "condition": "up", "percent": "4", "window_minutes": 60},
+        headers=auth,
+    )
+    assert switched.status_code == 200 and switched.json()["threshold_price"] is None
+
+    paused = api.request("POST", f"{path}pause/", headers=auth).json()
+    assert (paused["status"], paused["is_active"]) == ("paused", False)
+    resumed = api.request("POST", f"{path}resume/", headers=auth).json()
+    assert (resumed["status"], resumed["is_active"]) == ("active", True)
+
+    assert api.request("DELETE", path, headers=auth).status_code == 204
+    assert api.request("GET", path, headers=auth).status_code == 404
+    assert api.request("DELETE", path, headers=auth).status_code == 404
+
+
+def test_users_cannot_touch_each_others_alerts_or_triggers(api, users, acme, db):
+    alice = users.signed_in("alice")
+    bob = users.signed_in("bob")
+    alert_id = create(api, alice, threshold_price="99").json()["id"]  # fires: price is 100
+    load_function("evaluate_alerts").handler(scheduled_event("evaluate_alerts"), LocalContext("evaluate_alerts"))
+    path = f"/api/v1/alerts/{alert_id}/"
+    for method, url, body in [
+        ("GET", path, None),
+        ("PATCH", path, {"threshold_price": "1"}),
+        ("DELETE", path, None),
+        ("POST", f"{path}pause/", None),
+        ("POST", f"{path}resume/", None),
+    ]:
+        assert api.request(method, url, json_body=body, headers=bob).status_code == 404, (method, url)
+    assert api.request("GET", "/api/v1/alerts/", headers=bob).json()["count"] == 0
+    assert api.request("GET", "/api/v1/alerts/triggered/", headers=bob).json()["count"] == 0
+    assert api.request("GET", path, headers=alice).status_code == 200  # untouched
+
+
+def test_trigger_history_shows_price_time_and_notification_state(api, users, acme):
+    alice = users.signed_in("alice")
+    create(api, alice, threshold_price="95")
+    summary = load_function("evaluate_alerts").handler(
+        scheduled_event("evaluate_alerts"), LocalContext("evaluate_alerts")
+    )
+    assert summary["triggered"] == 1 and summary["emails_sent"] == 1
+    page = api.request("GET", "/api/v1/alerts/triggered/", headers=alice).json()
+    assert page["count"] == 1
+    item = page["results"][0]
+    assert item["stock_symbol"] == "ACME" and item["price"] == "100.000000"
+    assert item["notification"]["status"] == "sent" and item["notification"]["error"] is None
+    listed = api.request("GET", "/api/v1/alerts/", headers=alice).json()["results"][0]
+    assert (listed["status"], listed["is_active"], listed["trigger_count"]) == ("triggered", False, 1)
+
+
+def test_alerts_need_authentication(api):
+    assert api.request("GET", "/api/v1/alerts/").status_code == 401
+    assert api.request("POST", "/api/v1/alerts/", json_body={}).status_code == 401

@@ -1,0 +1,346 @@
+"""evaluate_alerts on hand-made price series: every type and condition, the edges, staleness,
+recurrence, concurrency, and email delivery through the outbox."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from market import WED_3PM, ny, quote, series
+
+from tickerwatch.alerts import AlertDefinition, create_alert, evaluate_alerts
+from tickerwatch.db import Database
+from tickerwatch.notifications import Email
+
+
+class RecordingSender:
+    def __init__(self, fail_times: int = 0, delay: float = 0.0):
+        self.sent: list[Email] = []
+        self.fail_times = fail_times
+        self.delay = delay
+        self._lock = threading.Lock()
+
+    def send(self, email: Email) -> str:
+        time.sleep(self.delay)
+        with self._lock:
+            if self.fail_times:
+                self.fail_times -= 1
+                raise ConnectionError("SMTP 451 try again later")
+            self.sent.append(email)
+            return f"m{len(self.sent)}"
+
+
+@pytest.fixture
+def user(db):
+    from tickerwatch.data.users import insert_user
+
+    return db.run(lambda conn: insert_user(conn, "alice", "alice@example.com", "x")).id
+
+
+def run(db, sender=None, now=WED_3PM, **kw):
+    return evaluate_alerts(db, sender or RecordingSender(), max_price_age_minutes=120, max_attempts=3, now=now, **kw)
+
+
+def alert(db, user, **fields):
+    fields.setdefault("symbol", "ACME")
+    return create_alert(db, user, AlertDefinition(**fields))
+
+
+def triggers(db) -> int:
+    return db.run(lambda conn: conn.execute("SELECT count(*) AS n FROM alert_triggers").fetchone()["n"])
+
+
+def status(db, alert_id):
+    return db.run(
+        lambda conn: conn.execute("SELECT status FROM alerts WHERE id = %s", (alert_id,)).fetchone()["status"]
+    )
+
+
+# ---------------------------------------------------------------- threshold (state)
+
+
+@pytest.mark.parametrize(
+    ("condition", "price", "fires"),
+    [
+        ("above", 100.0, True),
+        ("above", 99.99, False),
+        ("above", 150.0, True),
+        ("below", 100.0, True),
+        ("below", 100.01, False),
+        ("below", 50.0, True),
+    ],
+)
+def test_threshold_state_including_exactly_at_the_threshold(db, user, condition, price, fires):
+    quote(db, "ACME", price, WED_3PM - timedelta(minutes=5))
+    a = alert(db, user, alert_type="threshold", condition=condition, threshold_price=Decimal(100))
+    summary = run(db)
+    assert summary.evaluated == 1
+    assert summary.triggered == int(fires)
+    assert status(db, a["id"]) == ("triggered" if fires else "active")
+
+
+def test_one_time_alert_fires_once_then_stops(db, user):
+    quote(db, "ACME", 120, WED_3PM - timedelta(minutes=5))
+    alert(db, user, alert_type="threshold", condition="above", threshold_price=Decimal(100))
+    assert run(db).triggered == 1
+    assert run(db, now=WED_3PM + timedelta(minutes=5)).triggered == 0
+    assert triggers(db) == 1
+
+
+# ---------------------------------------------------------------- threshold (crossing events)
+
+
+@pytest.mark.parametrize(
+    ("condition", "before", "after", "fires"),
+    [
+        ("crosses_above", 99, 101, True),
+        ("crosses_above", 99, 100, True),  # lands exactly on the threshold
+        ("crosses_above", 100, 101, False),  # was not below before
+        ("crosses_above", 101, 102, False),  # already above: a state, not a crossing
+        ("crosses_below", 101, 99, True),
+        ("crosses_below", 101, 100, True),
+        ("crosses_below", 99, 98, False),
+    ],
+)
+def test_crossing_fires_only_between_consecutive_quotes(db, user, condition, before, after, fires):
+    now = datetime.now(UTC)
+    quote(db, "ACME", before, now - timedelta(minutes=30))
+    alert(db, user, alert_type="threshold", condition=condition, threshold_price=Decimal(100))
+    quote(db, "ACME", after, datetime.now(UTC))
+    assert run(db, now=datetime.now(UTC)).triggered == int(fires)
+
+
+def test_crossing_before_the_alert_existed_does_not_fire(db, user):
+    now = datetime.now(UTC)
+    quote(db, "ACME", 99, now - timedelta(minutes=60))
+    quote(db, "ACME", 101, now - timedelta(minutes=30))
+    alert(db, user, alert_type="threshold", condition="crosses_above", threshold_price=Decimal(100))
+    assert run(db, now=datetime.now(UTC)).triggered == 0
+
+
+# ---------------------------------------------------------------- duration
+
+
+def test_duration_fires_when_every_quote_in_the_span_holds(db, user):
+    series(db, "ACME", [(120, 99), (90, 100), (60, 101), (30, 100), (0, 102)], WED_3PM)
+    alert(db, user, alert_type="duration", condition="above", threshold_price=Decimal(100), duration_minutes=60)
+    assert run(db).triggered == 1  # 100 counts as above: at the threshold holds
+
+
+def test_duration_broken_by_one_quote_does_not_fire(db, user):
+    series(db, "ACME", [(90, 101), (60, 101), (30, 99.5), (0, 102)], WED_3PM)
+    alert(db, user, alert_type="duration", condition="above", threshold_price=Decimal(100), duration_minutes=60)
+    assert run(db).triggered == 0
+
+
+def test_duration_not_yet_long_enough(db, user):
+    series(db, "ACME", [(90, 99), (45, 101), (0, 102)], WED_3PM)
+    alert(db, user, alert_type="duration", condition="above", threshold_price=Decimal(100), duration_minutes=60)
+    assert run(db).triggered == 0  # the quote in force 60 minutes ago was 99
+
+
+def test_duration_span_with_a_gap_in_the_quotes_is_not_covered(db, user):
+    # Given quotes at 10:00 and 15:00 only: five trading hours with no evidence in between,
+    series(db, "ACME", [(300, 101), (0, 102)], WED_3PM)
+    alert(db, user, alert_type="duration", condition="above", threshold_price=Decimal(100), duration_minutes=60)
+    # then the span is not covered and nothing fires,
+    assert run(db).triggered == 0
+    # and once quotes have arrived steadily for an hour after the gap (15:00 to 16:00), it does.
+    for minutes in (30, 20, 10, 0):
+        quote(db, "ACME", 103, WED_3PM + timedelta(minutes=60 - minutes))
+    assert run(db, now=WED_3PM + timedelta(minutes=61)).triggered == 1
+
+
+def test_duration_below(db, user):
+    series(db, "ACME", [(75, 49), (40, 50), (0, 48)], WED_3PM)
+    alert(db, user, alert_type="duration", condition="below", threshold_price=Decimal(50), duration_minutes=60)
+    assert run(db).triggered == 1
+
+
+# ---------------------------------------------------------------- percent change
+
+
+@pytest.mark.parametrize(
+    ("condition", "start", "end", "fires"),
+    [
+        ("up", 100, 105, True),
+        ("up", 100, 104.99, False),
+        ("down", 100, 95, True),
+        ("down", 100, 95.01, False),
+        ("up", 100, 90, False),
+    ],
+)
+def test_percent_change_within_window(db, user, condition, start, end, fires):
+    series(db, "ACME", [(90, 100), (60, start), (30, (start + end) / 2), (0, end)], WED_3PM)
+    alert(db, user, alert_type="percent_change", condition=condition, percent=Decimal(5), window_minutes=60)
+    assert run(db).triggered == int(fires)
+
+
+# ---------------------------------------------------------------- staleness (market time)
+
+
+def test_stale_price_never_triggers_and_is_reported(db, user):
+    quote(db, "ACME", 150, ny(2024, 5, 13, 10))  # Monday morning; "now" is Wednesday afternoon
+    alert(db, user, alert_type="threshold", condition="above", threshold_price=Decimal(100))
+    summary = run(db)
+    assert (summary.evaluated, summary.skipped_stale, summary.triggered) == (1, 1, 0)
+
+
+@pytest.mark.parametrize(
+    ("now", "fresh"),
+    [
+        (ny(2024, 5, 18, 12), True),  # Saturday noon: no trading since Friday's close
+        (ny(2024, 5, 20, 9, 0), True),  # Monday before the open
+        (ny(2024, 5, 20, 11, 30), True),  # exactly 120 market minutes
+        (ny(2024, 5, 20, 11, 31), False),
+    ],
+)
+def test_last_close_stays_fresh_until_the_market_has_been_open_long_enough(db, user, now, fresh):
+    quote(db, "ACME", 150, ny(2024, 5, 17, 16))  # Friday's close
+    alert(db, user, alert_type="threshold", condition="above", threshold_price=Decimal(100))
+    summary = run(db, now=now)
+    assert summary.triggered == int(fresh)
+    assert summary.skipped_stale == int(not fresh)
+
+
+# ---------------------------------------------------------------- recurring and expiry
+
+
+def test_recurring_alert_rearms_after_cooldown_once_false_again(db, user):
+    t0 = WED_3PM
+    quote(db, "ACME", 101, t0 - timedelta(minutes=1))
+    a = alert(
+        db,
+        user,
+        alert_type="threshold",
+        condition="above",
+        threshold_price=Decimal(100),
+        recurring=True,
+        cooldown_minutes=10,
+    )
+    assert run(db, now=t0).triggered == 1
+    assert run(db, now=t0 + timedelta(minutes=15)).triggered == 0  # still true: not re-armed
+    quote(db, "ACME", 99, t0 + timedelta(minutes=4))
+    assert run(db, now=t0 + timedelta(minutes=5)).rearmed == 0  # false again, but inside the cooldown
+    assert run(db, now=t0 + timedelta(minutes=16)).rearmed == 1  # false and cooled down: re-armed
+    quote(db, "ACME", 101, t0 + timedelta(minutes=18))
+    assert run(db, now=t0 + timedelta(minutes=20)).triggered == 1
+    assert triggers(db) == 2
+    assert status(db, a["id"]) == "active"
+
+
+def test_expired_alert_is_not_evaluated_and_shows_expired(db, user):
+    now = datetime.now(UTC)
+    quote(db, "ACME", 150, now)
+    a = alert(
+        db,
+        user,
+        alert_type="threshold",
+        condition="above",
+        threshold_price=Decimal(100),
+        expires_at=now + timedelta(hours=1),
+    )
+    later = now + timedelta(hours=2)
+    quote(db, "ACME", 151, later)
+    summary = run(db, now=later)
+    assert (summary.evaluated, summary.triggered) == (0, 0)
+    db.run(
+        lambda conn: conn.execute(
+            "UPDATE alerts SET expires_at = now() - interval '1 second' WHERE id = %s", (a["id"],)
+        )
+    )
+    from tickerwatch.alerts import get_alert
+
+    shown = get_alert(db, user, a["id"])
+    assert (shown["status"], shown["is_active"]) == ("expired", False)
+
+
+# ---------------------------------------------------------------- concurrency
+
+
+def test_eight_overlapping_runs_fire_each_alert_once_and_send_each_email_once(db, user, database_url):
+    from tickerwatch.data.users import insert_user
+
+    users = [user] + [
+        db.run(lambda conn, i=i: insert_user(conn, f"u{i}", f"u{i}@example.com", "x")).id for i in range(4)
+    ]
+    for i in range(10):
+        quote(db, f"S{i}", 200, WED_3PM - timedelta(minutes=2))
+    expected = 0
+    for u in users:
+        for i in range(10):
+            alert(db, u, symbol=f"S{i}", alert_type="threshold", condition="above", threshold_price=Decimal(100))
+            expected += 1
+    sender = RecordingSender(delay=0.002)
+    barrier = threading.Barrier(8)
+    summaries, errors = [], []
+
+    def evaluator():
+        own = Database(database_url)  # its own connection, like a separate Lambda
+        try:
+            barrier.wait()
+            summaries.append(run(own, sender))
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            own.close_all()
+
+    threads = [threading.Thread(target=evaluator) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert sum(s.triggered for s in summaries) == expected
+    assert triggers(db) == expected
+    assert sum(s.emails_sent for s in summaries) == expected
+    assert len(sender.sent) == expected
+    assert len({(e.to, e.subject) for e in sender.sent}) == len(users) * 10
+
+
+# ---------------------------------------------------------------- notifications
+
+
+def test_failed_email_stays_pending_with_error_and_is_retried_with_backoff(db, user):
+    quote(db, "ACME", 150, WED_3PM - timedelta(minutes=1))
+    alert(db, user, alert_type="threshold", condition="above", threshold_price=Decimal(100))
+    sender = RecordingSender(fail_times=1)
+    first = run(db, sender)
+    assert (first.triggered, first.emails_sent, first.emails_failed) == (1, 0, 1)
+    row = db.run(
+        lambda conn: conn.execute("SELECT status, last_error, attempts, next_attempt_at FROM notifications").fetchone()
+    )
+    assert row["status"] == "pending" and "451" in row["last_error"] and row["attempts"] == 1
+    assert row["next_attempt_at"] == WED_3PM + timedelta(minutes=1)
+    # not yet due: nothing is sent
+    assert run(db, sender, now=WED_3PM + timedelta(seconds=30)).emails_sent == 0
+    # due: sent once, and never again
+    assert run(db, sender, now=WED_3PM + timedelta(minutes=2)).emails_sent == 1
+    assert run(db, sender, now=WED_3PM + timedelta(minutes=10)).emails_sent == 0
+    assert len(sender.sent) == 1
+    email = sender.sent[0]
+    assert "ACME" in email.subject and "150.00" in email.text and "at or above 100.00" in email.text
+    assert "<html>" in email.html and "2024-05-15" in email.text
+
+
+def test_gives_up_after_max_attempts(db, user):
+    quote(db, "ACME", 150, WED_3PM - timedelta(minutes=1))
+    alert(db, user, alert_type="threshold", condition="above", threshold_price=Decimal(100))
+    sender = RecordingSender(fail_times=99)
+    for minutes in (0, 2, 10, 60):
+        run(db, sender, now=WED_3PM + timedelta(minutes=minutes))
+    row = db.run(lambda conn: conn.execute("SELECT status, attempts FROM notifications").fetchone())
+    assert (row["status"], row["attempts"]) == ("failed", 3)
+
+
+def test_no_email_when_notifications_are_off(db, user):
+    db.run(lambda conn: conn.execute("UPDATE users SET email_notifications = false"))
+    quote(db, "ACME", 150, WED_3PM - timedelta(minutes=1))
+    alert(db, user, alert_type="threshold", condition="above", threshold_price=Decimal(100))
+    sender = RecordingSender()
+    summary = run(db, sender)
+    assert summary.triggered == 1 and summary.emails_sent == 0 and not sender.sent
+    assert db.run(lambda conn: conn.execute("SELECT status FROM notifications").fetchone()["status"]) == "skipped"
