@@ -66,7 +66,12 @@ handler = Mangum(app, lifespan="off")
 
 
 def measure(name: str, path: Path, request) -> tuple[float, object]:
-    env = {**os.environ, "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(ROOT / "bench"),
+    }
     times, status = [], None
     for _ in range(RUNS):
         out = subprocess.run(

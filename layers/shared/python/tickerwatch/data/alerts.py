@@ -149,49 +149,42 @@ WITH latest AS (
     SELECT s.symbol, s.current_price AS price, s.price_time AS quoted_at,
            market_minutes_between(s.price_time, %(now)s) <= %(max_age)s AS fresh
       FROM stocks s
-     WHERE s.price_time IS NOT NULL AND s.symbol IN (SELECT symbol FROM alerts WHERE status = 'active')
-),
-previous AS (
-    SELECT l.symbol, p.price AS prev_price
-      FROM latest l
-     CROSS JOIN LATERAL (SELECT q.price FROM quotes q WHERE q.symbol = l.symbol AND q.quoted_at < l.quoted_at
-                         ORDER BY q.quoted_at DESC LIMIT 1) p
-     WHERE l.symbol IN (SELECT symbol FROM alerts WHERE status = 'active'
-                                                   AND condition IN ('crosses_above', 'crosses_below'))
-),
-coverage AS (
-    -- per symbol: the first quote after the most recent gap longer than the staleness limit
-    SELECT symbol, max(quoted_at) FILTER (WHERE gap_starts) AS covered_since, min(quoted_at) AS first_quote
-      FROM (SELECT q.symbol, q.quoted_at,
-                   market_minutes_between(lag(q.quoted_at) OVER w, q.quoted_at) > %(max_age)s AS gap_starts
-              FROM quotes q
-             WHERE q.symbol IN (SELECT symbol FROM alerts WHERE status = 'active'
-                                                           AND alert_type IN ('duration', 'percent_change'))
-               AND q.quoted_at >= %(now)s - interval '8 days'
-            WINDOW w AS (PARTITION BY q.symbol ORDER BY q.quoted_at)) g
-     GROUP BY symbol
+     WHERE s.price_time IS NOT NULL
 ),
 candidates AS (
     SELECT a.id, a.user_id, a.symbol, a.alert_type, a.condition, a.threshold_price, a.duration_minutes,
            a.percent, a.window_minutes, a.recurring, a.armed, a.cooldown_minutes, a.last_triggered_at,
            a.created_at, a.last_fired_quote_at,
-           l.price, l.quoted_at, coalesce(l.fresh, false) AS fresh, p.prev_price,
-           coalesce(c.covered_since, c.first_quote) AS covered_since
+           l.price, l.quoted_at, coalesce(l.fresh, false) AS fresh
       FROM alerts a
       LEFT JOIN latest l ON l.symbol = a.symbol
-      LEFT JOIN previous p ON p.symbol = a.symbol
-      LEFT JOIN coverage c ON c.symbol = a.symbol
      WHERE a.status = 'active' AND (a.expires_at IS NULL OR a.expires_at > %(now)s)
 ),
 lookback AS (
-    -- the quote in force at the start of the span (duration) or window (percent_change)
-    SELECT c.*, anchor.quoted_at AS anchor_at, anchor.price AS anchor_price,
-           (c.alert_type = 'duration' AND anchor.quoted_at >= c.covered_since AND NOT EXISTS (
+    -- Per-alert look-ups, each skipped (one-time filter) unless the alert's type needs it, and
+    -- memoised per symbol by the planner: the quote before the latest (crossings); the first
+    -- quote after the most recent gap longer than the staleness limit (coverage); the quote in
+    -- force at the start of the span (duration) or window (percent_change).
+    SELECT c.*, p.prev_price, cov.covered_since, anchor.quoted_at AS anchor_at, anchor.price AS anchor_price,
+           (c.alert_type = 'duration' AND anchor.quoted_at >= cov.covered_since AND NOT EXISTS (
                 SELECT 1 FROM quotes v
                  WHERE v.symbol = c.symbol AND v.quoted_at >= anchor.quoted_at AND v.quoted_at <= c.quoted_at
                    AND CASE c.condition WHEN 'above' THEN v.price < c.threshold_price
                                         ELSE v.price > c.threshold_price END)) AS held
       FROM candidates c
+      LEFT JOIN LATERAL (
+            SELECT q.price AS prev_price FROM quotes q
+             WHERE c.condition IN ('crosses_above', 'crosses_below') AND c.fresh
+               AND q.symbol = c.symbol AND q.quoted_at < c.quoted_at
+             ORDER BY q.quoted_at DESC LIMIT 1) p ON true
+      LEFT JOIN LATERAL (
+            SELECT coalesce(max(g.quoted_at) FILTER (WHERE g.gap_before), min(g.quoted_at)) AS covered_since
+              FROM (SELECT q.quoted_at,
+                           market_minutes_between(lag(q.quoted_at) OVER (ORDER BY q.quoted_at), q.quoted_at)
+                               > %(max_age)s AS gap_before
+                      FROM quotes q
+                     WHERE c.alert_type IN ('duration', 'percent_change') AND c.fresh
+                       AND q.symbol = c.symbol AND q.quoted_at >= %(now)s - interval '8 days') g) cov ON true
       LEFT JOIN LATERAL (
             SELECT q.quoted_at, q.price FROM quotes q
              WHERE c.alert_type IN ('duration', 'percent_change') AND c.fresh AND q.symbol = c.symbol
