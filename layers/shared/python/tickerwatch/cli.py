@@ -19,6 +19,10 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
+    import os
+
+    # EMF metrics are for CloudWatch; on a terminal they drown the request log.
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     import uvicorn
 
     from tickerwatch.db import migrate

@@ -16,6 +16,34 @@ from tickerwatch.observability import logger, metrics
 # Given a symbol, write its history and report {"succeeded": [...], "failed": {symbol: why}}.
 Backfill = Callable[[str], dict[str, Any]]
 PLOT_KEYS = ("plot_img", "plot_100_dma", "plot_200_dma", "plot_prediction")
+# jsonb does not keep key order; answer in a fixed, readable one (the bulky series last).
+RESPONSE_ORDER = (
+    "status",
+    "id",
+    "requested_at",
+    "cached",
+    "ticker",
+    "as_of",
+    "horizon",
+    "mse",
+    "rmse",
+    "r2",
+    "mae",
+    "mape",
+    "directional_accuracy",
+    "baseline",
+    "interval_coverage",
+    "forecast",
+    "test_window",
+    "model",
+    *PLOT_KEYS,
+    "series",
+)
+
+
+def _ordered(body: dict[str, Any]) -> dict[str, Any]:
+    rank = {key: i for i, key in enumerate(RESPONSE_ORDER)}
+    return dict(sorted(body.items(), key=lambda item: rank.get(item[0], len(rank))))
 
 
 def predict(
@@ -61,7 +89,7 @@ def predict(
     body.update(cached.result)
     if plots and cached.plots:
         body.update(cached.plots)
-    return body
+    return _ordered(body)
 
 
 def _draw(result: dict[str, Any]) -> dict[str, str]:
@@ -75,7 +103,7 @@ def history(db: Database, user_id: int, limit: int, offset: int) -> dict[str, An
     items = []
     for e in entries:
         summary = {k: v for k, v in e.result.items() if k != "series"}
-        items.append({"id": e.id, "requested_at": e.requested_at.isoformat(), **summary})
+        items.append(_ordered({"id": e.id, "requested_at": e.requested_at.isoformat(), **summary}))
     return {"count": total, "limit": limit, "offset": offset, "results": items}
 
 
