@@ -49,8 +49,9 @@ class AlertPatch(BaseModel):
     expires_at: AwareDatetime | None = None
 
 
-class AlertOut(BaseModel):
-    id: int
+class ConditionOut(BaseModel):
+    """What an alert watches; shared by alerts and the triggers they leave."""
+
     stock_symbol: str
     alert_type: str
     condition: str
@@ -58,6 +59,10 @@ class AlertOut(BaseModel):
     duration_minutes: int | None
     percent: Decimal | None
     window_minutes: int | None
+
+
+class AlertOut(ConditionOut):
+    id: int
     recurring: bool
     cooldown_minutes: int
     expires_at: datetime | None
@@ -80,16 +85,9 @@ class AlertPage(BaseModel):
     results: list[AlertOut]
 
 
-class TriggerOut(BaseModel):
+class TriggerOut(ConditionOut):
     id: int
     alert_id: int | None
-    stock_symbol: str
-    alert_type: str
-    condition: str
-    threshold_price: Decimal | None
-    duration_minutes: int | None
-    percent: Decimal | None
-    window_minutes: int | None
     price: Decimal
     quoted_at: datetime
     triggered_at: datetime

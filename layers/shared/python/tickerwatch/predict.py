@@ -57,22 +57,26 @@ def predict(
     plots: bool,
 ) -> dict[str, Any]:
     symbol = normalise_symbol(ticker)
-    dates, closes = db.run(lambda conn: prices.closes(conn, symbol))
-    if not dates:
+    last_day = db.run(lambda conn: prices.last_bar_days(conn, [symbol]).get(symbol))
+    if last_day is None:
         outcome = backfill(symbol)
         if symbol not in outcome.get("succeeded", []):
             why = (outcome.get("failed") or {}).get(symbol, "no data")
             if why in ("unknown symbol", "no data returned", "no bars in range", "invalid symbol"):
                 raise NotFound(f"Unknown ticker '{symbol}'.")
             raise UpstreamUnavailable(f"Could not fetch prices for '{symbol}': {why}.")
-        dates, closes = db.run(lambda conn: prices.closes(conn, symbol))
+        last_day = db.run(lambda conn: prices.last_bar_days(conn, [symbol])[symbol])
 
-    key = (symbol, dates[-1], model.version, horizon)
+    # The cache key needs only the newest bar's date; the history is read on a miss.
+    key = (symbol, last_day, model.version, horizon)
     cached = db.run(lambda conn: predictions.find_result(conn, *key))
     if cached is None:
+        dates, closes = db.run(lambda conn: prices.closes(conn, symbol))
         result = build_forecast(ForecastRequest(symbol, horizon), dates, closes, model)
         drawn = _draw(result) if plots else None
-        cached = db.run(lambda conn: predictions.store_result(conn, *key, result, drawn))
+        cached = db.run(
+            lambda conn: predictions.store_result(conn, symbol, dates[-1], model.version, horizon, result, drawn)
+        )
         hit = False
     else:
         hit = True

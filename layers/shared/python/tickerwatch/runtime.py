@@ -106,6 +106,7 @@ def get_model():
     return LstmModel.load(get_settings().model_path or DEFAULT_WEIGHTS)
 
 
+@lru_cache(maxsize=1)
 def get_backfill():
     """How the predict function gets an unseen ticker's history: invoke fetch_prices in AWS,
     run the same job in process locally."""
