@@ -1,5 +1,6 @@
 """Predictions: a forecast for a ticker, and the signed-in user's prediction history."""
 
+from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import Query
@@ -14,6 +15,93 @@ get_settings()
 get_model()  # load the weights at init (inside the SnapStart snapshot), not on the first request
 
 
+class Metrics(BaseModel):
+    mse: float
+    rmse: float
+    r2: float
+    mae: float
+    mape: float
+    directional_accuracy: float | None
+
+
+class Baseline(Metrics):
+    name: str
+
+
+class ForecastPoint(BaseModel):
+    date: date
+    close: float
+    low_80: float
+    high_80: float
+    low_95: float
+    high_95: float
+
+
+class Coverage(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    within_80: float | None = Field(alias="80")
+    within_95: float | None = Field(alias="95")
+    evaluated_points: int
+
+
+class TestWindow(BaseModel):
+    start: date
+    end: date
+    days: int
+    after_training_end: date | None
+
+
+class ModelInfo(BaseModel):
+    name: str
+    version: str
+    window: int
+    trained_on: dict[str, dict[str, str]]
+
+
+class TestSeries(BaseModel):
+    dates: list[date]
+    actual: list[float]
+    predicted: list[float]
+
+
+class Series(BaseModel):
+    dates: list[date]
+    close: list[float]
+    ma_100: list[float | None]
+    ma_200: list[float | None]
+    test: TestSeries
+
+
+class PredictionSummary(Metrics):
+    status: str
+    id: int | None = None
+    requested_at: datetime | None = None
+    ticker: str
+    as_of: date
+    horizon: int
+    baseline: Baseline
+    interval_coverage: Coverage
+    forecast: list[ForecastPoint]
+    test_window: TestWindow
+    model: ModelInfo
+
+
+class PredictionOut(PredictionSummary):
+    cached: bool | None = None
+    plot_img: str | None = None
+    plot_100_dma: str | None = None
+    plot_200_dma: str | None = None
+    plot_prediction: str | None = None
+    series: Series
+
+
+class PredictionPage(BaseModel):
+    count: int
+    limit: int
+    offset: int
+    results: list[PredictionSummary]
+
+
 class PredictRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     ticker: str = Field(min_length=1, max_length=15)
@@ -24,7 +112,7 @@ class PredictRequest(BaseModel):
 app = create_app("tickerwatch predict")
 
 
-@app.post("/api/v1/predict/")
+@app.post("/api/v1/predict/", response_model=PredictionOut, response_model_by_alias=True)
 def predict(body: PredictRequest, user: CurrentUser) -> dict:
     return prediction.predict(
         get_database(),
@@ -37,7 +125,7 @@ def predict(body: PredictRequest, user: CurrentUser) -> dict:
     )
 
 
-@app.get("/api/v1/predictions/")
+@app.get("/api/v1/predictions/", response_model=PredictionPage, response_model_by_alias=True)
 def history(
     user: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -46,7 +134,7 @@ def history(
     return prediction.history(get_database(), user.id, limit, offset)
 
 
-@app.get("/api/v1/predictions/{prediction_id}/")
+@app.get("/api/v1/predictions/{prediction_id}/", response_model=PredictionOut, response_model_by_alias=True)
 def detail(prediction_id: int, user: CurrentUser) -> dict:
     return prediction.history_detail(get_database(), user.id, prediction_id)
 

@@ -43,7 +43,7 @@ def test_repeat_request_is_served_from_cache(api, users, monkeypatch):
     assert second.status_code == 200
     assert second.json()["cached"] is True
     assert second.json()["forecast"] == first["forecast"]
-    assert "plot_img" not in second.json()
+    assert second.json()["plot_img"] is None  # plots were not asked for
 
 
 def test_unknown_ticker_is_404(api, users):
