@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,55 @@ def test_sam_build_and_function_sizes():
         assert sizes[name] < LAMBDA_UNZIPPED_LIMIT, f"{name} is {sizes[name] / 2**20:.0f} MiB unzipped"
     assert (build / "SharedLayer" / "python" / "tickerwatch" / "db.py").exists()
     print({k: f"{v / 2**20:.0f} MiB" for k, v in sizes.items()})
+
+
+# What each layer adds beyond the shared one, by top-level package.
+LAYER_PACKAGES = {
+    "SharedLayer": set(),
+    "ScienceLayer": {"numpy", "matplotlib"},
+    "MarketDataLayer": {"numpy", "pandas", "yfinance"},
+}
+HEAVY = {"numpy", "matplotlib", "pandas", "yfinance", "torch"}
+
+IMPORT_PROBE = r"""
+import importlib.abc, importlib.util, json, sys
+blocked = set(sys.argv[2].split(",")) - {""}
+
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] in blocked:
+            raise ImportError(f"{name} is not in this function's layers")
+        return None
+
+sys.meta_path.insert(0, Block())
+spec = importlib.util.spec_from_file_location("app", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+from tickerwatch.events import LocalContext, http_api_event, scheduled_event
+if hasattr(module, "app"):
+    route = next(r for r in module.app.router.routes if "{" not in r.path)
+    method = sorted(route.methods)[0]
+    event = http_api_event(method, route.path, body=b"{}" if method != "GET" else None)
+    result = module.handler(event, LocalContext("probe"))
+    assert result["statusCode"] < 500, result
+else:
+    module.handler(scheduled_event("probe"), LocalContext("probe"))
+"""
+
+
+def test_each_function_imports_only_what_its_layers_hold(database_url):
+    source = load_template(ROOT / "template.yaml")
+    global_layers = [ref["Ref"] for ref in source["Globals"]["Function"]["Layers"]]
+    for resource in functions_in(source).values():
+        name = Path(resource["Properties"]["CodeUri"]).name
+        layers = global_layers + [ref["Ref"] for ref in resource["Properties"].get("Layers", [])]
+        allowed = set().union(*(LAYER_PACKAGES[layer] for layer in layers))
+        blocked = ",".join(sorted(HEAVY - allowed))
+        result = subprocess.run(
+            [sys.executable, "-c", IMPORT_PROBE, str(ROOT / "functions" / name / "app.py"), blocked],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "DATABASE_URL": database_url},
+            timeout=120,
+        )
+        assert result.returncode == 0, f"{name}: {result.stderr[-2000:]}"
