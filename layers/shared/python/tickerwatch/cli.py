@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from tickerwatch.settings import SettingsError, get_settings
@@ -19,10 +20,6 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    import os
-
-    # EMF metrics are for CloudWatch; on a terminal they drown the request log.
-    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     import uvicorn
 
     from tickerwatch.db import migrate
@@ -48,10 +45,18 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _migrated() -> None:
+    from tickerwatch.db import migrate
+    from tickerwatch.runtime import get_database
+
+    migrate(get_database().url)
+
+
 def _run_job(name: str, event: dict) -> int:
     from tickerwatch.events import LocalContext
     from tickerwatch.local import load_function
 
+    _migrated()
     result = load_function(name).handler(event, LocalContext(name))
     print(json.dumps(result, indent=2, default=str))
     return 0
@@ -68,11 +73,10 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     import base64
     from pathlib import Path
 
-    from tickerwatch.db import migrate
     from tickerwatch.predict import PLOT_KEYS, predict
     from tickerwatch.runtime import get_backfill, get_database, get_model
 
-    migrate(get_database().url)
+    _migrated()
     result = predict(
         get_database(),
         get_model(),
@@ -88,8 +92,11 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         path = out / f"{result['ticker']}_{key}.png"
         path.write_bytes(base64.b64decode(result.pop(key).split(",", 1)[1]))
         print(f"wrote {path}")
+    full = out / f"{result['ticker']}.json"
+    full.write_text(json.dumps(result, indent=2, default=str))
+    print(f"wrote {full} (with the series behind the plots)")
     result.pop("series")
-    print(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2, default=str))
     return 0
 
 
@@ -158,6 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # EMF metrics are for CloudWatch; on a terminal they drown the output.
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -6,7 +6,9 @@ domain code only logs through ``logger`` and counts through ``metrics``.
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +18,9 @@ from aws_lambda_powertools.logging import correlation_paths
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "tickerwatch")
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "tickerwatch")
 
-logger = Logger(service=SERVICE)
+# Logs go to stderr (CloudWatch takes both streams in Lambda), so that the command line's
+# results on stdout stay machine-readable.
+logger = Logger(service=SERVICE, logger_handler=logging.StreamHandler(sys.stderr))
 metrics = Metrics(service=SERVICE, namespace=NAMESPACE)
 # Constructing a Tracer imports the X-Ray SDK and botocore (~270 ms) even when disabled, so
 # with tracing off (local runs, tests) there is no Tracer at all. In AWS tracing is on.
@@ -26,17 +30,23 @@ tracer = Tracer(service=SERVICE) if TRACING else None
 LambdaHandler = Callable[[dict[str, Any], Any], Any]
 
 
-def instrument_http(handler: LambdaHandler) -> LambdaHandler:
-    """API Gateway HTTP API (payload 2.0) entry point: correlation id from the request id."""
-    handler = metrics.log_metrics(handler, capture_cold_start_metric=True, raise_on_empty_metrics=False)
+def _cold_start_metric() -> bool:
+    # Powertools emits the ColdStart metric even with POWERTOOLS_METRICS_DISABLED set.
+    return os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() not in ("1", "true")
+
+
+def _instrument(handler: LambdaHandler, correlation_id_path: str) -> LambdaHandler:
+    handler = metrics.log_metrics(handler, capture_cold_start_metric=_cold_start_metric(), raise_on_empty_metrics=False)
     if tracer:
         handler = tracer.capture_lambda_handler(handler, capture_response=False)
-    return logger.inject_lambda_context(handler, correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+    return logger.inject_lambda_context(handler, correlation_id_path=correlation_id_path)
+
+
+def instrument_http(handler: LambdaHandler) -> LambdaHandler:
+    """API Gateway HTTP API (payload 2.0) entry point: correlation id from the request id."""
+    return _instrument(handler, correlation_paths.API_GATEWAY_HTTP)
 
 
 def instrument_job(handler: LambdaHandler) -> LambdaHandler:
     """Scheduled or directly invoked job: correlation id from the EventBridge event id."""
-    handler = metrics.log_metrics(handler, capture_cold_start_metric=True, raise_on_empty_metrics=False)
-    if tracer:
-        handler = tracer.capture_lambda_handler(handler, capture_response=False)
-    return logger.inject_lambda_context(handler, correlation_id_path=correlation_paths.EVENT_BRIDGE)
+    return _instrument(handler, correlation_paths.EVENT_BRIDGE)
