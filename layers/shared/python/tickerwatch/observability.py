@@ -23,8 +23,11 @@ NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "tickerwatch")
 logger = Logger(service=SERVICE, logger_handler=logging.StreamHandler(sys.stderr))
 metrics = Metrics(service=SERVICE, namespace=NAMESPACE)
 # Constructing a Tracer imports the X-Ray SDK and botocore (~270 ms) even when disabled, so
-# with tracing off (local runs, tests) there is no Tracer at all. In AWS tracing is on.
-TRACING = os.environ.get("POWERTOOLS_TRACE_DISABLED", "").lower() not in ("1", "true")
+# outside Lambda, or with tracing turned off, there is no Tracer at all.
+TRACING = "AWS_LAMBDA_FUNCTION_NAME" in os.environ and os.environ.get("POWERTOOLS_TRACE_DISABLED", "").lower() not in (
+    "1",
+    "true",
+)
 tracer = Tracer(service=SERVICE) if TRACING else None
 
 LambdaHandler = Callable[[dict[str, Any], Any], Any]
