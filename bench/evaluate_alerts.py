@@ -66,7 +66,7 @@ def seed(db, alerts: int) -> datetime:
                     row = ("duration", "above", round(p * (0.9 if fires else 1.5), 4), 60, None, None)
                 else:
                     row = ("percent_change", "up", None, None, 1 if fires else 50, 60)
-                copy.write_row((user, symbol, *row, created))
+                copy.write_row((user, symbol, *row, created, created))
         conn.execute("ANALYZE")
 
     db.run(work)

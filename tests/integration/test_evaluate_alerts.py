@@ -121,6 +121,29 @@ def test_crossing_before_the_alert_existed_does_not_fire(db, user):
     assert run(db, now=datetime.now(UTC)).triggered == 0
 
 
+def test_crossing_before_a_change_or_resume_does_not_fire(db, user):
+    from tickerwatch.alerts import set_paused, update_alert
+
+    now = datetime.now(UTC)
+    quote(db, "ACME", 99, now - timedelta(minutes=60))
+    a = alert(db, user, alert_type="threshold", condition="crosses_above", threshold_price=Decimal(100))
+    quote(db, "ACME", 101, datetime.now(UTC))  # a crossing the alert (threshold 100) would catch,
+    update_alert(db, user, a["id"], {"threshold_price": Decimal("100.5")})  # but the owner changed it since
+    assert run(db, now=datetime.now(UTC)).triggered == 0
+    set_paused(db, user, a["id"], True)
+    quote(db, "ACME", 99.5, datetime.now(UTC))
+    time.sleep(0.01)
+    quote(db, "ACME", 101.5, datetime.now(UTC))  # crossed while paused
+    time.sleep(0.01)
+    set_paused(db, user, a["id"], False)
+    assert run(db, now=datetime.now(UTC)).triggered == 0
+    # and the next crossing after the resume does fire
+    quote(db, "ACME", 99, datetime.now(UTC))
+    time.sleep(0.01)
+    quote(db, "ACME", 102, datetime.now(UTC))
+    assert run(db, now=datetime.now(UTC)).triggered == 1
+
+
 # ---------------------------------------------------------------- duration
 
 

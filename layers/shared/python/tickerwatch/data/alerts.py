@@ -96,7 +96,7 @@ def update_alert(conn: Connection, user_id: int, alert_id: int, fields: dict[str
     """Replace the alert's definition; it is re-armed, since it is a new condition."""
     sets = ", ".join(f"{f} = %s" for f in FIELDS if f != "symbol")
     return conn.execute(
-        f"UPDATE alerts SET {sets}, armed = true, last_fired_quote_at = NULL, updated_at = now()"
+        f"UPDATE alerts SET {sets}, armed = true, events_after = now(), updated_at = now()"
         f" WHERE id = %s AND user_id = %s RETURNING {_COLUMNS}",
         [*(fields.get(f) for f in FIELDS if f != "symbol"), alert_id, user_id],
     ).fetchone()
@@ -105,9 +105,11 @@ def update_alert(conn: Connection, user_id: int, alert_id: int, fields: dict[str
 @_guard_duplicates
 def set_status(conn: Connection, user_id: int, alert_id: int, status: str) -> dict | None:
     return conn.execute(
-        f"UPDATE alerts SET status = %s, armed = (CASE WHEN %s = 'active' THEN true ELSE armed END),"
-        f" updated_at = now() WHERE id = %s AND user_id = %s RETURNING {_COLUMNS}",
-        (status, status, alert_id, user_id),
+        f"UPDATE alerts SET status = %(status)s,"
+        f" armed = (CASE WHEN %(status)s = 'active' THEN true ELSE armed END),"
+        f" events_after = (CASE WHEN %(status)s = 'active' THEN now() ELSE events_after END),"
+        f" updated_at = now() WHERE id = %(id)s AND user_id = %(user)s RETURNING {_COLUMNS}",
+        {"status": status, "id": alert_id, "user": user_id},
     ).fetchone()
 
 
@@ -154,7 +156,7 @@ WITH latest AS (
 candidates AS (
     SELECT a.id, a.user_id, a.symbol, a.alert_type, a.condition, a.threshold_price, a.duration_minutes,
            a.percent, a.window_minutes, a.recurring, a.armed, a.cooldown_minutes, a.last_triggered_at,
-           a.created_at, a.last_fired_quote_at,
+           a.events_after,
            l.price, l.quoted_at, coalesce(l.fresh, false) AS fresh
       FROM alerts a
       LEFT JOIN latest l ON l.symbol = a.symbol
@@ -199,9 +201,9 @@ evaluated AS (
              WHEN l.condition = 'above' AND l.alert_type = 'threshold' THEN l.price >= l.threshold_price
              WHEN l.condition = 'below' AND l.alert_type = 'threshold' THEN l.price <= l.threshold_price
              WHEN l.condition = 'crosses_above' THEN l.prev_price < l.threshold_price AND l.price >= l.threshold_price
-                  AND l.quoted_at > coalesce(l.last_fired_quote_at, l.created_at)
+                  AND l.quoted_at > l.events_after
              WHEN l.condition = 'crosses_below' THEN l.prev_price > l.threshold_price AND l.price <= l.threshold_price
-                  AND l.quoted_at > coalesce(l.last_fired_quote_at, l.created_at)
+                  AND l.quoted_at > l.events_after
              WHEN l.alert_type = 'duration' THEN coalesce(l.held, false)
              WHEN l.condition = 'up' THEN l.anchor_at >= l.covered_since
                   AND (l.price - l.anchor_price) / l.anchor_price * 100 >= l.percent
@@ -228,7 +230,7 @@ claimed AS (
            status = CASE WHEN a.recurring THEN 'active' ELSE 'triggered' END,
            trigger_count = a.trigger_count + 1,
            last_triggered_at = %(now)s,
-           last_fired_quote_at = e.quoted_at,
+           events_after = e.quoted_at,
            updated_at = %(now)s
       FROM evaluated e
      WHERE a.id = e.id AND e.fires AND a.armed AND a.status = 'active'

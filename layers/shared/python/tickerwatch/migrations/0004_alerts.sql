@@ -51,7 +51,9 @@ CREATE TABLE alerts (
     armed               boolean     NOT NULL DEFAULT true,
     trigger_count       integer     NOT NULL DEFAULT 0,
     last_triggered_at   timestamptz,
-    last_fired_quote_at timestamptz,
+    -- A crossing counts only on a quote newer than this: creation, the last firing, or the
+    -- last change or resume (a crossing the owner could not have meant is not news).
+    events_after        timestamptz NOT NULL DEFAULT now(),
     created_at          timestamptz NOT NULL DEFAULT now(),
     updated_at          timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT alert_fields_match_type CHECK (
