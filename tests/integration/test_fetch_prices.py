@@ -77,3 +77,46 @@ def test_one_ticker_failing_loses_nothing_of_the_others(db):
 def test_invalid_event_is_reported_not_raised(job):
     result = job({"tickers": "GOOG"}, LocalContext("fetch_prices"))
     assert result["error"] == "invalid event"
+
+
+class RecordingProvider:
+    """Remembers each call's symbols and start; BROKEN never returns data; DOWN makes the call fail."""
+
+    name = "recording"
+
+    def __init__(self, down: bool = False):
+        self.calls: list[tuple[list[str], date | None]] = []
+        self.down = down
+
+    def history(self, symbols, start, end):
+        self.calls.append((list(symbols), start))
+        if self.down:
+            raise ConnectionError("provider unreachable")
+        result = History()
+        for symbol in symbols:
+            if symbol == "BROKEN":
+                result.failures[symbol] = "no data returned"
+                continue
+            bar = PriceBar(symbol, date(2024, 1, 5), 1, 2, 0.5, 1.5, 1.5, 10)
+            result.bars[symbol] = [bar]
+            result.quotes[symbol] = Quote(symbol, 1.5, close_time(bar.day))
+        return result
+
+    def info(self, symbol):
+        return None
+
+
+def test_a_symbol_without_bars_does_not_make_everyone_backfill(db):
+    fetch_prices(db, RecordingProvider(), ["AAA", "BBB"], backfill=True)
+    db.run(lambda conn: conn.execute("INSERT INTO stocks (symbol) VALUES ('BROKEN')"))
+    provider = RecordingProvider()
+    result = fetch_prices(db, provider, None)  # the scheduled run over every tracked stock
+    assert sorted(provider.calls, key=lambda c: c[0]) == [(["AAA", "BBB"], date(2023, 12, 31)), (["BROKEN"], None)]
+    assert result.succeeded == ["AAA", "BBB"] and result.failed == {"BROKEN": "no data returned"}
+
+
+def test_provider_outage_is_reported_per_ticker_not_raised(db):
+    result = fetch_prices(db, RecordingProvider(down=True), ["AAA", "BBB"])
+    assert result.succeeded == []
+    assert set(result.failed) == {"AAA", "BBB"}
+    assert "provider unreachable" in result.failed["AAA"]

@@ -7,7 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from tickerwatch.data import prices
 from tickerwatch.db import Database
-from tickerwatch.market_data import MarketData, StockInfo, normalise_symbol
+from tickerwatch.errors import InvalidInput
+from tickerwatch.market_data import History, MarketData, StockInfo, normalise_symbol
 from tickerwatch.observability import logger, metrics
 
 # Re-read a few days before the newest stored bar: providers correct recent bars.
@@ -48,7 +49,7 @@ def fetch_prices(
     for raw in symbols or []:
         try:
             requested.append(normalise_symbol(raw))
-        except Exception:
+        except InvalidInput:
             result.failed[str(raw)] = "invalid symbol"
     if symbols is None:
         requested = db.run(prices.tracked_symbols)
@@ -57,11 +58,18 @@ def fetch_prices(
         return result
 
     last_days = db.run(lambda conn: prices.last_bar_days(conn, requested))
-    # A backfill (or a symbol with no bars yet) asks for the provider's last ten years.
-    full = backfill or len(last_days) < len(requested)
-    start = None if full else min(last_days.values()) - timedelta(days=OVERLAP_DAYS)
+    # Symbols without bars (or all, for a backfill) get the provider's last ten years; the rest
+    # only the days since their newest bar. Two batched calls at most: one symbol that never
+    # returns data must not make every run download ten years for everyone.
+    full = requested if backfill else [s for s in requested if s not in last_days]
+    recent = [s for s in requested if s not in full]
+    history = History()
+    if full:
+        _merge(history, _download(provider, full, None, today))
+    if recent:
+        since = min(last_days[s] for s in recent) - timedelta(days=OVERLAP_DAYS)
+        _merge(history, _download(provider, recent, since, today))
 
-    history = provider.history(requested, start, today)
     result.failed.update(history.failures)
     got = [s for s in requested if history.bars.get(s)]
     for symbol in requested:
@@ -75,14 +83,27 @@ def fetch_prices(
         prices.upsert_stocks(conn, [StockInfo(s, None, None) for s in got])
         written = prices.write_bars(conn, [bar for s in got for bar in history.bars[s]])
         prices.record_quotes(conn, [history.quotes[s] for s in got if s in history.quotes])
-        if full:
-            prices.mark_backfilled(conn, got)
+        prices.mark_backfilled(conn, [s for s in got if s in full])
         return written
 
     result.bars_written = db.run(work)
     result.succeeded = got
     _count(result)
     return result
+
+
+def _download(provider: MarketData, symbols: list[str], start: date | None, end: date) -> History:
+    try:
+        return provider.history(symbols, start, end)
+    except Exception as exc:  # the provider as a whole is down: every symbol of the call failed
+        logger.exception("market data provider failed", extra={"provider": provider.name, "symbols": len(symbols)})
+        return History(failures={s: f"provider error: {type(exc).__name__}: {exc}" for s in symbols})
+
+
+def _merge(into: History, part: History) -> None:
+    into.bars.update(part.bars)
+    into.quotes.update(part.quotes)
+    into.failures.update(part.failures)
 
 
 def _count(result: FetchResult) -> None:

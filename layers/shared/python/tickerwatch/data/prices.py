@@ -90,7 +90,8 @@ def record_quotes(conn: Connection, quotes: list[Quote]) -> None:
 
 
 def mark_backfilled(conn: Connection, symbols: list[str]) -> None:
-    conn.execute("UPDATE stocks SET backfilled_at = now() WHERE symbol = ANY(%s)", (symbols,))
+    if symbols:
+        conn.execute("UPDATE stocks SET backfilled_at = now() WHERE symbol = ANY(%s)", (symbols,))
 
 
 def list_stocks(conn: Connection) -> list[StockRow]:
