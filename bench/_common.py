@@ -9,6 +9,7 @@ import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("TICKERWATCH_DATA_DIR", str(ROOT / ".tickerwatch"))  # the same server from any folder
 os.environ.setdefault("TICKERWATCH_MARKET_DATA", f"csv:{ROOT.parent / 'shared' / 'data'}")
 os.environ.setdefault("JWT_SECRET", "bench-secret-bench-secret-bench-secret-0123456789")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")

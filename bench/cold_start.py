@@ -80,8 +80,9 @@ def measure(name: str, path: Path, request) -> tuple[float, object]:
             text=True,
             env=env,
             cwd=ROOT,
-            check=True,
         )
+        if out.returncode != 0:
+            raise SystemExit(f"{name} failed:\n{out.stderr[-3000:]}")
         line = json.loads(out.stdout.strip().splitlines()[-1])
         times.append(line["ms"])
         status = line["status"]
@@ -89,13 +90,11 @@ def measure(name: str, path: Path, request) -> tuple[float, object]:
 
 
 def main() -> None:
-    from tickerwatch.db import migrate
-    from tickerwatch.local import function_names
-    from tickerwatch.runtime import get_database
+    from _common import bench_database
 
-    url = get_database().url  # start the embedded database once, outside the timings
-    migrate(url)
-    os.environ.setdefault("DATABASE_URL", url)
+    from tickerwatch.local import function_names
+
+    bench_database("tickerwatch_bench_cold")  # a fresh database, started once, outside the timings
 
     with tempfile.TemporaryDirectory() as tmp:
         hello = Path(tmp) / "hello.py"

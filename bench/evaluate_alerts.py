@@ -47,7 +47,7 @@ def seed(db, alerts: int) -> datetime:
         created = now - timedelta(hours=2)
         columns = (
             "user_id, symbol, alert_type, condition, threshold_price, duration_minutes, percent, window_minutes,"
-            " created_at"
+            " created_at, events_after"
         )
         with conn.cursor() as cur, cur.copy(f"COPY alerts ({columns}) FROM STDIN") as copy:
             for k in range(alerts):
