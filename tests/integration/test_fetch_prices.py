@@ -120,3 +120,21 @@ def test_provider_outage_is_reported_per_ticker_not_raised(db):
     assert result.succeeded == []
     assert set(result.failed) == {"AAA", "BBB"}
     assert "provider unreachable" in result.failed["AAA"]
+
+
+def test_old_quotes_are_pruned_but_each_symbols_newest_two_kept(db):
+    from datetime import UTC, datetime, timedelta
+
+    from market import quote
+
+    now = datetime.now(UTC)
+    for days in (90, 60, 45):
+        quote(db, "OLD", 10 + days, now - timedelta(days=days))  # only old quotes: the newest two stay
+    for days in (40, 20, 1):
+        quote(db, "NEW", 10 + days, now - timedelta(days=days))  # the 40-day-old one goes
+    result = fetch_prices(db, RecordingProvider(), ["AAA"])
+    assert result.quotes_pruned == 2
+    left = db.run(
+        lambda conn: conn.execute("SELECT symbol, count(*) AS n FROM quotes GROUP BY symbol ORDER BY 1").fetchall()
+    )
+    assert [(r["symbol"], r["n"]) for r in left] == [("AAA", 1), ("NEW", 2), ("OLD", 2)]

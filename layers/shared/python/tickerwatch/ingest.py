@@ -13,6 +13,8 @@ from tickerwatch.observability import logger, metrics
 
 # Re-read a few days before the newest stored bar: providers correct recent bars.
 OVERLAP_DAYS = 5
+# Alerts look back at most a week of quotes (durations, percent windows, coverage); keep a month.
+QUOTE_RETENTION = timedelta(days=30)
 
 
 @dataclass
@@ -21,6 +23,7 @@ class FetchResult:
     failed: dict[str, str] = field(default_factory=dict)
     bars_written: int = 0
     backfill: bool = False
+    quotes_pruned: int = 0
 
     def as_dict(self) -> dict:
         return {
@@ -28,6 +31,7 @@ class FetchResult:
             "failed": self.failed,
             "bars_written": self.bars_written,
             "backfill": self.backfill,
+            "quotes_pruned": self.quotes_pruned,
         }
 
 
@@ -84,6 +88,7 @@ def fetch_prices(
         written = prices.write_bars(conn, [bar for s in got for bar in history.bars[s]])
         prices.record_quotes(conn, [history.quotes[s] for s in got if s in history.quotes])
         prices.mark_backfilled(conn, [s for s in got if s in full])
+        result.quotes_pruned = prices.prune_quotes(conn, datetime.now(UTC) - QUOTE_RETENTION)
         return written
 
     result.bars_written = db.run(work)

@@ -89,6 +89,19 @@ def record_quotes(conn: Connection, quotes: list[Quote]) -> None:
     )
 
 
+def prune_quotes(conn: Connection, older_than: datetime) -> int:
+    """Delete quotes older than the cutoff, keeping each symbol's newest two (a crossing needs the
+    quote before the latest, however old)."""
+    return conn.execute(
+        """DELETE FROM quotes q
+            WHERE q.quoted_at < %s
+              AND q.quoted_at < (SELECT min(k.quoted_at)
+                                   FROM (SELECT quoted_at FROM quotes WHERE symbol = q.symbol
+                                          ORDER BY quoted_at DESC LIMIT 2) k)""",
+        (older_than,),
+    ).rowcount
+
+
 def mark_backfilled(conn: Connection, symbols: list[str]) -> None:
     if symbols:
         conn.execute("UPDATE stocks SET backfilled_at = now() WHERE symbol = ANY(%s)", (symbols,))
