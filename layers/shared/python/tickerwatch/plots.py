@@ -65,22 +65,9 @@ def draw_plots(result: dict[str, Any]) -> dict[str, str]:
     future = result["forecast"]
     f_days = _dates([p["date"] for p in future])
     ax.plot(f_days, [p["close"] for p in future], label="Forecast", color="C3", marker=".")
-    ax.fill_between(
-        f_days,
-        [p["low_95"] for p in future],
-        [p["high_95"] for p in future],
-        color="C3",
-        alpha=0.15,
-        label="95% band",
-    )
-    ax.fill_between(
-        f_days,
-        [p["low_80"] for p in future],
-        [p["high_80"] for p in future],
-        color="C3",
-        alpha=0.3,
-        label="80% band",
-    )
+    for level, alpha in (("95", 0.15), ("80", 0.3)):
+        low, high = [p[f"low_{level}"] for p in future], [p[f"high_{level}"] for p in future]
+        ax.fill_between(f_days, low, high, color="C3", alpha=alpha, label=f"{level}% band")
     ax.legend()
     plots["plot_prediction"] = _png(fig)
     return plots
