@@ -3,6 +3,7 @@
 from datetime import date, datetime
 from decimal import Decimal
 
+from fastapi import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from tickerwatch import stocks
@@ -50,9 +51,17 @@ def list_stocks() -> list[StockOut]:
     return [StockOut.of(row) for row in stocks.list_tracked(get_database())]
 
 
-@app.post("/api/v1/stocks/", status_code=201, response_model=StockOut)
-def track(body: TrackRequest, user: CurrentUser) -> StockOut:
-    return StockOut.of(stocks.track_stock(get_database(), get_market_data(), body.symbol))
+@app.post(
+    "/api/v1/stocks/",
+    status_code=201,
+    response_model=StockOut,
+    responses={200: {"model": StockOut, "description": "Already tracked; nothing fetched"}},
+)
+def track(body: TrackRequest, user: CurrentUser, response: Response) -> StockOut:
+    tracking = stocks.track_stock(get_database(), get_market_data(), body.symbol)
+    if not tracking.created:
+        response.status_code = 200
+    return StockOut.of(tracking.stock)
 
 
 @app.get("/api/v1/stocks/{symbol}/prices/", response_model=list[BarOut])

@@ -10,6 +10,9 @@ def test_track_list_and_read_bars(api, users):
     assert reply.json()["symbol"] == "GOOG"
     assert float(reply.json()["current_price"]) == 806.19
 
+    again = api.request("POST", "/api/v1/stocks/", json_body={"symbol": "GOOG"}, headers=auth)
+    assert again.status_code == 200 and again.json() == reply.json()  # already tracked: nothing re-fetched
+
     listing = api.request("GET", "/api/v1/stocks/").json()
     assert [s["symbol"] for s in listing] == ["GOOG"]
     assert set(listing[0]) == {"symbol", "name", "exchange", "current_price", "price_time", "change_pct"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from tickerwatch.data import prices
@@ -16,8 +17,17 @@ def list_tracked(db: Database) -> list[StockRow]:
     return db.run(prices.list_stocks)
 
 
-def track_stock(db: Database, provider: MarketData, raw_symbol: str) -> StockRow:
+@dataclass(frozen=True)
+class Tracking:
+    stock: StockRow
+    created: bool  # False: it was tracked and backfilled already, nothing was fetched
+
+
+def track_stock(db: Database, provider: MarketData, raw_symbol: str) -> Tracking:
     symbol = normalise_symbol(raw_symbol)
+    existing = db.run(lambda conn: prices.backfilled_stock(conn, symbol))
+    if existing is not None:
+        return Tracking(existing, created=False)
     info = provider.info(symbol)
     if info is None:
         raise NotFound(f"Unknown symbol '{symbol}'.")
@@ -27,9 +37,9 @@ def track_stock(db: Database, provider: MarketData, raw_symbol: str) -> StockRow
 
     def work(conn):
         prices.upsert_stocks(conn, [info])
-        return next(s for s in prices.list_stocks(conn) if s.symbol == symbol)
+        return prices.backfilled_stock(conn, symbol)
 
-    return db.run(work)
+    return Tracking(db.run(work), created=True)
 
 
 def price_history(db: Database, raw_symbol: str, start: date | None, end: date | None) -> list[PriceBar]:

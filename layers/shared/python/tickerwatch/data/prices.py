@@ -107,24 +107,26 @@ def mark_backfilled(conn: Connection, symbols: list[str]) -> None:
         conn.execute("UPDATE stocks SET backfilled_at = now() WHERE symbol = ANY(%s)", (symbols,))
 
 
+_STOCK_SELECT = """
+    SELECT symbol, name, exchange, current_price, price_time,
+           CASE WHEN previous_close > 0
+                THEN round(((current_price - previous_close) / previous_close * 100)::numeric, 4) END AS change_pct
+      FROM stocks"""
+
+
+def _stock(r: dict) -> StockRow:
+    change = float(r["change_pct"]) if r["change_pct"] is not None else None
+    return StockRow(r["symbol"], r["name"], r["exchange"], r["current_price"], r["price_time"], change)
+
+
 def list_stocks(conn: Connection) -> list[StockRow]:
-    rows = conn.execute(
-        "SELECT symbol, name, exchange, current_price, price_time,"
-        " CASE WHEN previous_close > 0"
-        " THEN round(((current_price - previous_close) / previous_close * 100)::numeric, 4)"
-        " END AS change_pct FROM stocks ORDER BY symbol"
-    ).fetchall()
-    return [
-        StockRow(
-            r["symbol"],
-            r["name"],
-            r["exchange"],
-            r["current_price"],
-            r["price_time"],
-            float(r["change_pct"]) if r["change_pct"] is not None else None,
-        )
-        for r in rows
-    ]
+    return [_stock(r) for r in conn.execute(_STOCK_SELECT + " ORDER BY symbol")]
+
+
+def backfilled_stock(conn: Connection, symbol: str) -> StockRow | None:
+    """The stock if it is tracked and its history has been backfilled."""
+    row = conn.execute(_STOCK_SELECT + " WHERE symbol = %s AND backfilled_at IS NOT NULL", (symbol,)).fetchone()
+    return _stock(row) if row else None
 
 
 def is_tracked(conn: Connection, symbol: str) -> bool:
