@@ -146,3 +146,19 @@ def test_each_function_imports_only_what_its_layers_hold(database_url):
             timeout=120,
         )
         assert result.returncode == 0, f"{name}: {result.stderr[-2000:]}"
+
+
+def test_api_gateway_routes_match_each_function_app():
+    from tickerwatch.local import load_function
+
+    source = load_template(ROOT / "template.yaml")
+    for resource in functions_in(source).values():
+        name = Path(resource["Properties"]["CodeUri"]).name
+        declared = {
+            (event["Properties"]["Method"], event["Properties"]["Path"])
+            for event in resource["Properties"].get("Events", {}).values()
+            if event["Type"] == "HttpApi"
+        }
+        module = load_function(name)
+        served = {(m, r.path) for r in getattr(getattr(module, "app", None), "routes", []) for m in r.methods or ()}
+        assert declared == served, name
