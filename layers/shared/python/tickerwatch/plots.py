@@ -16,6 +16,8 @@ def _figure(title: str):
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(10, 5), dpi=80)
+    # Fixed margins instead of tight_layout, which draws the figure an extra time (a third of the cost).
+    fig.subplots_adjust(left=0.08, right=0.98, top=0.92, bottom=0.12)
     ax.set_title(title)
     ax.set_xlabel("Date")
     ax.set_ylabel("Price (USD)")
@@ -30,7 +32,6 @@ def _png(fig) -> str:
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
-    fig.tight_layout()
     fig.savefig(buffer, format="png")
     plt.close(fig)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
