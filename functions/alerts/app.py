@@ -36,17 +36,11 @@ class AlertCreate(AlertFields):
     condition: Condition
 
 
-class AlertPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class AlertPatch(AlertFields):
+    """Only the fields sent are changed (read with exclude_unset, so the defaults never apply)."""
+
     alert_type: AlertType | None = None
     condition: Condition | None = None
-    threshold_price: Price | None = None
-    duration_minutes: int | None = None
-    percent: Annotated[Decimal, Field(max_digits=9, decimal_places=4)] | None = None
-    window_minutes: int | None = None
-    recurring: bool | None = None
-    cooldown_minutes: int | None = None
-    expires_at: AwareDatetime | None = None
 
 
 class ConditionOut(BaseModel):

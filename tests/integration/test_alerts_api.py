@@ -174,3 +174,14 @@ def test_trigger_history_shows_price_time_and_notification_state(api, users, acm
 def test_alerts_need_authentication(api):
     assert api.request("GET", "/api/v1/alerts/").status_code == 401
     assert api.request("POST", "/api/v1/alerts/", json_body={}).status_code == 401
+
+
+def test_patch_changes_only_what_is_sent_and_rejects_nulls(api, users, acme):
+    auth = users.signed_in()
+    alert = create(api, auth, recurring=True, cooldown_minutes=30).json()
+    path = f"/api/v1/alerts/{alert['id']}/"
+    patched = api.request("PATCH", path, json_body={"threshold_price": "112"}, headers=auth).json()
+    assert (patched["recurring"], patched["cooldown_minutes"]) == (True, 30)  # untouched
+    for field in ("recurring", "condition", "cooldown_minutes"):
+        reply = api.request("PATCH", path, json_body={field: None}, headers=auth)
+        assert reply.status_code == 400 and field in reply.json()["errors"], field
