@@ -109,3 +109,18 @@ def test_history_is_own_newest_first_and_paginated(api, users):
     assert api.request("GET", f"/api/v1/predictions/{one}/", headers=bob).status_code == 404
     assert api.request("GET", "/api/v1/predictions/", headers=bob).json()["count"] == 0
     assert api.request("GET", "/api/v1/predictions/", params={"limit": 0}, headers=alice).status_code == 400
+
+
+def test_a_change_of_forecasting_method_is_not_served_from_cache(db, monkeypatch):
+    import tickerwatch.predict as predict_module
+    from tickerwatch.runtime import get_backfill, get_model
+
+    def ask():
+        return predict_module.predict(
+            db, get_model(), get_backfill(), user_id=None, ticker="GOOG", horizon=2, plots=False
+        )
+
+    assert ask()["cached"] is False
+    assert ask()["cached"] is True
+    monkeypatch.setattr(predict_module, "METHOD_VERSION", "next")
+    assert ask()["cached"] is False

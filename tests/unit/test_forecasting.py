@@ -90,3 +90,14 @@ def test_trading_days_skip_weekends():
 
 def test_moving_average():
     assert moving_average(np.array([1.0, 2, 3, 4]), 2) == [None, 1.5, 2.5, 3.5]
+
+
+def test_trailing_volatility_uses_only_past_returns():
+    from tickerwatch.forecasting import trailing_volatility
+
+    calm = np.exp(np.cumsum(np.r_[0.0, np.tile([0.01, -0.01], 20)]))
+    wild = np.r_[calm, calm[-1] * np.exp(np.cumsum(np.tile([0.05, -0.05], 10)))]
+    vol = trailing_volatility(wild)
+    assert vol[40] == pytest.approx(trailing_volatility(calm)[40])  # later turmoil does not leak back
+    assert vol[60] == pytest.approx(0.05, rel=0.01)
+    assert vol[30] == pytest.approx(0.01, rel=0.01)

@@ -3,8 +3,9 @@
 - Every window is min-max scaled by its own values only, so no input sees the future.
 - The test window lies strictly after the model's training period for that ticker.
 - The naive last-value baseline is always computed beside the model.
-- Bands come from the empirical distribution of held-out errors at each step ahead,
-  calibrated on the earlier half of the test window; coverage is measured on the later half.
+- Bands come from the empirical distribution of held-out errors at each step ahead, in units
+  of the volatility known at the time (20-day), calibrated on the earlier half of the test
+  window; coverage is measured on the later half.
 """
 
 from __future__ import annotations
@@ -19,8 +20,12 @@ import numpy as np
 from tickerwatch.errors import Unprocessable
 from tickerwatch.model import LstmModel
 
+# Part of the cache key beside the model version: bump it whenever a change here would change a
+# result, or cached forecasts computed the old way keep being served.
+METHOD_VERSION = "2"
 MAX_TEST_DAYS = 250
 MIN_TEST_DAYS = 30
+VOLATILITY_DAYS = 20
 EPS = 1e-9
 
 
@@ -55,6 +60,17 @@ def metrics(actual: np.ndarray, predicted: np.ndarray, last: np.ndarray, *, dire
         # A last-value forecast predicts no move, so it has no direction to be right about.
         "directional_accuracy": float(np.mean(np.sign(predicted - last) == moved)) if directional else None,
     }
+
+
+def trailing_volatility(series: np.ndarray, days: int = VOLATILITY_DAYS) -> np.ndarray:
+    """Per index t: the standard deviation of the ``days`` daily log returns ending at t (only data
+    known at t). Errors scaled by it are comparable between calm and wild periods."""
+    returns = np.diff(np.log(np.maximum(series, EPS)))
+    out = np.full(len(series), np.nan)
+    if len(returns) >= days:
+        windows = np.lib.stride_tricks.sliding_window_view(returns, days)
+        out[days:] = windows.std(axis=1)
+    return np.maximum(np.nan_to_num(out, nan=np.nanmean(out) if np.isfinite(out).any() else 0.0), 1e-6)
 
 
 def next_trading_days(after: date, count: int) -> list[date]:
@@ -121,15 +137,18 @@ def build_forecast(
     model_metrics = metrics(actual, paths[:, 0], last)
     naive_metrics = metrics(actual, last, last, directional=False)
 
-    # k steps ahead: log errors, calibrated on the earlier half, coverage on the later half.
+    # k steps ahead: log errors in units of the volatility known at each origin, calibrated on
+    # the earlier half of the test window, coverage measured on the later half.
+    volatility = trailing_volatility(series)
     bands, coverage_hits, coverage_n = [], {"80": 0, "95": 0}, 0
     for k in range(horizon):
         valid = origins + k + 1 < len(series)
         log_err = np.log(series[origins[valid] + k + 1] / np.maximum(paths[valid, k], EPS))
-        half = max(len(log_err) // 2, 1)
-        calib, check = log_err[:half], log_err[half:]
+        scaled = log_err / volatility[origins[valid]]
+        half = max(len(scaled) // 2, 1)
+        calib, check = scaled[:half], scaled[half:]
         q = np.quantile(calib, [0.025, 0.10, 0.90, 0.975])
-        bands.append(q)
+        bands.append(q * volatility[-1])
         coverage_hits["80"] += int(np.sum((check >= q[1]) & (check <= q[2])))
         coverage_hits["95"] += int(np.sum((check >= q[0]) & (check <= q[3])))
         coverage_n += len(check)

@@ -8,7 +8,7 @@ from typing import Any
 from tickerwatch.data import predictions, prices
 from tickerwatch.db import Database
 from tickerwatch.errors import NotFound, UpstreamUnavailable
-from tickerwatch.forecasting import ForecastRequest, build_forecast
+from tickerwatch.forecasting import METHOD_VERSION, ForecastRequest, build_forecast
 from tickerwatch.market_data import normalise_symbol
 from tickerwatch.model import LstmModel
 from tickerwatch.observability import logger, metrics
@@ -68,15 +68,14 @@ def predict(
         last_day = db.run(lambda conn: prices.last_bar_days(conn, [symbol])[symbol])
 
     # The cache key needs only the newest bar's date; the history is read on a miss.
-    key = (symbol, last_day, model.version, horizon)
+    version = f"{model.version}/m{METHOD_VERSION}"
+    key = (symbol, last_day, version, horizon)
     cached = db.run(lambda conn: predictions.find_result(conn, *key))
     if cached is None:
         dates, closes = db.run(lambda conn: prices.closes(conn, symbol))
         result = build_forecast(ForecastRequest(symbol, horizon), dates, closes, model)
         drawn = _draw(result) if plots else None
-        cached = db.run(
-            lambda conn: predictions.store_result(conn, symbol, dates[-1], model.version, horizon, result, drawn)
-        )
+        cached = db.run(lambda conn: predictions.store_result(conn, symbol, dates[-1], version, horizon, result, drawn))
         hit = False
     else:
         hit = True
