@@ -272,3 +272,18 @@ def test_health_reports_database(api):
     reply = api.request("GET", "/api/v1/health/")
     assert reply.status_code == 200
     assert reply.json()["database"] == "reachable"
+
+
+@pytest.mark.parametrize("content", [b'["a list"]', b'"a string"'])
+def test_body_that_is_not_an_object_is_400(api, content):
+    reply = api.request("POST", "/api/v1/register/", content=content)
+    assert reply.status_code == 400
+    assert reply.json()["errors"] == {"body": ["Expected a JSON object (sent with Content-Type: application/json)."]}
+
+
+def test_form_encoded_body_says_what_to_send(local_server):
+    import httpx
+
+    reply = httpx.post(local_server.url + "/api/v1/register/", data={"username": "alice"})
+    assert reply.status_code == 400
+    assert "Content-Type: application/json" in reply.json()["errors"]["body"][0]

@@ -44,7 +44,10 @@ def validation_errors(exc: RequestValidationError) -> dict[str, list[str]]:
             fields.setdefault("body", []).append("Request body is not valid JSON.")
             continue
         message = err.get("msg", "Invalid value.")
-        if err.get("type") == "missing":
+        if tuple(err.get("loc", ())) == ("body",) and err.get("type") in ("model_attributes_type", "dict_type"):
+            # Also what a body sent without Content-Type: application/json looks like to FastAPI.
+            message = "Expected a JSON object (sent with Content-Type: application/json)."
+        elif err.get("type") == "missing":
             message = "This field is required."
         elif err.get("type") == "extra_forbidden":
             message = "This field is not allowed here."
