@@ -45,3 +45,28 @@ def test_unknown_route_is_json_404(local_server):
     reply = httpx.get(local_server.url + "/api/v1/nothing-here/")
     assert reply.status_code == 404
     assert reply.json() == {"detail": "Not Found"}
+
+
+def test_serve_on_its_own_embedded_database_stops_it_on_sigterm(tmp_path):
+    import signal
+    import time
+
+    from apigw import LocalServer
+
+    # Given `tickerwatch serve` with no DATABASE_URL: it starts (and migrates) an embedded Postgres,
+    server = LocalServer("--no-jobs", env={"DATABASE_URL": "", "TICKERWATCH_DATA_DIR": str(tmp_path)}).wait_ready()
+    pid_file = tmp_path / "pg" / "postmaster.pid"
+    assert pid_file.exists()
+    reply = httpx.post(
+        server.url + "/api/v1/register/",
+        json={"username": "solo", "email": "solo@example.com", "password": "correct-horse-9"},
+    )
+    assert reply.status_code == 201
+    # when it is stopped the way a process manager stops it,
+    server.process.send_signal(signal.SIGTERM)
+    assert server.process.wait(30) == 0
+    # then the database it started stops with it.
+    deadline = time.monotonic() + 10
+    while pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not pid_file.exists()

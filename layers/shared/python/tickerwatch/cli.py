@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 
 from tickerwatch.settings import SettingsError, get_settings
@@ -37,6 +38,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         scheduler.start()
     where = "DATABASE_URL" if settings.database_url else f"embedded Postgres in {settings.data_dir / 'pg'}"
     print(f"tickerwatch: http://{args.host}:{args.port}/docs  (database: {where})", flush=True)
+    # uvicorn re-raises SIGTERM after its graceful shutdown; as a clean exit it lets the exit hooks
+    # run, so the embedded Postgres stops with its last user instead of outliving it.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     finally:
