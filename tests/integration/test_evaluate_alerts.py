@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 from market import WED_3PM, ny, quote, series
+from together import run_together
 
 from tickerwatch.alerts import AlertDefinition, create_alert, evaluate_alerts
 from tickerwatch.db import Database
@@ -298,24 +299,15 @@ def test_eight_overlapping_runs_fire_each_alert_once_and_send_each_email_once(db
             alert(db, u, symbol=f"S{i}", alert_type="threshold", condition="above", threshold_price=Decimal(100))
             expected += 1
     sender = RecordingSender(delay=0.002)
-    barrier = threading.Barrier(8)
-    summaries, errors = [], []
 
     def evaluator():
         own = Database(database_url)  # its own connection, like a separate Lambda
         try:
-            barrier.wait()
-            summaries.append(run(own, sender))
-        except Exception as exc:
-            errors.append(exc)
+            return run(own, sender)
         finally:
             own.close_all()
 
-    threads = [threading.Thread(target=evaluator) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    summaries, errors = run_together(evaluator, 8)
     assert not errors
     assert sum(s.triggered for s in summaries) == expected
     assert triggers(db) == expected
