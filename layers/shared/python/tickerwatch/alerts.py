@@ -149,7 +149,6 @@ def update_alert(db: Database, user_id: int, alert_id: int, changes: dict[str, A
 
 
 def set_paused(db: Database, user_id: int, alert_id: int, paused: bool) -> dict:
-    get_alert(db, user_id, alert_id)
     try:
         alert = db.run(lambda conn: store.set_status(conn, user_id, alert_id, "paused" if paused else "active"))
     except store.DuplicateAlert:

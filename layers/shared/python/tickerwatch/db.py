@@ -10,8 +10,8 @@ which PgBouncer in transaction mode (Neon's pooled endpoint) cannot route.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 from importlib import resources
 from typing import TypeVar
 
@@ -90,20 +90,6 @@ class Database:
                 self._checkin(conn, generation)
             return result
         raise AssertionError("unreachable")
-
-    @contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        """A transaction without the retry, for work that must not be repeated."""
-        conn, generation = self._checkout()
-        try:
-            yield conn
-        except BaseException:
-            self._rollback(conn)
-            raise
-        else:
-            conn.commit()
-        finally:
-            self._checkin(conn, generation)
 
     def ping(self) -> bool:
         try:

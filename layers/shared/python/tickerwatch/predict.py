@@ -57,7 +57,14 @@ def predict(
     plots: bool,
 ) -> dict[str, Any]:
     symbol = normalise_symbol(ticker)
-    last_day = db.run(lambda conn: prices.last_bar_days(conn, [symbol]).get(symbol))
+    version = f"{model.version}/m{METHOD_VERSION}"
+
+    def newest_bar_and_cached(conn):
+        # The cache key needs only the newest bar's date; the history is read on a miss.
+        day = prices.last_bar_days(conn, [symbol]).get(symbol)
+        return day, predictions.find_result(conn, symbol, day, version, horizon) if day else None
+
+    last_day, cached = db.run(newest_bar_and_cached)
     if last_day is None:
         outcome = backfill(symbol)
         if symbol not in outcome.get("succeeded", []):
@@ -65,12 +72,8 @@ def predict(
             if why in ("unknown symbol", "no data returned", "no bars in range", "invalid symbol"):
                 raise NotFound(f"Unknown ticker '{symbol}'.")
             raise UpstreamUnavailable(f"Could not fetch prices for '{symbol}': {why}.")
-        last_day = db.run(lambda conn: prices.last_bar_days(conn, [symbol])[symbol])
+        last_day, cached = db.run(newest_bar_and_cached)
 
-    # The cache key needs only the newest bar's date; the history is read on a miss.
-    version = f"{model.version}/m{METHOD_VERSION}"
-    key = (symbol, last_day, version, horizon)
-    cached = db.run(lambda conn: predictions.find_result(conn, *key))
     if cached is None:
         dates, closes = db.run(lambda conn: prices.closes(conn, symbol))
         result = build_forecast(ForecastRequest(symbol, horizon), dates, closes, model)
