@@ -13,11 +13,12 @@ TORCH_VERSION ?= 2.13.0
 
 export TICKERWATCH_MARKET_DATA ?= csv:../shared/data
 
-.PHONY: run test lint check-template sam-build bench train clean help
+.PHONY: run test lint check-template sam-build bench train mutants clean help
 
 help:
 	@echo "make run   - set up and start the local stack (API on :8000, jobs, embedded Postgres)"
 	@echo "make test  - set up, lint, check the templates, run every test"
+	@echo "make mutants - plant each bug of the mutation catalogue; every one must be caught"
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -53,6 +54,11 @@ sam-build: $(SAM)
 
 test: lint check-template $(TRAIN_STAMP)
 	PATH="$(dir $(PY312)):$(abspath $(SAM_VENV))/bin:$$PATH" $(BIN)/pytest
+	$(MAKE) --no-print-directory mutants
+
+# Plants each bug of tests/mutants/catalogue.toml in turn; every one must make a test fail.
+mutants: $(STAMP)
+	$(BIN)/python tests/mutants/run.py --jobs 2
 
 bench: $(STAMP)
 	for b in bench/[a-z]*.py; do $(BIN)/python $$b || exit 1; done
@@ -61,4 +67,4 @@ train: $(TRAIN_STAMP)
 	$(BIN)/tickerwatch train --data csv:../shared/data --tickers TSLA GOOG
 
 clean:
-	rm -rf .aws-sam .pytest_cache .ruff_cache
+	rm -rf .aws-sam .pytest_cache .ruff_cache .mutants

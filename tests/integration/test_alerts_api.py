@@ -52,37 +52,50 @@ def test_create_each_type(api, users, acme, body):
 
 
 @pytest.mark.parametrize(
-    ("body", "field"),
+    ("body", "field", "message"),
     [
-        ({"threshold_price": "-5"}, "threshold_price"),
-        ({"threshold_price": "0"}, "threshold_price"),
-        ({"threshold_price": "100000000"}, "threshold_price"),
-        ({"threshold_price": "50000"}, "threshold_price"),  # 500x the current price
-        ({"threshold_price": None}, "threshold_price"),
-        ({"duration_minutes": 10}, "duration_minutes"),  # does not belong to threshold
+        ({"threshold_price": "-5"}, "threshold_price", "Must be greater than zero."),
+        ({"threshold_price": "0"}, "threshold_price", "Must be greater than zero."),
+        ({"threshold_price": "100000000"}, "threshold_price", "Must be at most 1000000."),
+        ({"threshold_price": "50000"}, "threshold_price", "100x away from the current price"),  # 500x
+        ({"threshold_price": None}, "threshold_price", "required for threshold alerts"),
+        ({"duration_minutes": 10}, "duration_minutes", "does not apply to threshold alerts"),
         (
             {"alert_type": "percent_change", "condition": "up", "threshold_price": None, "percent": "5"},
             "window_minutes",
+            "required for percent_change alerts",
         ),
-        ({"alert_type": "duration", "condition": "crosses_above", "duration_minutes": 5}, "condition"),
-        ({"alert_type": "sideways"}, "alert_type"),
-        ({"cooldown_minutes": 5}, "cooldown_minutes"),  # only for recurring alerts
-        ({"expires_at": "2020-01-01T00:00:00Z"}, "expires_at"),
-        ({"expires_at": "2030-01-01T00:00:00"}, "expires_at"),  # no time zone
-        ({"bogus": 1}, "bogus"),
+        (
+            {"alert_type": "duration", "condition": "crosses_above", "duration_minutes": 5},
+            "condition",
+            "For duration alerts, must be one of: above, below.",
+        ),
+        ({"alert_type": "sideways"}, "alert_type", "threshold"),
+        ({"cooldown_minutes": 5}, "cooldown_minutes", "Only recurring alerts have a cooldown."),
+        ({"expires_at": "2020-01-01T00:00:00Z"}, "expires_at", "Must be in the future."),
+        ({"expires_at": "2030-01-01T00:00:00"}, "expires_at", "timezone"),  # no time zone
+        ({"bogus": 1}, "bogus", "This field is not allowed here."),
     ],
 )
-def test_bad_alerts_are_400_per_field(api, users, acme, body, field):
+def test_bad_alerts_are_400_per_field(api, users, acme, db, body, field, message):
     reply = create(api, users.signed_in(), **body)
     assert reply.status_code == 400, reply.content
-    assert field in reply.json()["errors"]
+    errors = reply.json()["errors"]
+    assert list(errors) == [field]
+    assert any(message in m for m in errors[field]), errors
+    assert db.run(lambda conn: conn.execute("SELECT count(*) AS n FROM alerts").fetchone()["n"]) == 0
 
 
-def test_untracked_symbol_is_404_and_duplicate_is_409(api, users, acme):
+def test_untracked_symbol_is_404_and_duplicate_is_409(api, users, acme, db):
     auth = users.signed_in()
-    assert create(api, auth, stock_symbol="ZZZZ").status_code == 404
+    missing = create(api, auth, stock_symbol="ZZZZ")
+    assert missing.status_code == 404
+    assert "'ZZZZ' is not tracked" in missing.json()["detail"] and "POST /api/v1/stocks/" in missing.json()["detail"]
     assert create(api, auth).status_code == 201
-    assert create(api, auth).status_code == 409
+    duplicate = create(api, auth)
+    assert duplicate.status_code == 409
+    assert duplicate.json()["detail"] == "You already have an identical active alert."
+    assert db.run(lambda conn: conn.execute("SELECT count(*) AS n FROM alerts").fetchone()["n"]) == 1
     assert create(api, auth, threshold_price="111").status_code == 201
 
 
@@ -142,6 +155,7 @@ def test_users_cannot_touch_each_others_alerts_or_triggers(api, users, acme, db)
     alert_id = create(api, alice, threshold_price="99").json()["id"]  # fires: price is 100
     load_function("evaluate_alerts").handler(scheduled_event("evaluate_alerts"), LocalContext("evaluate_alerts"))
     path = f"/api/v1/alerts/{alert_id}/"
+    before = api.request("GET", path, headers=alice).json()
     for method, url, body in [
         ("GET", path, None),
         ("PATCH", path, {"threshold_price": "1"}),
@@ -149,10 +163,13 @@ def test_users_cannot_touch_each_others_alerts_or_triggers(api, users, acme, db)
         ("POST", f"{path}pause/", None),
         ("POST", f"{path}resume/", None),
     ]:
-        assert api.request(method, url, json_body=body, headers=bob).status_code == 404, (method, url)
+        reply = api.request(method, url, json_body=body, headers=bob)
+        assert (reply.status_code, reply.json()["detail"]) == (404, "Alert not found."), (method, url)
+        # and alice's alert is exactly as it was: not changed, paused, re-armed or deleted.
+        assert api.request("GET", path, headers=alice).json() == before, (method, url)
     assert api.request("GET", "/api/v1/alerts/", headers=bob).json()["count"] == 0
     assert api.request("GET", "/api/v1/alerts/triggered/", headers=bob).json()["count"] == 0
-    assert api.request("GET", path, headers=alice).status_code == 200  # untouched
+    assert api.request("GET", "/api/v1/alerts/triggered/", headers=alice).json()["count"] == 1
 
 
 def test_trigger_history_shows_price_time_and_notification_state(api, users, acme):

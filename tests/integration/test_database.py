@@ -61,11 +61,14 @@ def test_migrations_are_numbered_uniquely_and_rerun_is_a_no_op(database_url):
 
 def test_concurrent_migrators_serialise(database_url):
     # Given a brand-new database, when four processes migrate at once, each file applies once.
-    admin = database_url.replace("/tickerwatch_test?", "/postgres?")
+    with connect(database_url) as conn:
+        test_db = conn.info.dbname
+    race_db = f"{test_db}_migrate_race"
+    admin = database_url.replace(f"/{test_db}?", "/postgres?")
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS tw_migrate_race WITH (FORCE)")
-        conn.execute("CREATE DATABASE tw_migrate_race")
-    url = database_url.replace("/tickerwatch_test?", "/tw_migrate_race?")
+        conn.execute(f"DROP DATABASE IF EXISTS {race_db} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {race_db}")
+    url = database_url.replace(f"/{test_db}?", f"/{race_db}?")
     results, errors = run_together(lambda: migrate(url), 4)
     assert not errors
     applied = sorted(name for names in results for name in names)

@@ -104,6 +104,7 @@ def test_one_time_alert_fires_once_then_stops(db, user):
         ("crosses_below", 101, 99, True),
         ("crosses_below", 101, 100, True),
         ("crosses_below", 99, 98, False),
+        ("crosses_below", 100, 99, False),  # was at, not above, the threshold
     ],
 )
 def test_crossing_fires_only_between_consecutive_quotes(db, user, condition, before, after, fires):
@@ -145,6 +146,29 @@ def test_crossing_before_a_change_or_resume_does_not_fire(db, user):
     assert run(db, now=datetime.now(UTC)).triggered == 1
 
 
+def test_a_downward_crossing_before_the_alert_existed_does_not_fire(db, user):
+    now = datetime.now(UTC)
+    quote(db, "ACME", 101, now - timedelta(minutes=60))
+    quote(db, "ACME", 99, now - timedelta(minutes=30))
+    alert(db, user, alert_type="threshold", condition="crosses_below", threshold_price=Decimal(100))
+    assert run(db, now=datetime.now(UTC)).triggered == 0
+
+
+def test_a_downward_crossing_before_a_change_does_not_fire_but_the_next_one_does(db, user):
+    from tickerwatch.alerts import update_alert
+
+    now = datetime.now(UTC)
+    quote(db, "ACME", 101, now - timedelta(minutes=60))
+    a = alert(db, user, alert_type="threshold", condition="crosses_below", threshold_price=Decimal(100))
+    quote(db, "ACME", 99, datetime.now(UTC))  # crosses 100 and 99.5,
+    update_alert(db, user, a["id"], {"threshold_price": Decimal("99.5")})  # but the owner changed it since
+    assert run(db, now=datetime.now(UTC)).triggered == 0
+    quote(db, "ACME", 100, datetime.now(UTC))
+    time.sleep(0.01)
+    quote(db, "ACME", 99, datetime.now(UTC))
+    assert run(db, now=datetime.now(UTC)).triggered == 1
+
+
 # ---------------------------------------------------------------- duration
 
 
@@ -178,6 +202,12 @@ def test_duration_span_with_a_gap_in_the_quotes_is_not_covered(db, user):
     assert run(db, now=WED_3PM + timedelta(minutes=61)).triggered == 1
 
 
+def test_duration_below_broken_by_one_quote_does_not_fire(db, user):
+    series(db, "ACME", [(75, 49), (40, 50.5), (0, 48)], WED_3PM)
+    alert(db, user, alert_type="duration", condition="below", threshold_price=Decimal(50), duration_minutes=60)
+    assert run(db).triggered == 0
+
+
 def test_duration_below(db, user):
     series(db, "ACME", [(75, 49), (40, 50), (0, 48)], WED_3PM)
     alert(db, user, alert_type="duration", condition="below", threshold_price=Decimal(50), duration_minutes=60)
@@ -195,12 +225,22 @@ def test_duration_below(db, user):
         ("down", 100, 95, True),
         ("down", 100, 95.01, False),
         ("up", 100, 90, False),
+        ("down", 100, 110, False),  # a rise is not a fall
     ],
 )
 def test_percent_change_within_window(db, user, condition, start, end, fires):
     series(db, "ACME", [(90, 100), (60, start), (30, (start + end) / 2), (0, end)], WED_3PM)
     alert(db, user, alert_type="percent_change", condition=condition, percent=Decimal(5), window_minutes=60)
     assert run(db).triggered == int(fires)
+
+
+@pytest.mark.parametrize(("condition", "end"), [("up", 110), ("down", 90)])
+def test_percent_change_across_a_gap_in_the_quotes_does_not_fire(db, user, condition, end):
+    # Given the quote in force an hour ago is from five trading hours ago, with nothing since,
+    series(db, "ACME", [(300, 100), (0, end)], WED_3PM)
+    alert(db, user, alert_type="percent_change", condition=condition, percent=Decimal(5), window_minutes=60)
+    # then the 10% move is not evidence of a move within the hour, and nothing fires.
+    assert run(db).triggered == 0
 
 
 # ---------------------------------------------------------------- staleness (market time)
@@ -254,6 +294,45 @@ def test_recurring_alert_rearms_after_cooldown_once_false_again(db, user):
     assert run(db, now=t0 + timedelta(minutes=20)).triggered == 1
     assert triggers(db) == 2
     assert status(db, a["id"]) == "active"
+
+
+@pytest.mark.parametrize(
+    ("after", "rearmed"), [(timedelta(minutes=10), 1), (timedelta(minutes=10) - timedelta(microseconds=1), 0)]
+)
+def test_cooldown_ends_exactly_at_its_length(db, user, after, rearmed):
+    t0 = WED_3PM
+    quote(db, "ACME", 101, t0 - timedelta(minutes=1))
+    alert(
+        db,
+        user,
+        alert_type="threshold",
+        condition="above",
+        threshold_price=Decimal(100),
+        recurring=True,
+        cooldown_minutes=10,
+    )
+    assert run(db, now=t0).triggered == 1
+    quote(db, "ACME", 99, t0 + timedelta(minutes=2))
+    # Given it fired at t0 with a 10-minute cooldown and is false again, it re-arms at t0 + 10 min, not before.
+    assert run(db, now=t0 + after).rearmed == rearmed
+
+
+def test_a_stale_price_does_not_rearm(db, user):
+    t0 = WED_3PM
+    quote(db, "ACME", 101, t0 - timedelta(minutes=1))
+    alert(
+        db,
+        user,
+        alert_type="threshold",
+        condition="above",
+        threshold_price=Decimal(100),
+        recurring=True,
+        cooldown_minutes=10,
+    )
+    assert run(db, now=t0).triggered == 1
+    quote(db, "ACME", 99, t0 + timedelta(minutes=2))  # false again, but this price goes stale:
+    later = ny(2024, 5, 16, 15)  # the next afternoon, with no quote since
+    assert run(db, now=later).rearmed == 0
 
 
 def test_expired_alert_is_not_evaluated_and_shows_expired(db, user):
@@ -359,3 +438,22 @@ def test_no_email_when_notifications_are_off(db, user):
     summary = run(db, sender)
     assert summary.triggered == 1 and summary.emails_sent == 0 and not sender.sent
     assert db.run(lambda conn: conn.execute("SELECT status FROM notifications").fetchone()["status"]) == "skipped"
+
+
+def test_an_email_claimed_by_a_run_that_died_is_sent_after_its_lease(db, user):
+    from tickerwatch.data import alerts as store
+    from tickerwatch.notifications import LEASE
+
+    quote(db, "ACME", 150, WED_3PM - timedelta(minutes=1))
+    alert(db, user, alert_type="threshold", condition="above", threshold_price=Decimal(100))
+    db.run(lambda conn: store.claim_triggers(conn, WED_3PM, 120))
+    # Given a run claimed the email for sending and died before sending it,
+    claimed = db.run(lambda conn: store.claim_notifications(conn, WED_3PM, 10, LEASE))
+    assert len(claimed) == 1
+    sender = RecordingSender()
+    # then no other run sends it while the lease holds,
+    assert run(db, sender, now=WED_3PM + LEASE - timedelta(seconds=1)).emails_sent == 0
+    # and once the lease has run out, the next run sends it, once.
+    assert run(db, sender, now=WED_3PM + LEASE + timedelta(seconds=1)).emails_sent == 1
+    assert run(db, sender, now=WED_3PM + LEASE + timedelta(minutes=10)).emails_sent == 0
+    assert len(sender.sent) == 1

@@ -9,7 +9,7 @@ import pytest
 from tickerwatch.events import LocalContext, scheduled_event
 from tickerwatch.ingest import fetch_prices
 from tickerwatch.local import load_function
-from tickerwatch.market_data import History, PriceBar, Quote, close_time
+from tickerwatch.market_data import History, PriceBar, Quote, StockInfo, close_time
 
 
 @pytest.fixture(scope="module")
@@ -138,3 +138,47 @@ def test_old_quotes_are_pruned_but_each_symbols_newest_two_kept(db):
         lambda conn: conn.execute("SELECT symbol, count(*) AS n FROM quotes GROUP BY symbol ORDER BY 1").fetchall()
     )
     assert [(r["symbol"], r["n"]) for r in left] == [("AAA", 1), ("NEW", 2), ("OLD", 2)]
+
+
+def test_an_older_quote_never_replaces_a_newer_current_price(db):
+    from datetime import UTC, datetime, timedelta
+
+    from tickerwatch.data import prices
+
+    newer = datetime(2024, 5, 15, 19, 0, tzinfo=UTC)
+    older = newer - timedelta(minutes=30)
+
+    def stock():
+        return db.run(lambda conn: conn.execute("SELECT current_price, price_time FROM stocks").fetchone())
+
+    # Given a stock whose latest quote is 20.00 at 15:00,
+    db.run(lambda conn: prices.upsert_stocks(conn, [StockInfo("ACME", None, None)]))
+    db.run(lambda conn: prices.record_quotes(conn, [Quote("ACME", 20.0, newer)]))
+    # when a quote from 14:30 arrives late, alone or in one batch with the newer one,
+    db.run(lambda conn: prices.record_quotes(conn, [Quote("ACME", 10.0, older)]))
+    assert (float(stock()["current_price"]), stock()["price_time"]) == (20.0, newer)
+    db.run(lambda conn: prices.record_quotes(conn, [Quote("ACME", 21.0, newer), Quote("ACME", 11.0, older)]))
+    # then the current price stays the newest one, and both quotes are kept for the alerts.
+    assert (float(stock()["current_price"]), stock()["price_time"]) == (21.0, newer)
+    assert count(db, "SELECT count(*) AS n FROM quotes WHERE symbol = 'ACME'") == 2
+
+
+def test_the_incremental_fetch_starts_before_the_stalest_symbols_last_bar(db):
+    # Given AAA's newest bar is 2024-01-05 and BBB's is 2024-01-19,
+    class DatedProvider(RecordingProvider):
+        def __init__(self, day):
+            super().__init__()
+            self.day = day
+
+        def history(self, symbols, start, end):
+            self.calls.append((list(symbols), start))
+            bars = {s: [PriceBar(s, self.day, 1, 2, 0.5, 1.5, 1.5, 10)] for s in symbols}
+            return History(bars=bars, quotes={s: Quote(s, 1.5, close_time(self.day)) for s in symbols})
+
+    fetch_prices(db, DatedProvider(date(2024, 1, 5)), ["AAA"], backfill=True)
+    fetch_prices(db, DatedProvider(date(2024, 1, 19)), ["BBB"], backfill=True)
+    # when the scheduled run fetches both in one call,
+    provider = DatedProvider(date(2024, 1, 22))
+    fetch_prices(db, provider, None, today=date(2024, 1, 22))
+    # then it asks from five days before AAA's last bar, so AAA misses nothing.
+    assert provider.calls == [(["AAA", "BBB"], date(2023, 12, 31))]

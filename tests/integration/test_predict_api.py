@@ -29,10 +29,23 @@ def test_prediction_for_a_new_ticker_backfills_and_reports_honestly(api, users):
     assert len(body["series"]["close"]) == len(body["series"]["dates"]) == 2148
 
 
-def test_repeat_request_is_served_from_cache(api, users, monkeypatch):
+def stored_results(db) -> list[tuple]:
+    """Each cached result with the transaction that last wrote it: a computed forecast always
+    writes its row (insert, or upsert when another request stored it first)."""
+    return db.run(
+        lambda conn: [
+            (r["id"], r["xmin"])
+            for r in conn.execute("SELECT id, xmin::text AS xmin FROM prediction_results ORDER BY id").fetchall()
+        ]
+    )
+
+
+def test_repeat_request_is_served_from_cache(api, users, db, monkeypatch):
     auth = users.signed_in()
     first = api.request("POST", "/api/v1/predict/", json_body={"ticker": "GOOG", "plots": False}, headers=auth).json()
-    if api.kind == "lambda":  # in process we can prove no inference and no plotting happens
+    stored = stored_results(db)
+    assert len(stored) == 1
+    if api.kind == "lambda":  # in process we can also prove no inference and no plotting happens
         import tickerwatch.predict as predict_module
 
         def forbidden(*args, **kwargs):
@@ -42,7 +55,12 @@ def test_repeat_request_is_served_from_cache(api, users, monkeypatch):
     second = api.request("POST", "/api/v1/predict/", json_body={"ticker": "goog", "plots": False}, headers=auth)
     assert second.status_code == 200
     assert second.json()["cached"] is True
-    assert second.json()["forecast"] == first["forecast"]
+    # Over HTTP too: the stored result was read, not recomputed and written again.
+    assert stored_results(db) == stored
+    assert {k: v for k, v in second.json().items() if k not in ("id", "requested_at", "cached")} == {
+        k: v for k, v in first.items() if k not in ("id", "requested_at", "cached")
+    }
+    assert second.json()["id"] != first["id"]  # each request is its own history entry
     assert second.json()["plot_img"] is None  # plots were not asked for
 
 

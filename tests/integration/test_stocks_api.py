@@ -27,16 +27,19 @@ def test_tracking_needs_a_signed_in_user(api):
     assert api.request("POST", "/api/v1/stocks/", json_body={"symbol": "GOOG"}).status_code == 401
 
 
-def test_unknown_symbol_is_404_and_invalid_is_400(api, users):
+def test_unknown_symbol_is_404_and_invalid_is_400(api, users, db):
     auth = users.signed_in()
-    assert api.request("POST", "/api/v1/stocks/", json_body={"symbol": "NOPE"}, headers=auth).status_code == 404
+    unknown = api.request("POST", "/api/v1/stocks/", json_body={"symbol": "NOPE"}, headers=auth)
+    assert (unknown.status_code, unknown.json()["detail"]) == (404, "Unknown symbol 'NOPE'.")
     bad = api.request("POST", "/api/v1/stocks/", json_body={"symbol": "no way!"}, headers=auth)
     assert bad.status_code == 400
-    assert "symbol" in bad.json()["errors"]
+    assert bad.json()["errors"] == {"symbol": ["'no way!' is not a valid ticker symbol."]}
+    assert db.run(lambda conn: conn.execute("SELECT count(*) AS n FROM stocks").fetchone()["n"]) == 0
 
 
 def test_bars_of_untracked_symbol_is_404_and_bad_dates_400(api, users):
-    assert api.request("GET", "/api/v1/stocks/GOOG/prices/").status_code == 404
+    missing = api.request("GET", "/api/v1/stocks/GOOG/prices/")
+    assert (missing.status_code, missing.json()["detail"]) == (404, "'GOOG' is not tracked.")
     bad = api.request("GET", "/api/v1/stocks/GOOG/prices/", params={"start": "yesterday"})
     assert bad.status_code == 400
-    assert "start" in bad.json()["errors"]
+    assert list(bad.json()["errors"]) == ["start"]

@@ -14,7 +14,6 @@ from tickerwatch.forecasting import (
     metrics,
     moving_average,
     next_trading_days,
-    recursive_forecast,
     required_history,
 )
 from tickerwatch.model import DEFAULT_WEIGHTS, LstmModel
@@ -29,15 +28,66 @@ def series(n: int, seed: int = 1) -> tuple[list[date], list[float]]:
     return days, closes.tolist()
 
 
-def test_scaling_uses_no_future_data():
-    # Given two series equal up to day t and different afterwards,
-    _, closes = series(400)
-    changed = closes[:300] + [c * 3 for c in closes[300:]]
-    w = MODEL.window
-    a = recursive_forecast(MODEL, np.array([closes[300 - w : 300]]), 1)
-    b = recursive_forecast(MODEL, np.array([changed[300 - w : 300]]), 1)
-    # then the forecast made at day t is identical.
-    assert a[0, 0] == b[0, 0]
+def one_step_by_hand(closes: list[float], origin: int) -> float:
+    """The model's next-day forecast at ``origin``, computed from that window alone."""
+    window = np.array(closes[origin - MODEL.window + 1 : origin + 1])
+    lo, hi = window.min(), window.max()
+    scaled = ((window - lo) / (hi - lo))[None, :].astype(np.float32)
+    return float(MODEL.predict(scaled)[0]) * (hi - lo) + lo
+
+
+def test_each_forecast_is_scaled_by_its_own_window_only():
+    # Given a series whose level triples two thirds of the way through (so the batch's range is
+    # far wider than any early window's),
+    days, closes = series(400, seed=5)
+    closes = closes[:260] + [c * 3 for c in closes[260:]]
+    # when forecasts are made for the whole test window in one batch,
+    result = build_forecast(ForecastRequest("XYZ", 1), days, closes, MODEL)
+    # then each one-step forecast equals the model applied to its own window scaled by its own
+    # min and max, computed here one window at a time.
+    predicted = result["series"]["test"]["predicted"]
+    first_origin = len(closes) - 1 - len(predicted)
+    for k in (0, 50, 100, len(predicted) - 1):
+        assert predicted[k] == pytest.approx(one_step_by_hand(closes, first_origin + k), rel=1e-5)
+
+
+def test_forecasts_do_not_change_when_later_prices_change():
+    # Given two series equal up to day 300 and wildly different afterwards,
+    days, closes = series(400, seed=2)
+    changed = closes[:301] + [c * 5 for c in closes[301:]]
+    # when both are forecast,
+    a = build_forecast(ForecastRequest("XYZ", 1), days, closes, MODEL)["series"]["test"]
+    b = build_forecast(ForecastRequest("XYZ", 1), days, changed, MODEL)["series"]["test"]
+    # then every forecast made at or before day 300 (targets up to day 301) is identical.
+    shared = [i for i, d in enumerate(a["dates"]) if d <= days[301].isoformat()]
+    assert len(shared) > 100
+    assert [a["predicted"][i] for i in shared] == [b["predicted"][i] for i in shared]
+
+
+def test_naive_baseline_predicts_each_day_with_the_day_before():
+    # Given a trending, noisy series (a one-day shift changes every error),
+    days, closes = series(330, seed=9)
+    closes = [c + 0.3 * i for i, c in enumerate(closes)]
+    # when it is forecast,
+    result = build_forecast(ForecastRequest("XYZ", 1), days, closes, MODEL)
+    # then the baseline's metrics are those of "tomorrow = today" over exactly the test window's
+    # targets, computed here independently.
+    n = result["test_window"]["days"]
+    targets = list(range(len(closes) - n, len(closes)))
+    assert result["test_window"]["start"] == days[targets[0]].isoformat()
+    errors = [closes[t - 1] - closes[t] for t in targets]
+    rmse = (sum(e * e for e in errors) / n) ** 0.5
+    mae = sum(abs(e) for e in errors) / n
+    mape = sum(abs(e) / closes[t] for e, t in zip(errors, targets, strict=True)) / n * 100
+    baseline = result["baseline"]
+    assert baseline["rmse"] == pytest.approx(rmse, rel=1e-5)
+    assert baseline["mae"] == pytest.approx(mae, rel=1e-5)
+    assert baseline["mape"] == pytest.approx(mape, rel=1e-5)
+    assert baseline["mse"] == pytest.approx(rmse**2, rel=1e-5)
+    # and the model is scored on the same targets.
+    assert result["series"]["test"]["actual"] == pytest.approx([closes[t] for t in targets], rel=1e-6)
+    model_err = [p - closes[t] for p, t in zip(result["series"]["test"]["predicted"], targets, strict=True)]
+    assert result["rmse"] == pytest.approx((sum(e * e for e in model_err) / n) ** 0.5, rel=1e-4)
 
 
 def test_test_window_lies_after_training_period():

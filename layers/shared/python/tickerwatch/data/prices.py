@@ -82,7 +82,9 @@ def record_quotes(conn: Connection, quotes: list[Quote]) -> None:
                                   WHERE b.symbol = s.symbol
                                     AND b.day < (q.quoted_at AT TIME ZONE 'America/New_York')::date
                                   ORDER BY b.day DESC LIMIT 1)
-          FROM unnest(%s::text[], %s::timestamptz[], %s::numeric[]) AS q(symbol, quoted_at, price)
+          FROM (SELECT DISTINCT ON (symbol) symbol, quoted_at, price
+                  FROM unnest(%s::text[], %s::timestamptz[], %s::numeric[]) AS u(symbol, quoted_at, price)
+                 ORDER BY symbol, quoted_at DESC) AS q
          WHERE s.symbol = q.symbol AND (s.price_time IS NULL OR s.price_time <= q.quoted_at)
         """,
         ([q.symbol for q in quotes], [q.time for q in quotes], [q.price for q in quotes]),
