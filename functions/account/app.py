@@ -28,7 +28,7 @@ class ProtectedOut(BaseModel):
 
 
 class PreferencesPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     email_notifications: bool
 
 

@@ -4,43 +4,87 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from fastapi import Query, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from fastapi import Depends, Response
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from tickerwatch import alerts
 from tickerwatch.runtime import get_database
 from tickerwatch.settings import get_settings
-from tickerwatch.web import CurrentUser, create_app, lambda_handler
+from tickerwatch.web import (
+    CurrentUser,
+    IsoDateTime,
+    Limit,
+    Offset,
+    QueryBool,
+    ResourceId,
+    TickerSymbol,
+    create_app,
+    documented_errors,
+    lambda_handler,
+    throttle,
+)
 
-get_settings()
+settings = get_settings()
 
 AlertType = Literal["threshold", "duration", "percent_change"]
 Condition = Literal["above", "below", "crosses_above", "crosses_below", "up", "down"]
-Price = Annotated[Decimal, Field(max_digits=18, decimal_places=6)]
+Price = Annotated[Decimal, Field(gt=0, le=alerts.MAX_PRICE, max_digits=18, decimal_places=6)]
+Minutes = Annotated[int, Field(ge=1, le=alerts.MAX_SPAN_MINUTES)]
+Percent = Annotated[Decimal, Field(gt=0, le=alerts.MAX_PERCENT, max_digits=9, decimal_places=4)]
+Cooldown = Annotated[int, Field(ge=0, le=alerts.MAX_COOLDOWN_MINUTES)]
 
 
-class AlertFields(BaseModel):
+class AlertOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    threshold_price: Price | None = None
-    duration_minutes: int | None = None
-    percent: Annotated[Decimal, Field(max_digits=9, decimal_places=4)] | None = None
-    window_minutes: int | None = None
-    recurring: bool = False
-    cooldown_minutes: int = 0
-    expires_at: AwareDatetime | None = None
+    stock_symbol: TickerSymbol
+    recurring: StrictBool = False
+    cooldown_minutes: Cooldown = Field(0, description="Recurring alerts only: minutes before it may fire again.")
+    expires_at: IsoDateTime | None = Field(None, description="ISO 8601 with a time zone, in the future.")
 
 
-class AlertCreate(AlertFields):
-    stock_symbol: str = Field(min_length=1, max_length=15)
-    alert_type: AlertType
-    condition: Condition
+class ThresholdAlertIn(AlertOptions):
+    alert_type: Literal["threshold"]
+    condition: Literal["above", "below", "crosses_above", "crosses_below"]
+    threshold_price: Price
+    duration_minutes: None = None
+    percent: None = None
+    window_minutes: None = None
 
 
-class AlertPatch(AlertFields):
+class DurationAlertIn(AlertOptions):
+    alert_type: Literal["duration"]
+    condition: Literal["above", "below"]
+    threshold_price: Price
+    duration_minutes: Minutes
+    percent: None = None
+    window_minutes: None = None
+
+
+class PercentChangeAlertIn(AlertOptions):
+    alert_type: Literal["percent_change"]
+    condition: Literal["up", "down"]
+    percent: Percent
+    window_minutes: Minutes
+    threshold_price: None = None
+    duration_minutes: None = None
+
+
+AlertCreate = Annotated[ThresholdAlertIn | DurationAlertIn | PercentChangeAlertIn, Field(discriminator="alert_type")]
+
+
+class AlertPatch(BaseModel):
     """Only the fields sent are changed (read with exclude_unset, so the defaults never apply)."""
 
+    model_config = ConfigDict(extra="forbid")
     alert_type: AlertType | None = None
     condition: Condition | None = None
+    threshold_price: Price | None = None
+    duration_minutes: Minutes | None = None
+    percent: Percent | None = None
+    window_minutes: Minutes | None = None
+    recurring: StrictBool | None = None
+    cooldown_minutes: Cooldown | None = None
+    expires_at: IsoDateTime | None = None
 
 
 class ConditionOut(BaseModel):
@@ -95,13 +139,19 @@ class TriggerPage(BaseModel):
     results: list[TriggerOut]
 
 
-Limit = Annotated[int, Query(ge=1, le=100)]
-Offset = Annotated[int, Query(ge=0)]
+ALERT = "/api/v1/alerts/{alert_id:int}/"
+writes = [Depends(throttle("alert-writes", lambda: settings.rate_limit_alert_writes_per_user, by="user"))]
 
 app = create_app("tickerwatch alerts")
 
 
-@app.post("/api/v1/alerts/", status_code=201, response_model=AlertOut)
+@app.post(
+    "/api/v1/alerts/",
+    status_code=201,
+    response_model=AlertOut,
+    responses=documented_errors(404, 409),
+    dependencies=writes,
+)
 def create(body: AlertCreate, user: CurrentUser) -> AlertOut:
     fields = body.model_dump(exclude={"stock_symbol"})
     definition = alerts.AlertDefinition(symbol=body.stock_symbol, **fields)
@@ -111,8 +161,8 @@ def create(body: AlertCreate, user: CurrentUser) -> AlertOut:
 @app.get("/api/v1/alerts/", response_model=AlertPage)
 def list_alerts(
     user: CurrentUser,
-    is_active: bool | None = None,
-    stock_symbol: str | None = None,
+    is_active: QueryBool | None = None,
+    stock_symbol: TickerSymbol | None = None,
     alert_type: AlertType | None = None,
     limit: Limit = 20,
     offset: Offset = 0,
@@ -148,30 +198,30 @@ def triggered(user: CurrentUser, limit: Limit = 20, offset: Offset = 0) -> Trigg
     return TriggerPage(count=total, limit=limit, offset=offset, results=results)
 
 
-@app.get("/api/v1/alerts/{alert_id}/", response_model=AlertOut)
-def read(alert_id: int, user: CurrentUser) -> AlertOut:
+@app.get(ALERT, response_model=AlertOut, responses=documented_errors(404))
+def read(alert_id: ResourceId, user: CurrentUser) -> AlertOut:
     return AlertOut.of(alerts.get_alert(get_database(), user.id, alert_id))
 
 
-@app.patch("/api/v1/alerts/{alert_id}/", response_model=AlertOut)
-def update(alert_id: int, body: AlertPatch, user: CurrentUser) -> AlertOut:
+@app.patch(ALERT, response_model=AlertOut, responses=documented_errors(404, 409), dependencies=writes)
+def update(alert_id: ResourceId, body: AlertPatch, user: CurrentUser) -> AlertOut:
     changes = body.model_dump(exclude_unset=True)
     return AlertOut.of(alerts.update_alert(get_database(), user.id, alert_id, changes))
 
 
-@app.delete("/api/v1/alerts/{alert_id}/", status_code=204, response_class=Response)
-def delete(alert_id: int, user: CurrentUser) -> Response:
+@app.delete(ALERT, status_code=204, response_class=Response, responses=documented_errors(404), dependencies=writes)
+def delete(alert_id: ResourceId, user: CurrentUser) -> Response:
     alerts.delete_alert(get_database(), user.id, alert_id)
     return Response(status_code=204)
 
 
-@app.post("/api/v1/alerts/{alert_id}/pause/", response_model=AlertOut)
-def pause(alert_id: int, user: CurrentUser) -> AlertOut:
+@app.post(ALERT + "pause/", response_model=AlertOut, responses=documented_errors(404), dependencies=writes)
+def pause(alert_id: ResourceId, user: CurrentUser) -> AlertOut:
     return AlertOut.of(alerts.set_paused(get_database(), user.id, alert_id, True))
 
 
-@app.post("/api/v1/alerts/{alert_id}/resume/", response_model=AlertOut)
-def resume(alert_id: int, user: CurrentUser) -> AlertOut:
+@app.post(ALERT + "resume/", response_model=AlertOut, responses=documented_errors(404, 409), dependencies=writes)
+def resume(alert_id: ResourceId, user: CurrentUser) -> AlertOut:
     return AlertOut.of(alerts.set_paused(get_database(), user.id, alert_id, False))
 
 

@@ -1,17 +1,26 @@
 """Predictions: a forecast for a ticker, and the signed-in user's prediction history."""
 
 from datetime import date, datetime
-from typing import Annotated
 
-from fastapi import Query
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import Depends
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from tickerwatch import predict as prediction
 from tickerwatch.runtime import get_backfill, get_database, get_model
 from tickerwatch.settings import get_settings
-from tickerwatch.web import CurrentUser, create_app, lambda_handler
+from tickerwatch.web import (
+    CurrentUser,
+    Limit,
+    Offset,
+    ResourceId,
+    TickerSymbol,
+    create_app,
+    documented_errors,
+    lambda_handler,
+    throttle,
+)
 
-get_settings()
+settings = get_settings()
 get_model()  # load the weights at init (inside the SnapStart snapshot), not on the first request
 
 
@@ -104,15 +113,21 @@ class PredictionPage(BaseModel):
 
 class PredictRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    ticker: str = Field(min_length=1, max_length=15)
-    horizon: int = Field(5, ge=1, le=30)
-    plots: bool = True
+    ticker: TickerSymbol
+    horizon: int = Field(5, ge=1, le=30, strict=True)
+    plots: StrictBool = True
 
 
 app = create_app("tickerwatch predict")
 
 
-@app.post("/api/v1/predict/", response_model=PredictionOut, response_model_by_alias=True)
+@app.post(
+    "/api/v1/predict/",
+    response_model=PredictionOut,
+    response_model_by_alias=True,
+    responses=documented_errors(404, 422),
+    dependencies=[Depends(throttle("predict", lambda: settings.rate_limit_predict_per_user, by="user"))],
+)
 def predict(body: PredictRequest, user: CurrentUser) -> dict:
     return prediction.predict(
         get_database(),
@@ -128,14 +143,19 @@ def predict(body: PredictRequest, user: CurrentUser) -> dict:
 @app.get("/api/v1/predictions/", response_model=PredictionPage, response_model_by_alias=True)
 def history(
     user: CurrentUser,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 20,
+    offset: Offset = 0,
 ) -> dict:
     return prediction.history(get_database(), user.id, limit, offset)
 
 
-@app.get("/api/v1/predictions/{prediction_id}/", response_model=PredictionOut, response_model_by_alias=True)
-def detail(prediction_id: int, user: CurrentUser) -> dict:
+@app.get(
+    "/api/v1/predictions/{prediction_id:int}/",
+    response_model=PredictionOut,
+    response_model_by_alias=True,
+    responses=documented_errors(404),
+)
+def detail(prediction_id: ResourceId, user: CurrentUser) -> dict:
     return prediction.history_detail(get_database(), user.id, prediction_id)
 
 

@@ -1,22 +1,31 @@
 """POST /api/v1/register/: create an account."""
 
+from typing import Annotated
+
+from fastapi import Depends
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from tickerwatch import accounts
 from tickerwatch.runtime import get_database
 from tickerwatch.settings import get_settings
-from tickerwatch.web import create_app, lambda_handler
+from tickerwatch.web import Text, create_app, documented_errors, lambda_handler, throttle
 
-get_settings()  # fail at cold start on bad configuration
+settings = get_settings()  # fail at cold start on bad configuration
 
 
 class RegisterRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    username: str = Field(
-        min_length=accounts.USERNAME_MIN, max_length=accounts.USERNAME_MAX, pattern=accounts.USERNAME_PATTERN
-    )
+    model_config = ConfigDict(extra="forbid", strict=True)
+    # Unicode letters and digits, and @ . + - _ (checked again after NFKC normalisation).
+    username: Annotated[Text, Field(min_length=accounts.USERNAME_MIN, max_length=accounts.USERNAME_MAX)]
     email: EmailStr
-    password: str = Field(max_length=4096)
+    password: Annotated[
+        Text,
+        Field(
+            min_length=accounts.PASSWORD_MIN,
+            max_length=4096,
+            description="At least 8 characters, not entirely numeric, not the username.",
+        ),
+    ]
 
 
 class UserOut(BaseModel):
@@ -28,7 +37,13 @@ class UserOut(BaseModel):
 app = create_app("tickerwatch register")
 
 
-@app.post("/api/v1/register/", status_code=201, response_model=UserOut)
+@app.post(
+    "/api/v1/register/",
+    status_code=201,
+    response_model=UserOut,
+    responses=documented_errors(409),
+    dependencies=[Depends(throttle("register", lambda: settings.rate_limit_register_per_address))],
+)
 def register(body: RegisterRequest) -> UserOut:
     user = accounts.register(get_database(), body.username, str(body.email), body.password)
     return UserOut(id=user.id, username=user.username, email=user.email)

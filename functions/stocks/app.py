@@ -4,13 +4,13 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from fastapi import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from tickerwatch import stocks
 from tickerwatch.data.prices import StockRow
 from tickerwatch.runtime import get_database, get_market_data
 from tickerwatch.settings import get_settings
-from tickerwatch.web import CurrentUser, create_app, lambda_handler
+from tickerwatch.web import CurrentUser, IsoDate, TickerSymbol, create_app, documented_errors, lambda_handler
 
 get_settings()
 
@@ -30,7 +30,7 @@ class StockOut(BaseModel):
 
 class TrackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    symbol: str = Field(min_length=1, max_length=15)
+    symbol: TickerSymbol
 
 
 class BarOut(BaseModel):
@@ -55,7 +55,7 @@ def list_stocks() -> list[StockOut]:
     "/api/v1/stocks/",
     status_code=201,
     response_model=StockOut,
-    responses={200: {"model": StockOut, "description": "Already tracked; nothing fetched"}},
+    responses={200: {"model": StockOut, "description": "Already tracked; nothing fetched"}, **documented_errors(404)},
 )
 def track(body: TrackRequest, user: CurrentUser, response: Response) -> StockOut:
     tracking = stocks.track_stock(get_database(), get_market_data(), body.symbol)
@@ -64,8 +64,8 @@ def track(body: TrackRequest, user: CurrentUser, response: Response) -> StockOut
     return StockOut.of(tracking.stock)
 
 
-@app.get("/api/v1/stocks/{symbol}/prices/", response_model=list[BarOut])
-def bars(symbol: str, start: date | None = None, end: date | None = None) -> list[BarOut]:
+@app.get("/api/v1/stocks/{symbol}/prices/", response_model=list[BarOut], responses=documented_errors(404))
+def bars(symbol: str, start: IsoDate | None = None, end: IsoDate | None = None) -> list[BarOut]:
     return [
         BarOut(
             date=b.day,

@@ -1,25 +1,27 @@
-"""Token endpoints: obtain, rotate, and revoke (logout)."""
+"""Token endpoints: obtain, refresh (rotate), and revoke (logout)."""
 
-from fastapi import Response
+from typing import Annotated
+
+from fastapi import Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from tickerwatch import accounts
 from tickerwatch.runtime import get_database
 from tickerwatch.settings import get_settings
-from tickerwatch.web import create_app, lambda_handler, token_policy
+from tickerwatch.web import Text, create_app, documented_errors, lambda_handler, throttle, throttle_login, token_policy
 
-get_settings()
+settings = get_settings()
 
 
 class TokenRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    username: str = Field(min_length=1, max_length=accounts.USERNAME_MAX)
-    password: str = Field(min_length=1, max_length=4096)
+    model_config = ConfigDict(extra="forbid", strict=True)
+    username: Annotated[Text, Field(min_length=1, max_length=accounts.USERNAME_MAX)]
+    password: Annotated[Text, Field(min_length=1, max_length=4096)]
 
 
 class RefreshRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    refresh: str = Field(min_length=1, max_length=4096)
+    model_config = ConfigDict(extra="forbid", strict=True)
+    refresh: Annotated[Text, Field(min_length=1, max_length=4096)]
 
 
 class TokenPairOut(BaseModel):
@@ -27,22 +29,36 @@ class TokenPairOut(BaseModel):
     refresh: str
 
 
+class RefreshOut(BaseModel):
+    access: str
+    refresh: str | None = Field(None, description="Absent when REFRESH_TOKEN_ROTATION=off: keep the one you have.")
+
+
 app = create_app("tickerwatch token")
 
 
-@app.post("/api/v1/token/", response_model=TokenPairOut)
-def obtain(body: TokenRequest) -> TokenPairOut:
+@app.post("/api/v1/token/", response_model=TokenPairOut, responses=documented_errors(401, 429))
+def obtain(body: TokenRequest, request: Request) -> TokenPairOut:
+    throttle_login(request, body.username)
     pair = accounts.obtain_tokens(get_database(), token_policy(), body.username, body.password)
     return TokenPairOut(access=pair.access, refresh=pair.refresh)
 
 
-@app.post("/api/v1/token/refresh/", response_model=TokenPairOut)
-def refresh(body: RefreshRequest) -> TokenPairOut:
-    pair = accounts.rotate_refresh_token(get_database(), token_policy(), body.refresh)
-    return TokenPairOut(access=pair.access, refresh=pair.refresh)
+@app.post(
+    "/api/v1/token/refresh/",
+    response_model=RefreshOut,
+    response_model_exclude_none=True,
+    responses=documented_errors(401),
+    dependencies=[Depends(throttle("refresh", lambda: settings.rate_limit_refresh_per_address))],
+)
+def refresh(body: RefreshRequest) -> RefreshOut:
+    result = accounts.refresh_tokens(get_database(), token_policy(), body.refresh)
+    if isinstance(result, str):
+        return RefreshOut(access=result)
+    return RefreshOut(access=result.access, refresh=result.refresh)
 
 
-@app.post("/api/v1/logout/", status_code=204, response_class=Response)
+@app.post("/api/v1/logout/", status_code=204, response_class=Response, responses=documented_errors(401))
 def logout(body: RefreshRequest) -> Response:
     accounts.logout(get_database(), token_policy(), body.refresh)
     return Response(status_code=204)

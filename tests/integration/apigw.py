@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -16,7 +17,6 @@ from types import ModuleType
 from typing import Any
 
 import httpx
-from starlette.routing import Match
 
 from tickerwatch.events import LocalContext, http_api_event
 from tickerwatch.local import function_names, load_function
@@ -30,6 +30,10 @@ class Reply:
 
     def json(self) -> Any:
         return json.loads(self.content)
+
+    def fields(self) -> dict[str, list[str]]:
+        """An error body's field messages (Django REST framework's shape: beside "detail")."""
+        return {k: v for k, v in self.json().items() if k != "detail"}
 
 
 @dataclass
@@ -47,12 +51,16 @@ class LambdaApi:
                     self.modules[name] = module
 
     def function_for(self, method: str, path: str) -> tuple[ModuleType, str, dict[str, str]]:
-        scope = {"type": "http", "method": method, "path": path, "root_path": ""}
-        for module in self.modules.values():
-            for route in module.app.router.routes:
-                match, child = route.matches(scope)
-                if match == Match.FULL:
-                    return module, f"{method} {route.path}", child.get("path_params", {})
+        """API Gateway's routing: a route key is a method and a path whose {parameters} match any
+        segment (it knows no types like {alert_id:int}; the function's app checks those)."""
+        candidates = [(m, r) for m in self.modules.values() for r in m.app.router.routes]
+        candidates.sort(key=lambda mr: "{" in mr[1].path)  # like API Gateway: literal paths win
+        for module, route in candidates:
+            template = re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path)
+            pattern = "^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template)) + "$"
+            found = re.match(pattern, path)
+            if found and method in route.methods:
+                return module, f"{method} {template}", found.groupdict()
         raise LookupError(f"no function serves {method} {path} (API Gateway would answer 404)")
 
     def request(

@@ -67,8 +67,8 @@ def test_register_rejects_bad_input_per_field(api, body, bad_fields):
     assert reply.status_code == 400
     payload = reply.json()
     assert payload["detail"]
-    assert set(payload["errors"]) == bad_fields
-    assert all(isinstance(m, str) and m for msgs in payload["errors"].values() for m in msgs)
+    assert set(reply.fields()) == bad_fields
+    assert all(isinstance(m, str) and m for msgs in reply.fields().values() for m in msgs)
 
 
 def test_register_accepts_django_username_characters(api):
@@ -83,7 +83,7 @@ def test_register_accepts_django_username_characters(api):
 def test_malformed_json_is_400(api):
     reply = api.request("POST", "/api/v1/register/", content=b'{"username": ')
     assert reply.status_code == 400
-    assert reply.json()["errors"] == {"body": ["Request body is not valid JSON."]}
+    assert reply.json() == {"detail": "Invalid input.", "non_field_errors": ["Request body is not valid JSON."]}
 
 
 def test_a_registration_that_fails_after_writing_leaves_nothing_behind(lambda_api, db, monkeypatch):
@@ -146,10 +146,15 @@ def test_bad_credentials_get_one_message(api, users, username, password):
 def test_token_request_missing_fields_is_400(api):
     reply = api.request("POST", "/api/v1/token/", json_body={"username": "alice"})
     assert reply.status_code == 400
-    assert set(reply.json()["errors"]) == {"password"}
+    assert set(reply.fields()) == {"password"}
 
 
-def test_refresh_rotates_and_old_token_stops_working(api, users):
+def rotated_long_ago(db) -> None:
+    """Given the refresh tokens were rotated a minute ago: past the reuse grace."""
+    db.run(lambda conn: conn.execute("UPDATE refresh_tokens SET used_at = used_at - interval '1 minute'"))
+
+
+def test_refresh_rotates_and_old_token_stops_working_after_the_grace(api, users, db):
     users.register("alice")
     first = users.tokens("alice")
     reply = api.request("POST", "/api/v1/token/refresh/", json_body={"refresh": first["refresh"]})
@@ -158,14 +163,33 @@ def test_refresh_rotates_and_old_token_stops_working(api, users):
     assert second["refresh"] != first["refresh"]
     assert api.request("GET", "/api/v1/protected-view/", headers=bearer(second["access"])).status_code == 200
 
+    rotated_long_ago(db)
     again = api.request("POST", "/api/v1/token/refresh/", json_body={"refresh": first["refresh"]})
     assert again.status_code == 401
+    assert again.json() == {"detail": "Token is invalid or expired."}
 
 
-def test_refresh_reuse_revokes_the_whole_family(api, users):
+def test_a_repeat_within_the_grace_gets_a_fresh_pair_and_revokes_nothing(api, users):
+    users.register("alice")
+    first = users.tokens("alice")["refresh"]
+    # Given two tabs (or a retried request) refresh with the same token at once,
+    a = api.request("POST", "/api/v1/token/refresh/", json_body={"refresh": first})
+    b = api.request("POST", "/api/v1/token/refresh/", json_body={"refresh": first})
+    # then both get a working pair, in the same family, and neither is signed out.
+    assert (a.status_code, b.status_code) == (200, 200)
+    assert a.json()["refresh"] != b.json()["refresh"]
+    family = {jwt.decode(r.json()["refresh"], SECRET, algorithms=["HS256"])["fam"] for r in (a, b)}
+    assert family == {jwt.decode(first, SECRET, algorithms=["HS256"])["fam"]}
+    for reply in (a, b):
+        again = api.request("POST", "/api/v1/token/refresh/", json_body={"refresh": reply.json()["refresh"]})
+        assert again.status_code == 200
+
+
+def test_refresh_reuse_after_the_grace_revokes_the_whole_family(api, users, db):
     users.register("alice")
     stolen = users.tokens("alice")["refresh"]
     legit = api.request("POST", "/api/v1/token/refresh/", json_body={"refresh": stolen}).json()["refresh"]
+    rotated_long_ago(db)
 
     # Given the thief replays the already-used token, when the owner then rotates theirs,
     reuse = api.request("POST", "/api/v1/token/refresh/", json_body={"refresh": stolen})
@@ -176,12 +200,14 @@ def test_refresh_reuse_revokes_the_whole_family(api, users):
     assert owner.status_code == 401
 
 
-def test_reuse_does_not_touch_other_sessions(api, users):
+def test_reuse_does_not_touch_other_sessions(api, users, db):
     users.register("alice")
     laptop = users.tokens("alice")["refresh"]
     phone = users.tokens("alice")["refresh"]
     api.request("POST", "/api/v1/token/refresh/", json_body={"refresh": laptop})
-    api.request("POST", "/api/v1/token/refresh/", json_body={"refresh": laptop})  # reuse: laptop family revoked
+    rotated_long_ago(db)
+    reuse = api.request("POST", "/api/v1/token/refresh/", json_body={"refresh": laptop})  # laptop family revoked
+    assert reuse.status_code == 401
     assert api.request("POST", "/api/v1/token/refresh/", json_body={"refresh": phone}).status_code == 200
 
 
@@ -306,12 +332,12 @@ def test_health_reports_database(api):
 def test_body_that_is_not_an_object_is_400(api, content):
     reply = api.request("POST", "/api/v1/register/", content=content)
     assert reply.status_code == 400
-    assert reply.json()["errors"] == {"body": ["Expected a JSON object (sent with Content-Type: application/json)."]}
+    assert reply.json() == {"detail": "Invalid input.", "non_field_errors": ["Expected a JSON object."]}
 
 
-def test_form_encoded_body_says_what_to_send(local_server):
+def test_form_encoded_body_is_415_saying_what_to_send(local_server):
     import httpx
 
     reply = httpx.post(local_server.url + "/api/v1/register/", data={"username": "alice"})
-    assert reply.status_code == 400
-    assert "Content-Type: application/json" in reply.json()["errors"]["body"][0]
+    assert reply.status_code == 415
+    assert "application/json" in reply.json()["detail"]

@@ -25,7 +25,7 @@ def sent_messages():
 @mock_aws
 def test_rejected_send_is_retried_and_delivered_exactly_once(db):
     ses = boto3.client("ses", region_name="us-east-1")
-    user = db.run(lambda conn: insert_user(conn, "alice", "alice@example.com", "x")).id
+    user = db.run(lambda conn: insert_user(conn, "alice", "alice", "alice@example.com", "x")).id
     quote(db, "ACME", 150, WED_3PM - timedelta(minutes=1))
     create_alert(db, user, AlertDefinition("ACME", "threshold", "above", threshold_price=Decimal(100)))
     sender = SesEmailSender(SENDER, client=ses)

@@ -38,7 +38,7 @@ class RecordingSender:
 def user(db):
     from tickerwatch.data.users import insert_user
 
-    return db.run(lambda conn: insert_user(conn, "alice", "alice@example.com", "x")).id
+    return db.run(lambda conn: insert_user(conn, "alice", "alice", "alice@example.com", "x")).id
 
 
 def run(db, sender=None, now=WED_3PM, **kw):
@@ -368,7 +368,7 @@ def test_eight_overlapping_runs_fire_each_alert_once_and_send_each_email_once(db
     from tickerwatch.data.users import insert_user
 
     users = [user] + [
-        db.run(lambda conn, i=i: insert_user(conn, f"u{i}", f"u{i}@example.com", "x")).id for i in range(4)
+        db.run(lambda conn, i=i: insert_user(conn, f"u{i}", f"u{i}", f"u{i}@example.com", "x")).id for i in range(4)
     ]
     for i in range(10):
         quote(db, f"S{i}", 200, WED_3PM - timedelta(minutes=2))

@@ -15,7 +15,7 @@ from tickerwatch.data.users import insert_user
 
 def test_serve_runs_fetch_prices_and_evaluate_alerts(db):
     # Given a tracked stock with no bars yet and an alert that is already true,
-    user = db.run(lambda conn: insert_user(conn, "alice", "alice@example.com", "x")).id
+    user = db.run(lambda conn: insert_user(conn, "alice", "alice", "alice@example.com", "x")).id
     quote(db, "GOOG", 900, datetime.now(UTC) - timedelta(minutes=1))
     create_alert(db, user, AlertDefinition("GOOG", "threshold", "above", threshold_price=Decimal(850)))
     # when the local stack starts with its jobs,

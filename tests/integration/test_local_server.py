@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 
 
@@ -17,7 +19,17 @@ def test_openapi_lists_every_function_route(local_server):
         "/api/v1/me/",
     ]:
         assert path in spec["paths"], path
-    assert httpx.get(local_server.url + "/docs").status_code == 200
+
+
+def test_docs_work_offline(local_server):
+    page = httpx.get(local_server.url + "/docs")
+    assert page.status_code == 200
+    # everything the page loads is served by the server itself: no CDN
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert assets and all(a.startswith("/") for a in assets), assets
+    for asset in assets:
+        assert httpx.get(local_server.url + asset).status_code == 200, asset
+    assert "/openapi.json" in page.text
 
 
 def test_cors_preflight_for_configured_origin(local_server):
@@ -70,3 +82,32 @@ def test_serve_on_its_own_embedded_database_stops_it_on_sigterm(tmp_path):
     while pid_file.exists() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not pid_file.exists()
+
+
+def test_the_embedded_postgres_stops_even_when_its_owner_is_killed(tmp_path):
+    import signal
+    import time
+
+    from apigw import LocalServer
+
+    def wait_stopped(pid_file, seconds=15):
+        deadline = time.monotonic() + seconds
+        while pid_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        return not pid_file.exists()
+
+    env = {"DATABASE_URL": "", "TICKERWATCH_DATA_DIR": str(tmp_path)}
+    pid_file = tmp_path / "pg" / "postmaster.pid"
+    # Given `tickerwatch serve` on its own embedded Postgres, killed with SIGKILL (no exit hooks run),
+    first = LocalServer("--no-jobs", env=env).wait_ready()
+    assert pid_file.exists()
+    first.process.send_signal(signal.SIGKILL)
+    first.process.wait(10)
+    # then its Postgres stops anyway,
+    assert wait_stopped(pid_file)
+    # and a later owner starts it again and, stopped cleanly, stops it too (the dead owner counts for nothing).
+    second = LocalServer("--no-jobs", env=env).wait_ready()
+    assert pid_file.exists()
+    second.process.send_signal(signal.SIGTERM)
+    assert second.process.wait(30) == 0
+    assert wait_stopped(pid_file)

@@ -33,7 +33,7 @@ def test_unknown_symbol_is_404_and_invalid_is_400(api, users, db):
     assert (unknown.status_code, unknown.json()["detail"]) == (404, "Unknown symbol 'NOPE'.")
     bad = api.request("POST", "/api/v1/stocks/", json_body={"symbol": "no way!"}, headers=auth)
     assert bad.status_code == 400
-    assert bad.json()["errors"] == {"symbol": ["'no way!' is not a valid ticker symbol."]}
+    assert bad.json() == {"detail": "Invalid input.", "symbol": ["'no way!' is not a valid ticker symbol."]}
     assert db.run(lambda conn: conn.execute("SELECT count(*) AS n FROM stocks").fetchone()["n"]) == 0
 
 
@@ -42,4 +42,4 @@ def test_bars_of_untracked_symbol_is_404_and_bad_dates_400(api, users):
     assert (missing.status_code, missing.json()["detail"]) == (404, "'GOOG' is not tracked.")
     bad = api.request("GET", "/api/v1/stocks/GOOG/prices/", params={"start": "yesterday"})
     assert bad.status_code == 400
-    assert list(bad.json()["errors"]) == ["start"]
+    assert list(bad.fields()) == ["start"]

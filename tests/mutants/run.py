@@ -88,7 +88,7 @@ def copy_tree(dest: Path) -> None:
 
 def start_postgres() -> str:
     sys.path.insert(0, str(ROOT / "layers" / "shared" / "python"))
-    from tickerwatch.runtime import embedded_database_url
+    from tickerwatch.embedded import embedded_database_url
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import re
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -33,6 +35,35 @@ _hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
 DUMMY_HASH = "$argon2id$v=19$m=65536,t=3,p=4$33c8tg3YfJvlwVG74aN1IA$eJqIhdedy2WZryRQvCBTorVIbaiRSzMsa2b1wQkjjBY"
 
 
+# Scripts whose letters look alike: a name mixing them is a look-alike of someone else's.
+CONFUSABLE_SCRIPTS = {"LATIN", "CYRILLIC", "GREEK"}
+
+
+def normalise_username(username: str) -> str:
+    """What is stored and shown: Unicode NFKC (fullwidth and compatibility forms folded), as Django does."""
+    return unicodedata.normalize("NFKC", username)
+
+
+def username_key(username: str) -> str:
+    """What makes two usernames the same account: NFKC, then case folding."""
+    return normalise_username(username).casefold()
+
+
+def username_problems(username: str) -> list[str]:
+    name = normalise_username(username)
+    problems = []
+    if not USERNAME_MIN <= len(name) <= USERNAME_MAX:
+        problems.append(f"Ensure this field has between {USERNAME_MIN} and {USERNAME_MAX} characters.")
+    if not re.fullmatch(USERNAME_PATTERN, name):
+        problems.append(
+            "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters."
+        )
+    scripts = {unicodedata.name(c, "").split(" ", 1)[0] for c in name if c.isalpha()} & CONFUSABLE_SCRIPTS
+    if len(scripts) > 1:
+        problems.append(f"A username may not mix {' and '.join(sorted(s.title() for s in scripts))} letters.")
+    return problems
+
+
 def password_problems(password: str, username: str) -> list[str]:
     problems = []
     if len(password) < PASSWORD_MIN:
@@ -45,19 +76,25 @@ def password_problems(password: str, username: str) -> list[str]:
 
 
 def register(db: Database, username: str, email: str, password: str) -> User:
-    problems = password_problems(password, username)
+    problems = {"username": username_problems(username), "password": password_problems(password, username)}
+    problems = {field: messages for field, messages in problems.items() if messages}
     if problems:
-        raise InvalidInput({"password": problems})
+        raise InvalidInput(problems)
+    username = normalise_username(username)
+    key = username_key(username)
     password_hash = _hasher.hash(password)
 
     def work(conn):
-        taken = users.find_duplicates(conn, username, email)
+        taken = users.find_duplicates(conn, key, email)
         if not taken:
             try:
-                return users.insert_user(conn, username, email.strip(), password_hash)
+                return users.insert_user(conn, username, key, email.strip(), password_hash)
             except users.DuplicateUser as dup:  # lost a race with a concurrent registration
                 taken = [dup.field]
-        raise Conflict(f"A user with that {' and '.join(taken)} already exists.")
+        raise Conflict(
+            f"A user with that {' and '.join(taken)} already exists.",
+            {field: [f"A user with that {field} already exists."] for field in taken},
+        )
 
     user = db.run(work)
     metrics.add_metric(name="UserRegistered", unit="Count", value=1)
@@ -79,6 +116,8 @@ class TokenPolicy:
     secret: str
     access_ttl: timedelta
     refresh_ttl: timedelta
+    rotate: bool = True  # False: a refresh returns an access token and the refresh token stays valid
+    reuse_grace: timedelta = timedelta(seconds=30)
 
     def _encode(self, claims: dict[str, Any], ttl: timedelta, now: datetime) -> str:
         body = {**claims, "iat": int(now.timestamp()), "exp": int((now + ttl).timestamp())}
@@ -111,7 +150,7 @@ def _new_pair(conn, policy: TokenPolicy, user_id: int, family: uuid.UUID, now: d
 
 
 def obtain_tokens(db: Database, policy: TokenPolicy, username: str, password: str) -> TokenPair:
-    creds = db.run(lambda conn: users.get_credentials(conn, username))
+    creds = db.run(lambda conn: users.get_credentials(conn, username_key(username)))
     if creds is None:
         with contextlib.suppress(VerificationError):
             _hasher.verify(DUMMY_HASH, password)
@@ -132,14 +171,21 @@ def obtain_tokens(db: Database, policy: TokenPolicy, username: str, password: st
     return db.run(work)
 
 
-def rotate_refresh_token(db: Database, policy: TokenPolicy, refresh_token: str) -> TokenPair:
+def refresh_tokens(db: Database, policy: TokenPolicy, refresh_token: str) -> TokenPair | str:
+    """A new pair (rotation), or with rotation off only a new access token (the refresh token stays valid)."""
     claims = policy.decode(refresh_token, "refresh")
     jti = _uuid_claim(claims, "jti")
     now = datetime.now(UTC)
 
+    if not policy.rotate:
+        user_id = db.run(lambda conn: users.live_refresh_token_user(conn, jti))
+        if user_id is None:
+            raise AuthenticationFailed(BAD_TOKEN)
+        return policy.access_token(user_id, now)
+
     def work(conn):
-        use = users.use_refresh_token(conn, jti)
-        if use.outcome == "rotated":
+        use = users.use_refresh_token(conn, jti, policy.reuse_grace)
+        if use.outcome in ("rotated", "retried"):
             assert use.family_id is not None and use.user_id is not None
             return _new_pair(conn, policy, use.user_id, use.family_id, now)
         if use.outcome == "reused" and use.family_id is not None:

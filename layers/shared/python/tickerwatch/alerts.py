@@ -115,7 +115,7 @@ def _checked(db: Database, d: AlertDefinition, work):
 
 
 def create_alert(db: Database, user_id: int, definition: AlertDefinition) -> dict:
-    d = AlertDefinition(**{**definition.fields(), "symbol": normalise_symbol(definition.symbol)})
+    d = AlertDefinition(**{**definition.fields(), "symbol": normalise_symbol(definition.symbol, "stock_symbol")})
     alert = _checked(db, d, lambda conn: store.insert_alert(conn, user_id, d.fields()))
     metrics.add_metric(name="AlertCreated", unit="Count", value=1)
     return alert
@@ -173,7 +173,7 @@ def list_alerts(
     limit: int,
     offset: int,
 ) -> tuple[int, list[dict]]:
-    symbol = normalise_symbol(symbol) if symbol else None
+    symbol = normalise_symbol(symbol, "stock_symbol") if symbol else None
     return db.run(
         lambda conn: store.list_alerts(
             conn, user_id, is_active=is_active, symbol=symbol, alert_type=alert_type, limit=limit, offset=offset

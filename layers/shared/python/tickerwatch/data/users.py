@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import psycopg
 
@@ -38,12 +38,13 @@ def _user(row: dict) -> User:
     return User(row["id"], row["username"], row["email"], row.get("email_notifications", True))
 
 
-def insert_user(conn: Connection, username: str, email: str, password_hash: str) -> User:
+def insert_user(conn: Connection, username: str, username_key: str, email: str, password_hash: str) -> User:
     try:
         with conn.transaction():
             row = conn.execute(
-                f"INSERT INTO users (username, email, password_hash) VALUES (%s, %s, %s) RETURNING {_USER_COLUMNS}",
-                (username, email, password_hash),
+                "INSERT INTO users (username, username_key, email, password_hash) VALUES (%s, %s, %s, %s)"
+                f" RETURNING {_USER_COLUMNS}",
+                (username, username_key, email, password_hash),
             ).fetchone()
     except psycopg.errors.UniqueViolation as exc:
         constraint = exc.diag.constraint_name or ""
@@ -51,11 +52,11 @@ def insert_user(conn: Connection, username: str, email: str, password_hash: str)
     return _user(row)
 
 
-def find_duplicates(conn: Connection, username: str, email: str) -> list[str]:
+def find_duplicates(conn: Connection, username_key: str, email: str) -> list[str]:
     rows = conn.execute(
-        "SELECT lower(username) = lower(%s) AS same_username, lower(email) = lower(%s) AS same_email"
-        " FROM users WHERE lower(username) = lower(%s) OR lower(email) = lower(%s)",
-        (username, email, username, email),
+        "SELECT username_key = %s AS same_username, lower(email) = lower(%s) AS same_email"
+        " FROM users WHERE username_key = %s OR lower(email) = lower(%s)",
+        (username_key, email, username_key, email),
     ).fetchall()
     fields = []
     if any(r["same_username"] for r in rows):
@@ -65,9 +66,9 @@ def find_duplicates(conn: Connection, username: str, email: str) -> list[str]:
     return fields
 
 
-def get_credentials(conn: Connection, username: str) -> StoredCredentials | None:
+def get_credentials(conn: Connection, username_key: str) -> StoredCredentials | None:
     row = conn.execute(
-        f"SELECT {_USER_COLUMNS}, password_hash FROM users WHERE lower(username) = lower(%s)", (username,)
+        f"SELECT {_USER_COLUMNS}, password_hash FROM users WHERE username_key = %s", (username_key,)
     ).fetchone()
     return StoredCredentials(_user(row), row["password_hash"]) if row else None
 
@@ -105,12 +106,12 @@ def insert_refresh_token(
 class RefreshTokenUse:
     """What happened when a refresh token was presented for rotation."""
 
-    outcome: str  # "rotated" | "reused" | "revoked" | "expired" | "unknown"
+    outcome: str  # "rotated" | "retried" (a repeat within the grace) | "reused" | "revoked" | "expired" | "unknown"
     family_id: uuid.UUID | None = None
     user_id: int | None = None
 
 
-def use_refresh_token(conn: Connection, jti: uuid.UUID) -> RefreshTokenUse:
+def use_refresh_token(conn: Connection, jti: uuid.UUID, grace: timedelta = timedelta(0)) -> RefreshTokenUse:
     # The row lock taken by UPDATE makes two concurrent rotations of one token serialise:
     # exactly one sees used_at NULL, the other is treated as reuse.
     row = conn.execute(
@@ -122,19 +123,30 @@ def use_refresh_token(conn: Connection, jti: uuid.UUID) -> RefreshTokenUse:
     if row:
         return RefreshTokenUse("rotated", row["family_id"], row["user_id"])
     row = conn.execute(
-        "SELECT family_id, user_id, used_at, revoked_at, expires_at <= now() AS expired"
+        "SELECT family_id, user_id, used_at, revoked_at, expires_at <= now() AS expired,"
+        " used_at > now() - %s AS within_grace"
         " FROM refresh_tokens WHERE jti = %s",
-        (jti,),
+        (grace, jti),
     ).fetchone()
     if row is None:
         return RefreshTokenUse("unknown")
     if row["revoked_at"] is not None:
         outcome = "revoked"
-    elif row["used_at"] is not None:
-        outcome = "reused"
-    else:
+    elif row["expired"]:
         outcome = "expired"
+    elif row["within_grace"]:
+        outcome = "retried"
+    else:
+        outcome = "reused"
     return RefreshTokenUse(outcome, row["family_id"], row["user_id"])
+
+
+def live_refresh_token_user(conn: Connection, jti: uuid.UUID) -> int | None:
+    """The owner of a refresh token that is neither revoked nor expired (rotation off: it is reusable)."""
+    row = conn.execute(
+        "SELECT user_id FROM refresh_tokens WHERE jti = %s AND revoked_at IS NULL AND expires_at > now()", (jti,)
+    ).fetchone()
+    return row["user_id"] if row else None
 
 
 def revoke_family(conn: Connection, family_id: uuid.UUID) -> int:

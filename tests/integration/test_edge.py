@@ -1,0 +1,143 @@
+"""The HTTP edge against hostile and careless clients: through the Lambda handlers and over HTTP."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def test_nul_bytes_are_a_400_naming_the_field(api, users):
+    auth = users.signed_in()
+    reply = api.request("POST", "/api/v1/token/", json_body={"username": "ali\x00ce", "password": "x"})
+    assert reply.status_code == 400
+    assert reply.json() == {"detail": "Invalid input.", "username": ["Null characters are not allowed."]}
+    reply = api.request("GET", "/api/v1/alerts/", params={"stock_symbol": "AC\x00ME"}, headers=auth)
+    assert reply.status_code == 400
+    assert reply.fields() == {"stock_symbol": ["Null characters are not allowed."]}
+    # an escaped backslash followed by "u0000" is text, not a NUL
+    reply = api.request("POST", "/api/v1/token/", content=b'{"username": "a\\\\u0000b", "password": "x"}')
+    assert reply.status_code == 401
+
+
+@pytest.mark.parametrize("path", ["/api/v1/alerts/", "/api/v1/alerts/triggered/", "/api/v1/predictions/"])
+@pytest.mark.parametrize("offset", ["9223372036854775808", "1000001", "-1"])
+def test_offsets_are_bounded(api, users, path, offset):
+    reply = api.request("GET", path, params={"offset": offset}, headers=users.signed_in())
+    assert reply.status_code == 400
+    assert list(reply.fields()) == ["offset"]
+
+
+def test_huge_ids_are_400_not_a_database_error(api, users):
+    reply = api.request("GET", "/api/v1/alerts/99999999999999999999/", headers=users.signed_in())
+    assert reply.status_code == 400
+    assert list(reply.fields()) == ["alert_id"]
+
+
+def test_405_names_every_allowed_method(api, users):
+    auth = users.signed_in()
+    if api.kind == "http":  # API Gateway answers unknown routes itself; only the local server sees these
+        reply = api.request("PUT", "/api/v1/me/", json_body={}, headers=auth)
+        assert reply.status_code == 405
+        assert {"GET", "PATCH"} <= set(reply.headers["allow"].replace(" ", "").split(","))
+        assert reply.json() == {"detail": 'Method "PUT" not allowed.'}
+        assert api.request("FOO", "/api/v1/me/", headers=auth).status_code == 405
+    reply = api.request("PATCH", "/api/v1/alerts/triggered/", json_body={}, headers=auth)
+    assert reply.status_code == 405
+    assert "GET" in reply.headers["allow"]
+
+
+def test_a_missing_token_is_401_before_the_body_is_looked_at(api):
+    for content in (b'{"ticker": ', b'["not an object"]', b"x" * 70_000):
+        reply = api.request("POST", "/api/v1/predict/", content=content)
+        assert reply.status_code == 401, content[:20]
+        assert reply.headers["www-authenticate"] == "Bearer"
+
+
+def test_a_body_that_is_not_json_is_415(api, users):
+    reply = api.request(
+        "POST",
+        "/api/v1/alerts/",
+        content=b"stock_symbol=ACME",
+        headers={**users.signed_in(), "content-type": "text/plain"},
+    )
+    assert reply.status_code == 415
+    assert "application/json" in reply.json()["detail"]
+
+
+def test_a_body_over_64_kib_is_413(api):
+    reply = api.request("POST", "/api/v1/token/", content=b'{"username": "' + b"a" * 70_000 + b'"}')
+    assert reply.status_code == 413
+    assert reply.json() == {"detail": "Request body is larger than 64 KiB."}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [({"email_notifications": "off"}, "email_notifications"), ({"email_notifications": 0}, "email_notifications")],
+)
+def test_booleans_are_json_booleans(api, users, body, field):
+    auth = users.signed_in()
+    reply = api.request("PATCH", "/api/v1/me/", json_body=body, headers=auth)
+    assert reply.status_code == 400
+    assert list(reply.fields()) == [field]
+    assert api.request("GET", "/api/v1/me/", headers=auth).json()["email_notifications"] is True
+
+
+@pytest.mark.parametrize("start", ["0", "1700000000", "2013-2-1", "yesterday"])
+def test_dates_are_iso_dates(api, users, start):
+    reply = api.request("GET", "/api/v1/stocks/GOOG/prices/", params={"start": start})
+    assert reply.status_code == 400
+    assert reply.fields() == {"start": ["Value error, Enter a date as YYYY-MM-DD."]} or list(reply.fields()) == [
+        "start"
+    ]
+
+
+def test_errors_use_the_requests_own_field_names(api, users):
+    auth = users.signed_in()
+    reply = api.request("POST", "/api/v1/predict/", json_body={"ticker": "no way!"}, headers=auth)
+    assert reply.fields() == {"ticker": ["Value error, 'no way!' is not a valid ticker symbol."]} or list(
+        reply.fields()
+    ) == ["ticker"]
+    body = {"stock_symbol": "bad symbol!", "alert_type": "threshold", "condition": "above", "threshold_price": "1"}
+    reply = api.request("POST", "/api/v1/alerts/", json_body=body, headers=auth)
+    assert list(reply.fields()) == ["stock_symbol"]
+    assert "is not a valid ticker symbol" in reply.fields()["stock_symbol"][0]
+
+
+@pytest.mark.parametrize(
+    ("existing", "lookalike", "status", "field_message"),
+    [
+        ("alice", "\u0430lice", 400, "may not mix Cyrillic and Latin letters"),  # Cyrillic a
+        ("\u00c5lice", "\u212bLICE", 409, "A user with that username already exists."),  # Angstrom sign, upper case
+        ("user1", "\uff55\uff53\uff45\uff52\uff11", 409, "A user with that username already exists."),  # fullwidth
+        ("alice", "\u03b1lice", 400, "may not mix Greek and Latin letters"),  # Greek alpha
+    ],
+)
+def test_look_alike_usernames_are_refused(api, users, db, existing, lookalike, status, field_message):
+    users.register(existing, email="first@example.com")
+    reply = api.request(
+        "POST",
+        "/api/v1/register/",
+        json_body={"username": lookalike, "email": "second@example.com", "password": "correct-horse-9"},
+    )
+    assert reply.status_code == status, reply.content
+    assert any(field_message in m for m in reply.fields()["username"])
+    assert db.run(lambda conn: conn.execute("SELECT count(*) AS n FROM users").fetchone()["n"]) == 1
+
+
+def test_usernames_are_stored_normalised_and_sign_in_in_any_form(api, users):
+    created = users.register("\uff55\uff53\uff45\uff52\uff11", email="u@example.com")  # fullwidth "user1"
+    assert created["username"] == "user1"
+    for name in ("user1", "USER1", "\uff35\uff33\uff25\uff32\uff11"):
+        reply = api.request("POST", "/api/v1/token/", json_body={"username": name, "password": "correct-horse-9"})
+        assert reply.status_code == 200, name
+
+
+def test_duplicate_registration_says_which_field(api, users):
+    users.register("alice")
+    body = {"username": "alice", "email": "alice@example.com", "password": "correct-horse-9"}
+    reply = api.request("POST", "/api/v1/register/", json_body=body)
+    assert reply.status_code == 409
+    assert reply.json() == {
+        "detail": "A user with that username and email already exists.",
+        "username": ["A user with that username already exists."],
+        "email": ["A user with that email already exists."],
+    }
