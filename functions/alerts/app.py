@@ -24,7 +24,7 @@ from tickerwatch.web import (
     throttle,
 )
 
-settings = get_settings()
+get_settings()  # fail at cold start on bad configuration
 
 AlertType = Literal["threshold", "duration", "percent_change"]
 Condition = Literal["above", "below", "crosses_above", "crosses_below", "up", "down"]
@@ -140,7 +140,7 @@ class TriggerPage(BaseModel):
 
 
 ALERT = "/api/v1/alerts/{alert_id:int}/"
-writes = [Depends(throttle("alert-writes", lambda: settings.rate_limit_alert_writes_per_user, by="user"))]
+writes = [Depends(throttle("alert-writes", "rate_limit_alert_writes_per_user", by="user"))]
 
 app = create_app("tickerwatch alerts")
 

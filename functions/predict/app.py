@@ -20,7 +20,7 @@ from tickerwatch.web import (
     throttle,
 )
 
-settings = get_settings()
+get_settings()  # fail at cold start on bad configuration
 get_model()  # load the weights at init (inside the SnapStart snapshot), not on the first request
 
 
@@ -126,7 +126,7 @@ app = create_app("tickerwatch predict")
     response_model=PredictionOut,
     response_model_by_alias=True,
     responses=documented_errors(404, 422),
-    dependencies=[Depends(throttle("predict", lambda: settings.rate_limit_predict_per_user, by="user"))],
+    dependencies=[Depends(throttle("predict", "rate_limit_predict_per_user", by="user"))],
 )
 def predict(body: PredictRequest, user: CurrentUser) -> dict:
     return prediction.predict(

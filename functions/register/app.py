@@ -10,7 +10,7 @@ from tickerwatch.runtime import get_database
 from tickerwatch.settings import get_settings
 from tickerwatch.web import Text, create_app, documented_errors, lambda_handler, throttle
 
-settings = get_settings()  # fail at cold start on bad configuration
+get_settings()  # fail at cold start on bad configuration
 
 
 class RegisterRequest(BaseModel):
@@ -42,7 +42,7 @@ app = create_app("tickerwatch register")
     status_code=201,
     response_model=UserOut,
     responses=documented_errors(409),
-    dependencies=[Depends(throttle("register", lambda: settings.rate_limit_register_per_address))],
+    dependencies=[Depends(throttle("register", "rate_limit_register_per_address"))],
 )
 def register(body: RegisterRequest) -> UserOut:
     user = accounts.register(get_database(), body.username, str(body.email), body.password)

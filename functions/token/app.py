@@ -10,7 +10,7 @@ from tickerwatch.runtime import get_database
 from tickerwatch.settings import get_settings
 from tickerwatch.web import Text, create_app, documented_errors, lambda_handler, throttle, throttle_login, token_policy
 
-settings = get_settings()
+get_settings()  # fail at cold start on bad configuration
 
 
 class TokenRequest(BaseModel):
@@ -49,7 +49,7 @@ def obtain(body: TokenRequest, request: Request) -> TokenPairOut:
     response_model=RefreshOut,
     response_model_exclude_none=True,
     responses=documented_errors(401),
-    dependencies=[Depends(throttle("refresh", lambda: settings.rate_limit_refresh_per_address))],
+    dependencies=[Depends(throttle("refresh", "rate_limit_refresh_per_address"))],
 )
 def refresh(body: RefreshRequest) -> RefreshOut:
     result = accounts.refresh_tokens(get_database(), token_policy(), body.refresh)

@@ -55,3 +55,18 @@ class Users:
 @pytest.fixture
 def users(api) -> Users:
     return Users(api)
+
+
+@pytest.fixture
+def settings_env(monkeypatch):
+    """Run the Lambda handlers under other settings (as a function deployed with them would)."""
+    from tickerwatch.settings import get_settings
+
+    def apply(**env: str) -> None:
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        get_settings.cache_clear()
+
+    yield apply
+    monkeypatch.undo()
+    get_settings.cache_clear()

@@ -111,3 +111,122 @@ def test_the_embedded_postgres_stops_even_when_its_owner_is_killed(tmp_path):
     second.process.send_signal(signal.SIGTERM)
     assert second.process.wait(30) == 0
     assert wait_stopped(pid_file)
+
+
+def raw_exchange(url: str, *requests: bytes) -> list[bytes]:
+    """Send requests one after another on one keep-alive connection; return each response's head."""
+    import socket
+    from urllib.parse import urlparse
+
+    where = urlparse(url)
+    heads = []
+    with socket.create_connection((where.hostname, where.port), timeout=10) as sock:
+        reader = sock.makefile("rb")
+        for request in requests:
+            sock.sendall(request)
+            head = b""
+            while not head.endswith(b"\r\n\r\n"):
+                line = reader.readline()
+                if not line:
+                    raise ConnectionError(f"connection closed after {len(heads)} responses")
+                head += line
+            length = int(re.search(rb"content-length: (\d+)", head, re.IGNORECASE).group(1))
+            reader.read(length)
+            heads.append(head)
+    return heads
+
+
+def test_an_unexpected_error_is_one_log_line_and_the_connection_stays_usable(local_server, db):
+    from apigw import HttpApi
+    from conftest import Users
+
+    auth = Users(HttpApi(local_server.url)).signed_in("alice")["Authorization"].encode()
+    # Given a bug that makes an endpoint fail (here: its table is gone),
+    db.run(lambda conn: conn.execute("ALTER TABLE predictions RENAME TO predictions_gone"))
+    log_before = local_server.log.stat().st_size
+    try:
+        get = b"GET /api/v1/predictions/ HTTP/1.1\r\nHost: x\r\nAuthorization: " + auth + b"\r\n\r\n"
+        health = b"GET /api/v1/health/ HTTP/1.1\r\nHost: x\r\n\r\n"
+        heads = raw_exchange(local_server.url, get, health)
+    finally:
+        db.run(lambda conn: conn.execute("ALTER TABLE predictions_gone RENAME TO predictions"))
+    # then the client gets a JSON 500, and the same connection serves the next request,
+    assert heads[0].startswith(b"HTTP/1.1 500")
+    assert heads[1].startswith(b"HTTP/1.1 200")
+    # and the error is logged once, with its traceback, and nowhere else.
+    logged = local_server.log.read_bytes()[log_before:].decode()
+    assert logged.count("unhandled error") == 1
+    assert logged.count("Traceback") <= 1
+    assert "Exception in ASGI application" not in logged
+
+
+def test_after_a_client_error_the_connection_stays_usable(local_server):
+    bad = b"POST /api/v1/token/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{]"
+    health = b"GET /api/v1/health/ HTTP/1.1\r\nHost: x\r\n\r\n"
+    heads = raw_exchange(local_server.url, bad, health)
+    assert heads[0].startswith(b"HTTP/1.1 400") and heads[1].startswith(b"HTTP/1.1 200")
+
+
+def test_a_huge_body_is_refused_before_it_is_read(local_server):
+    import socket
+    import time
+    from urllib.parse import urlparse
+
+    import psutil
+
+    server = psutil.Process(local_server.process.pid)
+    rss_before = server.memory_info().rss
+    where = urlparse(local_server.url)
+    chunk = b"a" * 1024 * 1024
+    for framing in (b"Content-Length: 209715200\r\n", b"Transfer-Encoding: chunked\r\n"):
+        with socket.create_connection((where.hostname, where.port), timeout=10) as sock:
+            sock.sendall(
+                b"POST /api/v1/token/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" + framing + b"\r\n"
+            )
+            sent = 0
+            started = time.monotonic()
+            try:  # keep sending, as a hostile client would, until the server answers and closes
+                while sent < 200 * 1024 * 1024 and time.monotonic() - started < 20:
+                    data = chunk if framing.startswith(b"Content") else b"%x\r\n%s\r\n" % (len(chunk), chunk)
+                    sock.sendall(data)
+                    sent += len(chunk)
+            except OSError:
+                pass
+            reply = sock.recv(4096)
+        assert reply.startswith(b"HTTP/1.1 413"), reply[:100]
+        assert b"connection: close" in reply.lower()
+        assert sent < 200 * 1024 * 1024  # refused long before the body was all sent
+    growth = (server.memory_info().rss - rss_before) / 2**20
+    assert growth < 20, f"server memory grew by {growth:.0f} MiB"
+
+
+def test_each_request_logs_its_own_function_and_correlation_id(db, tmp_path):
+    import json
+    from concurrent.futures import ThreadPoolExecutor
+
+    from apigw import LocalServer
+
+    # Given the local stack with its scheduled jobs running beside the requests,
+    server = LocalServer().wait_ready()
+    try:
+
+        def register(i: int) -> None:
+            body = {"username": f"user{i}", "email": f"user{i}@example.com", "password": "correct-horse-9"}
+            reply = httpx.post(server.url + "/api/v1/register/", json=body, headers={"X-Request-Id": f"req-{i}"})
+            assert reply.status_code == 201
+
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(register, range(4)))
+    finally:
+        server.stop()
+    lines = [json.loads(line) for line in server.log.read_text().splitlines() if line.startswith("{")]
+    registered = [line for line in lines if line.get("message") == "user registered"]
+    # then each request's lines carry its own function name and request id, never a job's,
+    assert len(registered) == 4
+    assert all(line["function_name"] == "register" for line in registered)
+    assert {line["correlation_id"] for line in registered} == {f"req-{i}" for i in range(4)}
+    # and each job's lines carry the job's.
+    jobs = [line for line in lines if line.get("message") in ("fetch_prices done", "evaluate_alerts done")]
+    assert jobs
+    for line in jobs:
+        assert line["function_name"] == line["message"].split(" ")[0]

@@ -4,24 +4,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
-from tickerwatch.settings import get_settings
-
-
-@pytest.fixture
-def settings_env(monkeypatch):
-    """Run the Lambda handlers under other settings (as a function deployed with them would)."""
-
-    def apply(**env: str) -> None:
-        for key, value in env.items():
-            monkeypatch.setenv(key, value)
-        get_settings.cache_clear()
-
-    yield apply
-    monkeypatch.undo()
-    get_settings.cache_clear()
-
 
 def sign_in(api) -> dict:
     body = {"username": "alice", "email": "alice@example.com", "password": "correct-horse-9"}

@@ -372,12 +372,13 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def throttle(scope: str, limit: Callable[[], int], by: str = "address") -> Callable:
-    """A dependency counting the request against ``scope``'s per-minute limit, per address or user."""
+def throttle(scope: str, setting: str, by: str = "address") -> Callable:
+    """A dependency counting the request against the per-minute limit named by ``setting``, per
+    client address or per user."""
 
     def check(request: Request) -> None:
         key = str(current_user(request).id) if by == "user" else client_address(request)
-        throttling.take(get_database(), scope, key, limit())
+        throttling.take(get_database(), scope, key, getattr(get_settings(), setting))
 
     check.throttle_scope = scope  # type: ignore[attr-defined]
     return check

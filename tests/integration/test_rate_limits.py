@@ -1,0 +1,87 @@
+"""Rate limits, counted in Postgres so they hold across every Lambda instance and the local server."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+
+def attempt_login(api, username="alice", password="wrong-password", headers=None):
+    return api.request(
+        "POST", "/api/v1/token/", json_body={"username": username, "password": password}, headers=headers
+    )
+
+
+def test_logins_are_limited_per_username_whatever_the_password(api, users):
+    users.register("alice")
+    for _ in range(10):
+        assert attempt_login(api).status_code == 401
+    # the 11th in the minute is refused before any password is checked, even the right one
+    reply = attempt_login(api, password="correct-horse-9")
+    assert reply.status_code == 429
+    assert 1 <= int(reply.headers["retry-after"]) <= 6
+    assert reply.json() == {
+        "detail": f"Request was throttled. Expected available in {reply.headers['retry-after']} seconds."
+    }
+    # and the username's other forms count as the same account
+    assert attempt_login(api, username="ALICE").status_code == 429
+
+
+def test_logins_are_limited_per_address_across_usernames_and_forged_headers(api):
+    for i in range(10):
+        headers = {"X-Forwarded-For": f"198.51.100.{i}", "X-Real-IP": f"198.51.100.{i}"}
+        assert attempt_login(api, username=f"user{i}", headers=headers).status_code == 401
+    reply = attempt_login(api, username="someone-else", headers={"X-Forwarded-For": "192.0.2.99"})
+    assert reply.status_code == 429
+
+
+def test_the_limit_is_shared_by_every_instance(lambda_api, local_server, db):
+    http = httpx.Client(base_url=local_server.url)
+    for i in range(10):  # alternate between a "Lambda instance" and the local server process
+        if i % 2:
+            assert attempt_login(lambda_api, username="mallory").status_code == 401
+        else:
+            assert http.post("/api/v1/token/", json={"username": "mallory", "password": "x"}).status_code == 401
+    assert attempt_login(lambda_api, username="mallory").status_code == 429
+    assert http.post("/api/v1/token/", json={"username": "mallory", "password": "x"}).status_code == 429
+
+
+def test_refreshes_are_limited_per_address(api):
+    for _ in range(30):
+        assert api.request("POST", "/api/v1/token/refresh/", json_body={"refresh": "garbage"}).status_code == 401
+    reply = api.request("POST", "/api/v1/token/refresh/", json_body={"refresh": "garbage"})
+    assert reply.status_code == 429
+    assert 1 <= int(reply.headers["retry-after"]) <= 2
+
+
+def test_registrations_are_limited_per_address(api, db):
+    for i in range(5):
+        body = {"username": f"user{i}", "email": f"user{i}@example.com", "password": "correct-horse-9"}
+        assert api.request("POST", "/api/v1/register/", json_body=body).status_code == 201
+    body = {"username": "user5", "email": "user5@example.com", "password": "correct-horse-9"}
+    assert api.request("POST", "/api/v1/register/", json_body=body).status_code == 429
+    assert db.run(lambda conn: conn.execute("SELECT count(*) AS n FROM users").fetchone()["n"]) == 5
+
+
+@pytest.mark.parametrize(
+    ("setting", "method", "path", "body"),
+    [
+        ("RATE_LIMIT_PREDICT_PER_USER", "POST", "/api/v1/predict/", {"ticker": "GOOG", "plots": False}),
+        ("RATE_LIMIT_ALERT_WRITES_PER_USER", "DELETE", "/api/v1/alerts/12345/", None),
+    ],
+)
+def test_per_user_limits_count_each_user_apart(lambda_api, db, settings_env, setting, method, path, body):
+    from conftest import Users
+
+    settings_env(**{setting: "2"})
+    people = Users(lambda_api)
+    alice, bob = people.signed_in("alice"), people.signed_in("bob")
+    first = [lambda_api.request(method, path, json_body=body, headers=alice).status_code for _ in range(3)]
+    assert first[:2] != [429, 429] and first[2] == 429
+    assert lambda_api.request(method, path, json_body=body, headers=bob).status_code != 429
+
+
+def test_a_limit_of_zero_turns_it_off(lambda_api, db, settings_env):
+    settings_env(RATE_LIMIT_LOGIN_PER_USERNAME="0", RATE_LIMIT_LOGIN_PER_ADDRESS="0")
+    for _ in range(15):
+        assert attempt_login(lambda_api).status_code == 401
