@@ -20,7 +20,9 @@ from tickerwatch.web import (
     TickerSymbol,
     create_app,
     documented_errors,
+    json_int,
     lambda_handler,
+    positive_decimal,
     throttle,
 )
 
@@ -28,10 +30,10 @@ get_settings()  # fail at cold start on bad configuration
 
 AlertType = Literal["threshold", "duration", "percent_change"]
 Condition = Literal["above", "below", "crosses_above", "crosses_below", "up", "down"]
-Price = Annotated[Decimal, Field(gt=0, le=alerts.MAX_PRICE, max_digits=18, decimal_places=6)]
-Minutes = Annotated[int, Field(ge=1, le=alerts.MAX_SPAN_MINUTES)]
-Percent = Annotated[Decimal, Field(gt=0, le=alerts.MAX_PERCENT, max_digits=9, decimal_places=4)]
-Cooldown = Annotated[int, Field(ge=0, le=alerts.MAX_COOLDOWN_MINUTES)]
+Price = positive_decimal(1_000_000, 6, "A price in USD: a JSON number or a numeric string, up to 6 decimals.")
+Percent = positive_decimal(1000, 4, "A percentage: a JSON number or a numeric string, up to 4 decimals.")
+Minutes = json_int(1, alerts.MAX_SPAN_MINUTES)
+Cooldown = json_int(0, alerts.MAX_COOLDOWN_MINUTES)
 
 
 class AlertOptions(BaseModel):
@@ -43,6 +45,14 @@ class AlertOptions(BaseModel):
 
 
 class ThresholdAlertIn(AlertOptions):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"stock_symbol": "GOOG", "alert_type": "threshold", "condition": "above", "threshold_price": "900"}
+            ]
+        },
+    )
     alert_type: Literal["threshold"]
     condition: Literal["above", "below", "crosses_above", "crosses_below"]
     threshold_price: Price

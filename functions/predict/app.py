@@ -16,6 +16,7 @@ from tickerwatch.web import (
     TickerSymbol,
     create_app,
     documented_errors,
+    json_int,
     lambda_handler,
     throttle,
 )
@@ -114,7 +115,7 @@ class PredictionPage(BaseModel):
 class PredictRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     ticker: TickerSymbol
-    horizon: int = Field(5, ge=1, le=30, strict=True)
+    horizon: json_int(1, 30) = 5
     plots: StrictBool = True
 
 

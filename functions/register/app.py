@@ -8,22 +8,31 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from tickerwatch import accounts
 from tickerwatch.runtime import get_database
 from tickerwatch.settings import get_settings
-from tickerwatch.web import Text, create_app, documented_errors, lambda_handler, throttle
+from tickerwatch.web import create_app, documented_errors, lambda_handler, throttle
 
 get_settings()  # fail at cold start on bad configuration
 
 
 class RegisterRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
-    # Unicode letters and digits, and @ . + - _ (checked again after NFKC normalisation).
-    username: Annotated[Text, Field(min_length=accounts.USERNAME_MIN, max_length=accounts.USERNAME_MAX)]
+    username: Annotated[
+        str,
+        Field(
+            min_length=accounts.USERNAME_MIN,
+            max_length=accounts.USERNAME_MAX,
+            pattern=accounts.USERNAME_PATTERN,
+            description="Letters, digits and @ . + - _; compared after Unicode NFKC normalisation and case folding;"
+            " letters of Latin, Cyrillic and Greek may not be mixed.",
+        ),
+    ]
     email: EmailStr
     password: Annotated[
-        Text,
+        str,
         Field(
             min_length=accounts.PASSWORD_MIN,
             max_length=4096,
             description="At least 8 characters, not entirely numeric, not the username.",
+            json_schema_extra={"not": {"pattern": "^[0-9]*$"}},
         ),
     ]
 

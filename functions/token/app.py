@@ -8,20 +8,20 @@ from pydantic import BaseModel, ConfigDict, Field
 from tickerwatch import accounts
 from tickerwatch.runtime import get_database
 from tickerwatch.settings import get_settings
-from tickerwatch.web import Text, create_app, documented_errors, lambda_handler, throttle, throttle_login, token_policy
+from tickerwatch.web import create_app, documented_errors, lambda_handler, throttle, throttle_login, token_policy
 
 get_settings()  # fail at cold start on bad configuration
 
 
 class TokenRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
-    username: Annotated[Text, Field(min_length=1, max_length=accounts.USERNAME_MAX)]
-    password: Annotated[Text, Field(min_length=1, max_length=4096)]
+    username: Annotated[str, Field(min_length=1, max_length=accounts.USERNAME_MAX)]
+    password: Annotated[str, Field(min_length=1, max_length=4096)]
 
 
 class RefreshRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
-    refresh: Annotated[Text, Field(min_length=1, max_length=4096)]
+    refresh: Annotated[str, Field(min_length=1, max_length=4096)]
 
 
 class TokenPairOut(BaseModel):

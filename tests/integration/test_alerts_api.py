@@ -54,9 +54,22 @@ def test_create_each_type(api, users, acme, body):
 @pytest.mark.parametrize(
     ("body", "field", "message"),
     [
-        ({"threshold_price": "-5"}, "threshold_price", "Input should be greater than 0"),
-        ({"threshold_price": "0"}, "threshold_price", "Input should be greater than 0"),
-        ({"threshold_price": "100000000"}, "threshold_price", "less than or equal to 1000000"),
+        (
+            {"threshold_price": "-5"},
+            "threshold_price",
+            "Enter a number greater than 0 and at most 1000000, with at most 6 decimals.",
+        ),
+        (
+            {"threshold_price": "0"},
+            "threshold_price",
+            "Enter a number greater than 0 and at most 1000000, with at most 6 decimals.",
+        ),
+        (
+            {"threshold_price": "100000000"},
+            "threshold_price",
+            "Enter a number greater than 0 and at most 1000000, with at most 6 decimals.",
+        ),
+        ({"threshold_price": 1000000.5}, "threshold_price", "at most 1000000"),
         ({"threshold_price": "50000"}, "threshold_price", "100x away from the current price"),  # 500x
         ({"threshold_price": None}, "threshold_price", "This field may not be null."),
         ({"duration_minutes": 10}, "duration_minutes", "This field does not apply to threshold alerts."),

@@ -21,6 +21,34 @@ def test_openapi_lists_every_function_route(local_server):
         assert path in spec["paths"], path
 
 
+def test_openapi_documents_the_errors_each_operation_really_sends(local_server):
+    spec = httpx.get(local_server.url + "/openapi.json").json()
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    error_ref = {"$ref": "#/components/schemas/Error"}
+
+    def codes(path: str, method: str) -> set[str]:
+        responses = spec["paths"][path][method]["responses"]
+        for code, response in responses.items():
+            if code >= "400":
+                assert response["content"]["application/json"]["schema"] == error_ref, (path, method, code)
+        return set(responses)
+
+    assert codes("/api/v1/register/", "post") == {"201", "400", "409", "413", "415", "429", "503"}
+    assert codes("/api/v1/token/", "post") == {"200", "400", "401", "413", "415", "429", "503"}
+    assert codes("/api/v1/predict/", "post") == {"200", "400", "401", "404", "413", "415", "422", "429", "503"}
+    assert codes("/api/v1/alerts/{alert_id}/", "get") == {"200", "400", "401", "404", "503"}
+    assert codes("/api/v1/stocks/", "get") == {"200", "503"}
+    health = spec["paths"]["/api/v1/health/"]["get"]["responses"]
+    assert health["503"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/HealthOut"}
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            assert "422" not in operation["responses"] or path == "/api/v1/predict/", (path, method)
+    create = spec["paths"]["/api/v1/alerts/"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert create["discriminator"]["propertyName"] == "alert_type"
+    assert set(create["discriminator"]["mapping"]) == {"threshold", "duration", "percent_change"}
+    assert "links" in spec["paths"]["/api/v1/alerts/"]["post"]["responses"]["201"]
+
+
 def test_docs_work_offline(local_server):
     page = httpx.get(local_server.url + "/docs")
     assert page.status_code == 200

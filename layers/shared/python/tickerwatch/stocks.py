@@ -8,7 +8,7 @@ from datetime import date
 from tickerwatch.data import prices
 from tickerwatch.data.prices import StockRow
 from tickerwatch.db import Database
-from tickerwatch.errors import InvalidInput, NotFound, UpstreamUnavailable
+from tickerwatch.errors import NotFound, UpstreamUnavailable
 from tickerwatch.ingest import fetch_prices
 from tickerwatch.market_data import MarketData, PriceBar, normalise_symbol
 
@@ -44,8 +44,6 @@ def track_stock(db: Database, provider: MarketData, raw_symbol: str) -> Tracking
 
 def price_history(db: Database, raw_symbol: str, start: date | None, end: date | None) -> list[PriceBar]:
     symbol = normalise_symbol(raw_symbol)
-    if start and end and start > end:
-        raise InvalidInput({"start": ["Must not be after end."]})
 
     def work(conn):
         if not prices.is_tracked(conn, symbol):

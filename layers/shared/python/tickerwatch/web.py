@@ -21,6 +21,7 @@ import re
 import typing
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any
 
 import psycopg
@@ -28,7 +29,7 @@ from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -416,16 +417,67 @@ def _query_bool(value: Any) -> Any:
     raise ValueError("Must be true or false.")
 
 
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError(NUL_MESSAGE)
+def _json_int(value: Any) -> Any:
+    """JSON's integers: 7 or 7.0 (the same number in JSON), never "7" or true."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("Enter a whole number.")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("Enter a whole number.")
+        return int(value)
     return value
+
+
+def positive_decimal_pattern(max_value: int, places: int) -> str:
+    """A regex for decimal strings in (0, max_value] with at most ``places`` decimals (max_value a
+    power of ten): what a schema can say and the server checks, word for word."""
+    digits = len(str(max_value)) - 1
+    fraction = "|".join(f"0{{{k}}}[1-9][0-9]{{0,{places - k - 1}}}" for k in range(places))
+    return (
+        rf"^(?:0*[1-9][0-9]{{0,{digits - 1}}}(?:\.[0-9]{{1,{places}}})?"
+        rf"|0*{max_value}(?:\.0{{1,{places}}})?"
+        rf"|0*\.(?:{fraction}))$"
+    )
+
+
+def positive_decimal(max_value: int, places: int, description: str) -> Any:
+    """A positive decimal sent as a JSON number or a numeric string, at most ``max_value``, kept to
+    ``places`` decimals. Checked before rounding, so what the schema refuses the server refuses."""
+    pattern = positive_decimal_pattern(max_value, places)
+    smallest = Decimal(1).scaleb(-places)
+    quantum = smallest
+
+    def parse(value: Any) -> Decimal:
+        if value is None:
+            raise ValueError("This field may not be null.")
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise ValueError("Enter a number.")
+        if isinstance(value, str):
+            if not re.fullmatch(pattern, value):
+                raise ValueError(
+                    f"Enter a number greater than 0 and at most {max_value}, with at most {places} decimals."
+                )
+            exact = Decimal(value)
+        else:
+            exact = Decimal(str(value))
+            if not exact.is_finite() or not smallest <= exact <= max_value:
+                raise ValueError(f"Ensure this value is at least {smallest} and at most {max_value}.")
+        return exact.quantize(quantum, rounding=ROUND_HALF_UP)
+
+    schema = {
+        "description": description,
+        "anyOf": [
+            {"type": "number", "minimum": float(smallest), "maximum": max_value},
+            {"type": "string", "pattern": pattern},
+        ],
+    }
+    return Annotated[Decimal, BeforeValidator(parse), WithJsonSchema(schema)]
 
 
 def _symbol(value: str) -> str:
     from tickerwatch.market_data import SYMBOL_RE
 
-    if not SYMBOL_RE.match(value.strip().upper()):
+    if not SYMBOL_RE.match(value.upper()):
         raise ValueError(f"'{value}' is not a valid ticker symbol.")
     return value
 
@@ -434,13 +486,19 @@ def _symbol(value: str) -> str:
 # the validator says what is wrong in words.
 TickerSymbol = Annotated[
     str,
-    Field(min_length=1, max_length=17, json_schema_extra={"pattern": r"^\s*[A-Za-z0-9][A-Za-z0-9.^=-]{0,14}\s*$"}),
+    Field(min_length=1, max_length=15, json_schema_extra={"pattern": r"^[A-Za-z0-9][A-Za-z0-9.^=-]{0,14}$"}),
     AfterValidator(_symbol),
 ]
+
+
+def json_int(ge: int, le: int) -> Any:
+    """An integer in [ge, le] as JSON has them: 7 or 7.0, never "7" or true."""
+    return Annotated[int, Field(ge=ge, le=le), BeforeValidator(_json_int)]
+
+
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 IsoDateTime = Annotated[datetime, BeforeValidator(_iso_datetime)]
 QueryBool = Annotated[bool, BeforeValidator(_query_bool)]
-Text = Annotated[str, AfterValidator(_no_nul)]
 Limit = Annotated[int, Query(ge=1, le=100)]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 ResourceId = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -494,6 +552,30 @@ def _route_errors(route: GuardedRoute) -> set[int]:
     return codes
 
 
+# Where a created resource's id leads (OpenAPI links: clients and stateful testers follow them).
+LINKS = {
+    ("/api/v1/alerts/", "post", "201"): ("alert_id", "$response.body#/id", "/api/v1/alerts/{alert_id}/"),
+    ("/api/v1/predict/", "post", "200"): (
+        "prediction_id",
+        "$response.body#/id",
+        "/api/v1/predictions/{prediction_id}/",
+    ),
+}
+
+
+def _add_links(schema: dict[str, Any]) -> None:
+    paths = schema["paths"]
+    for (path, method, status), (parameter, expression, target) in LINKS.items():
+        response = paths.get(path, {}).get(method, {}).get("responses", {}).get(status)
+        if response is None:
+            continue
+        links = response.setdefault("links", {})
+        for prefix in ("", "pause/", "resume/"):
+            for operation in paths.get(target + prefix, {}).values():
+                name = operation["operationId"]
+                links[name] = {"operationId": name, "parameters": {parameter: expression}}
+
+
 def openapi_document(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema
@@ -513,7 +595,10 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
                 continue
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)
+            declared_models = {str(c) for c, spec in route.responses.items() if "model" in spec}
             for code in sorted(_route_errors(route)):
+                if str(code) in declared_models:
+                    continue  # the route answers this status with a body of its own (health's 503)
                 entry = {
                     "description": ERROR_DESCRIPTIONS[code],
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
@@ -524,5 +609,6 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
             if route.requires_auth:
                 operation["security"] = [{"bearer": []}]
     schema["components"].setdefault("securitySchemes", {})["bearer"] = {"type": "http", "scheme": "bearer"}
+    _add_links(schema)
     app.openapi_schema = schema
     return schema
