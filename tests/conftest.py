@@ -82,7 +82,7 @@ def database_url() -> str:
 
 @pytest.fixture(scope="session")
 def pgdata() -> Path:
-    return TEST_HOME / "pg"
+    return Path(os.environ.get("TICKERWATCH_TEST_PGDATA", TEST_HOME / "pg"))
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from fastapi import Depends
+from fastapi import Depends, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from tickerwatch import predict as prediction
@@ -129,8 +129,8 @@ app = create_app("tickerwatch predict")
     responses=documented_errors(404, 422),
     dependencies=[Depends(throttle("predict", "rate_limit_predict_per_user", by="user"))],
 )
-def predict(body: PredictRequest, user: CurrentUser) -> dict:
-    return prediction.predict(
+def predict(body: PredictRequest, user: CurrentUser) -> Response:
+    answer = prediction.predict_json(
         get_database(),
         get_model(),
         get_backfill(),
@@ -139,6 +139,7 @@ def predict(body: PredictRequest, user: CurrentUser) -> dict:
         horizon=body.horizon,
         plots=body.plots,
     )
+    return Response(answer, media_type="application/json")
 
 
 @app.get("/api/v1/predictions/", response_model=PredictionPage, response_model_by_alias=True)
@@ -156,8 +157,9 @@ def history(
     response_model_by_alias=True,
     responses=documented_errors(404),
 )
-def detail(prediction_id: ResourceId, user: CurrentUser) -> dict:
-    return prediction.history_detail(get_database(), user.id, prediction_id)
+def detail(prediction_id: ResourceId, user: CurrentUser) -> Response:
+    body = prediction.history_detail_json(get_database(), user.id, prediction_id)
+    return Response(body, media_type="application/json")
 
 
 handler = lambda_handler(app)

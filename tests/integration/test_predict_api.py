@@ -134,9 +134,7 @@ def test_a_change_of_forecasting_method_is_not_served_from_cache(db, monkeypatch
     from tickerwatch.runtime import get_backfill, get_model
 
     def ask():
-        return predict_module.predict(
-            db, get_model(), get_backfill(), user_id=None, ticker="GOOG", horizon=2, plots=False
-        )
+        return predict_module.predict(db, get_model(), get_backfill(), ticker="GOOG", horizon=2, plots=False)
 
     assert ask()["cached"] is False
     assert ask()["cached"] is True

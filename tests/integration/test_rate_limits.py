@@ -85,3 +85,24 @@ def test_a_limit_of_zero_turns_it_off(lambda_api, db, settings_env):
     settings_env(RATE_LIMIT_LOGIN_PER_USERNAME="0", RATE_LIMIT_LOGIN_PER_ADDRESS="0")
     for _ in range(15):
         assert attempt_login(lambda_api).status_code == 401
+
+
+def test_the_algorithm_on_a_fixed_clock(db):
+    """GCRA, 10 a minute: a burst of 10, then one every 6 seconds; the refusal says how long to wait."""
+    from datetime import UTC, datetime, timedelta
+
+    from tickerwatch.data.ratelimits import take
+
+    t0 = datetime(2024, 5, 15, 12, 0, tzinfo=UTC)
+
+    def at(seconds: float) -> float:
+        return db.run(lambda conn: take(conn, "k", 6.0, 54.0, now=t0 + timedelta(seconds=seconds)))
+
+    assert [at(0) for _ in range(10)] == [0.0] * 10
+    assert at(0) == pytest.approx(6.0)
+    assert at(5.9) == pytest.approx(0.1)
+    assert at(6.0) == 0.0  # one more every 6 seconds
+    assert at(6.0) == pytest.approx(6.0)
+    assert at(120) == 0.0 and [at(120) for _ in range(9)] == [0.0] * 9  # a quiet minute refills the burst
+    assert at(120) > 0
+    assert db.run(lambda conn: take(conn, "other", 6.0, 54.0, now=t0)) == 0.0  # keys are apart

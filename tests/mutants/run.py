@@ -86,13 +86,14 @@ def copy_tree(dest: Path) -> None:
             shutil.copy2(source, target)
 
 
-def start_postgres() -> str:
+def start_postgres(worker: int) -> str:
+    """A server per worker: some tests stop and restart theirs (outages, reconnects)."""
     sys.path.insert(0, str(ROOT / "layers" / "shared" / "python"))
     from tickerwatch.embedded import embedded_database_url
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return embedded_database_url(WORK / "pg-home", "postgres")
+        return embedded_database_url(WORK / f"pg-home-{worker}", "postgres")
 
 
 def run_tests(copy: Path, tests: list[str], k: str | None, admin_url: str, worker: int) -> tuple[int, str]:
@@ -100,7 +101,8 @@ def run_tests(copy: Path, tests: list[str], k: str | None, admin_url: str, worke
         **os.environ,
         "PYTHONPATH": str(copy / "layers" / "shared" / "python"),
         "TICKERWATCH_TEST_ADMIN_URL": admin_url,
-        "TICKERWATCH_TEST_DB": f"tickerwatch_mutants_{worker}",
+        "TICKERWATCH_TEST_PGDATA": str((WORK / f"pg-home-{worker}" / "pg").resolve()),
+        "TICKERWATCH_TEST_DB": "tickerwatch_mutants",
         "PYTHONDONTWRITEBYTECODE": "1",
     }
     env.pop("DATABASE_URL", None)
@@ -116,7 +118,8 @@ def run_tests(copy: Path, tests: list[str], k: str | None, admin_url: str, worke
     return done.returncode, done.stdout[-4000:] + done.stderr[-2000:]
 
 
-def worker_loop(worker: int, work: queue.Queue, admin_url: str, progress) -> None:
+def worker_loop(worker: int, work: queue.Queue, admin_urls: list[str], progress) -> None:
+    admin_url = admin_urls[worker]
     copy = WORK / f"worker-{worker}"
     while True:
         try:
@@ -159,14 +162,14 @@ def main() -> int:
     shared = WORK / "shared"  # the copies find ../shared as the checkout does
     if not shared.exists():
         shared.symlink_to(ROOT.parent / "shared")
-    admin_url = start_postgres()
     jobs = max(1, min(args.jobs, len(mutants)))
+    admin_urls = [start_postgres(worker) for worker in range(jobs)]
     for worker in range(jobs):
         copy_tree(WORK / f"worker-{worker}")
 
     # The baseline: every covering test, unmutated, must pass, or a "kill" means nothing.
     targets = sorted({t for m in mutants for t in m.tests})
-    code, output = run_tests(WORK / "worker-0", targets, None, admin_url, 0)
+    code, output = run_tests(WORK / "worker-0", targets, None, admin_urls[0], 0)
     if code != 0:
         print(output)
         raise SystemExit(f"baseline failed (pytest exit {code}): fix the suite before judging mutants")
@@ -183,7 +186,7 @@ def main() -> int:
     work: queue.Queue = queue.Queue()
     for m in mutants:
         work.put(m)
-    threads = [threading.Thread(target=worker_loop, args=(w, work, admin_url, progress)) for w in range(jobs)]
+    threads = [threading.Thread(target=worker_loop, args=(w, work, admin_urls, progress)) for w in range(jobs)]
     for t in threads:
         t.start()
     for t in threads:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
+import time
 import unicodedata
 import uuid
 from dataclasses import dataclass
@@ -131,16 +133,23 @@ class TokenPolicy:
         return self._encode(claims, self.refresh_ttl, now)
 
     def decode(self, token: str, expected_type: str) -> dict[str, Any]:
-        # algorithms is pinned, so "alg: none" and RS/HS confusion are rejected by pyjwt.
         try:
-            claims = jwt.decode(
-                token, self.secret, algorithms=[ALGORITHM], options={"require": ["exp", "iat", "sub", "type"]}
-            )
+            claims = _verified_claims(token, self.secret)
         except jwt.PyJWTError:
             raise AuthenticationFailed(BAD_TOKEN) from None
-        if claims.get("type") != expected_type:
+        # A token verified earlier is served from the cache until it expires; expiry is checked here.
+        if claims["exp"] <= time.time() or claims.get("type") != expected_type:
             raise AuthenticationFailed(BAD_TOKEN)
         return claims
+
+
+@functools.lru_cache(maxsize=8192)
+def _verified_claims(token: str, secret: str) -> dict[str, Any]:
+    """Signature and claims checked once per (token, key): a client sends the same access token with
+    every request for 15 minutes, and verifying it is most of what a cheap request costs.
+    Failures raise and are not cached. algorithms is pinned, so "alg: none" and RS/HS confusion are
+    rejected by pyjwt."""
+    return jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "iat", "sub", "type"]})
 
 
 def _new_pair(conn, policy: TokenPolicy, user_id: int, family: uuid.UUID, now: datetime) -> TokenPair:
@@ -150,7 +159,7 @@ def _new_pair(conn, policy: TokenPolicy, user_id: int, family: uuid.UUID, now: d
 
 
 def obtain_tokens(db: Database, policy: TokenPolicy, username: str, password: str) -> TokenPair:
-    creds = db.run(lambda conn: users.get_credentials(conn, username_key(username)))
+    creds = db.one(lambda conn: users.get_credentials(conn, username_key(username)))
     if creds is None:
         with contextlib.suppress(VerificationError):
             _hasher.verify(DUMMY_HASH, password)
@@ -178,7 +187,7 @@ def refresh_tokens(db: Database, policy: TokenPolicy, refresh_token: str) -> Tok
     now = datetime.now(UTC)
 
     if not policy.rotate:
-        user_id = db.run(lambda conn: users.live_refresh_token_user(conn, jti))
+        user_id = db.one(lambda conn: users.live_refresh_token_user(conn, jti))
         if user_id is None:
             raise AuthenticationFailed(BAD_TOKEN)
         return policy.access_token(user_id, now)
@@ -224,14 +233,14 @@ def authenticate(db: Database, policy: TokenPolicy, access_token: str) -> User:
         user_id = int(claims["sub"])
     except (TypeError, ValueError):
         raise AuthenticationFailed(BAD_TOKEN) from None
-    user = db.run(lambda conn: users.get_user(conn, user_id))
+    user = db.one(lambda conn: users.get_user(conn, user_id))
     if user is None:
         raise AuthenticationFailed(BAD_TOKEN)
     return user
 
 
 def update_preferences(db: Database, user_id: int, email_notifications: bool) -> User:
-    user = db.run(lambda conn: users.set_email_notifications(conn, user_id, email_notifications))
+    user = db.one(lambda conn: users.set_email_notifications(conn, user_id, email_notifications))
     if user is None:
         raise AuthenticationFailed(BAD_TOKEN)
     return user

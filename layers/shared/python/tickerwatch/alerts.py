@@ -122,7 +122,7 @@ def create_alert(db: Database, user_id: int, definition: AlertDefinition) -> dic
 
 
 def get_alert(db: Database, user_id: int, alert_id: int) -> dict:
-    alert = db.run(lambda conn: store.get_alert(conn, user_id, alert_id))
+    alert = db.one(lambda conn: store.get_alert(conn, user_id, alert_id))
     if alert is None:
         raise NotFound("Alert not found.")
     return alert
@@ -159,7 +159,7 @@ def set_paused(db: Database, user_id: int, alert_id: int, paused: bool) -> dict:
 
 
 def delete_alert(db: Database, user_id: int, alert_id: int) -> None:
-    if not db.run(lambda conn: store.delete_alert(conn, user_id, alert_id)):
+    if not db.one(lambda conn: store.delete_alert(conn, user_id, alert_id)):
         raise NotFound("Alert not found.")
 
 
@@ -174,7 +174,7 @@ def list_alerts(
     offset: int,
 ) -> tuple[int, list[dict]]:
     symbol = normalise_symbol(symbol, "stock_symbol") if symbol else None
-    return db.run(
+    return db.one(
         lambda conn: store.list_alerts(
             conn, user_id, is_active=is_active, symbol=symbol, alert_type=alert_type, limit=limit, offset=offset
         )
@@ -182,7 +182,7 @@ def list_alerts(
 
 
 def trigger_history(db: Database, user_id: int, limit: int, offset: int) -> tuple[int, list[dict]]:
-    return db.run(lambda conn: store.list_triggers(conn, user_id, limit, offset))
+    return db.one(lambda conn: store.list_triggers(conn, user_id, limit, offset))
 
 
 # ---------------------------------------------------------------- evaluation job

@@ -30,7 +30,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     settings = get_settings()
     url = get_database().url
     migrate(url)
-    app = build_local_app(settings.cors_allowed_origins)
+    app = build_local_app(settings.cors_allowed_origins) if args.workers == 1 else None
     scheduler = None
     if not args.no_jobs:
         jobs = {job: minutes for job, minutes in SCHEDULES.items() if job in function_names()}
@@ -41,9 +41,13 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     # uvicorn re-raises SIGTERM after its graceful shutdown; as a clean exit it lets the exit hooks
     # run, so the embedded Postgres stops with its last user instead of outliving it.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # proxy_headers off: the client address (rate limits) is the socket's peer, never a header.
+    served = {"host": args.host, "port": args.port, "log_level": args.log_level, "proxy_headers": False}
     try:
-        # proxy_headers off: the client address (rate limits) is the socket's peer, never a header.
-        uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, proxy_headers=False)
+        if args.workers > 1:  # separate processes serve requests; the jobs stay in this one
+            uvicorn.run("tickerwatch.local:served_app", factory=True, workers=args.workers, **served)
+        else:
+            uvicorn.run(app, **served)
     finally:
         if scheduler:
             scheduler.stop()
@@ -86,7 +90,6 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         get_database(),
         get_model(),
         get_backfill(),
-        user_id=None,
         ticker=args.ticker,
         horizon=args.horizon,
         plots=True,
@@ -137,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--no-jobs", action="store_true", help="do not run the scheduled jobs")
     serve.add_argument("--log-level", default="info")
+    serve.add_argument("--workers", type=int, default=1, help="HTTP worker processes (the jobs run once)")
     serve.set_defaults(func=_cmd_serve)
 
     sub.add_parser("migrate", help="apply pending database migrations").set_defaults(func=_cmd_migrate)

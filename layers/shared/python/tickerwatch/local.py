@@ -17,7 +17,6 @@ from types import ModuleType
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from starlette.routing import Match
 
 from tickerwatch.events import LocalContext, scheduled_event
 from tickerwatch.observability import log_context, logger
@@ -55,34 +54,32 @@ def function_names() -> list[str]:
 
 
 class RequestLogContext:
-    """Each request logs under the name of the function that serves it in AWS, with its own
-    correlation id (the client's X-Request-Id, or a new one), as a Lambda invocation would."""
+    """Each request logs with its own correlation id (the client's X-Request-Id, or a new one), as a
+    Lambda invocation would; the route adds the name of the function that serves it in AWS."""
 
-    def __init__(self, app, owners: list[tuple[object, str]]):
+    def __init__(self, app):
         self.app = app
-        self.owners = owners
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        name = next((n for route, n in self.owners if route.matches(scope)[0] != Match.NONE), "local")
-        headers = dict(scope.get("headers") or [])
-        request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:100] or str(uuid.uuid4())
-        with log_context(function_name=name, correlation_id=request_id):
+        request_id = next((v for k, v in scope.get("headers") or [] if k == b"x-request-id"), b"")
+        with log_context(correlation_id=request_id.decode("latin-1")[:100] or str(uuid.uuid4())):
             await self.app(scope, receive, send)
 
 
 def build_local_app(cors_origins: list[str]) -> FastAPI:
     app = create_app("tickerwatch (local)", docs=True)
-    owners = []
     for name in function_names():
         if name in SCHEDULES or name in JOBS_ONLY:
             continue
         module = load_function(name)
+        for route in module.app.router.routes:
+            route.function_name = name  # what its log lines say, as in AWS
         app.include_router(module.app.router)
-        owners += [(route, name) for route in module.app.router.routes]
-    app.add_middleware(RequestLogContext, owners=owners)
+    app.add_middleware(RequestLogContext)
+
     _serve_docs(app)
     if cors_origins:
         app.add_middleware(
@@ -94,6 +91,13 @@ def build_local_app(cors_origins: list[str]) -> FastAPI:
             max_age=600,
         )
     return app
+
+
+def served_app() -> FastAPI:
+    """The app each worker process of `tickerwatch serve --workers N` builds for itself."""
+    from tickerwatch.settings import get_settings
+
+    return build_local_app(get_settings().cors_allowed_origins)
 
 
 def _serve_docs(app: FastAPI) -> None:

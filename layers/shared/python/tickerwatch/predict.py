@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from tickerwatch.data import predictions, prices
@@ -46,25 +47,24 @@ def _ordered(body: dict[str, Any]) -> dict[str, Any]:
     return dict(sorted(body.items(), key=lambda item: rank.get(item[0], len(rank))))
 
 
-def predict(
-    db: Database,
-    model: LstmModel,
-    backfill: Backfill,
-    *,
-    user_id: int | None,
-    ticker: str,
-    horizon: int,
-    plots: bool,
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Served:
+    result_id: int
+    cached: bool
+    symbol: str
+
+
+def serve(db: Database, model: LstmModel, backfill: Backfill, *, ticker: str, horizon: int, plots: bool) -> Served:
+    """Make sure the forecast (and its plots, when asked for) is stored; compute it only on a miss."""
     symbol = normalise_symbol(ticker, "ticker")
     version = f"{model.version}/m{METHOD_VERSION}"
 
-    def newest_bar_and_cached(conn):
+    def newest_bar_and_stored(conn):
         # The cache key needs only the newest bar's date; the history is read on a miss.
         day = prices.last_bar_days(conn, [symbol]).get(symbol)
-        return day, predictions.find_result(conn, symbol, day, version, horizon) if day else None
+        return day, predictions.find_stored(conn, symbol, day, version, horizon) if day else None
 
-    last_day, cached = db.run(newest_bar_and_cached)
+    last_day, stored = db.run(newest_bar_and_stored)
     if last_day is None:
         outcome = backfill(symbol)
         if symbol not in outcome.get("succeeded", []):
@@ -72,29 +72,45 @@ def predict(
             if why in ("unknown symbol", "no data returned", "no bars in range", "invalid symbol"):
                 raise NotFound(f"Unknown ticker '{symbol}'.")
             raise UpstreamUnavailable(f"Could not fetch prices for '{symbol}': {why}.")
-        last_day, cached = db.run(newest_bar_and_cached)
+        last_day, stored = db.run(newest_bar_and_stored)
 
-    if cached is None:
+    if stored is None:
         dates, closes = db.run(lambda conn: prices.closes(conn, symbol))
         result = build_forecast(ForecastRequest(symbol, horizon), dates, closes, model)
         drawn = _draw(result) if plots else None
-        cached = db.run(lambda conn: predictions.store_result(conn, symbol, dates[-1], version, horizon, result, drawn))
-        hit = False
+        saved = db.run(lambda conn: predictions.store_result(conn, symbol, dates[-1], version, horizon, result, drawn))
+        served = Served(saved.id, False, symbol)
     else:
-        hit = True
-        if plots and cached.plots is None:
+        if plots and not stored.has_plots:
+            cached = db.run(lambda conn: predictions.load_result(conn, stored.id))
             drawn = _draw(cached.result)
-            db.run(lambda conn: predictions.add_plots(conn, cached.id, drawn))
-            cached = predictions.CachedResult(cached.id, cached.result, drawn)
-    body: dict[str, Any] = {"cached": hit}
-    if user_id is not None:  # the command line predicts for nobody in particular
-        history_id, requested_at = db.run(lambda conn: predictions.record_request(conn, user_id, cached.id))
-        body |= {"id": history_id, "requested_at": requested_at.isoformat()}
-    metrics.add_metric(name="PredictionCacheHit" if hit else "PredictionComputed", unit="Count", value=1)
-    logger.info("prediction served", extra={"ticker": symbol, "horizon": horizon, "cached": hit})
-    body.update(cached.result)
-    if plots and cached.plots:
-        body.update(cached.plots)
+            db.run(lambda conn: predictions.add_plots(conn, stored.id, drawn))
+        served = Served(stored.id, True, symbol)
+    metrics.add_metric(name="PredictionCacheHit" if served.cached else "PredictionComputed", unit="Count", value=1)
+    logger.info("prediction served", extra={"ticker": symbol, "horizon": horizon, "cached": served.cached})
+    return served
+
+
+def predict_json(
+    db: Database, model: LstmModel, backfill: Backfill, *, user_id: int, ticker: str, horizon: int, plots: bool
+) -> str:
+    """POST /predict/: the forecast, recorded in the user's history, as the JSON the API answers."""
+    served = serve(db, model, backfill, ticker=ticker, horizon=horizon, plots=plots)
+
+    def record_and_render(conn):
+        history_id, _ = predictions.record_request(conn, user_id, served.result_id)
+        return predictions.entry_json(conn, user_id, history_id, cached=served.cached, plots=plots)
+
+    return db.run(record_and_render)
+
+
+def predict(
+    db: Database, model: LstmModel, backfill: Backfill, *, ticker: str, horizon: int, plots: bool
+) -> dict[str, Any]:
+    """The forecast for nobody in particular (the command line), as a dict in a readable order."""
+    served = serve(db, model, backfill, ticker=ticker, horizon=horizon, plots=plots)
+    stored = db.run(lambda conn: predictions.load_result(conn, served.result_id))
+    body = {"cached": served.cached, **stored.result, **((stored.plots or {}) if plots else {})}
     return _ordered(body)
 
 
@@ -105,7 +121,7 @@ def _draw(result: dict[str, Any]) -> dict[str, str]:
 
 
 def history(db: Database, user_id: int, limit: int, offset: int) -> dict[str, Any]:
-    total, entries = db.run(lambda conn: predictions.history_page(conn, user_id, limit, offset))
+    total, entries = db.one(lambda conn: predictions.history_page(conn, user_id, limit, offset))
     items = []
     for e in entries:
         summary = {k: v for k, v in e.result.items() if k != "series"}
@@ -113,13 +129,9 @@ def history(db: Database, user_id: int, limit: int, offset: int) -> dict[str, An
     return {"count": total, "limit": limit, "offset": offset, "results": items}
 
 
-def history_detail(db: Database, user_id: int, prediction_id: int) -> dict[str, Any]:
-    entry = db.run(lambda conn: predictions.history_entry(conn, user_id, prediction_id))
-    if entry is None:
+def history_detail_json(db: Database, user_id: int, prediction_id: int) -> str:
+    """The stored prediction as JSON text, straight from the database."""
+    body = db.one(lambda conn: predictions.entry_json(conn, user_id, prediction_id, cached=None, plots=True))
+    if body is None:
         raise NotFound("Prediction not found.")
-    return {
-        "id": entry.id,
-        "requested_at": entry.requested_at.isoformat(),
-        **entry.result,
-        **(entry.plots or {}),
-    }
+    return body

@@ -14,7 +14,7 @@ from tickerwatch.market_data import MarketData, PriceBar, normalise_symbol
 
 
 def list_tracked(db: Database) -> list[StockRow]:
-    return db.run(prices.list_stocks)
+    return db.one(prices.list_stocks)
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class Tracking:
 
 def track_stock(db: Database, provider: MarketData, raw_symbol: str) -> Tracking:
     symbol = normalise_symbol(raw_symbol)
-    existing = db.run(lambda conn: prices.backfilled_stock(conn, symbol))
+    existing = db.one(lambda conn: prices.backfilled_stock(conn, symbol))
     if existing is not None:
         return Tracking(existing, created=False)
     info = provider.info(symbol)

@@ -17,7 +17,7 @@ def take(db: Database, scope: str, key: str, per_minute: int) -> None:
     if per_minute <= 0:
         return
     interval = 60.0 / per_minute
-    wait = db.run(lambda conn: ratelimits.take(conn, f"{scope}:{key}", interval, 60.0 - interval))
+    wait = db.one(lambda conn: ratelimits.take(conn, f"{scope}:{key}", interval, 60.0 - interval))
     if wait > 0:
         metrics.add_metric(name="Throttled", unit="Count", value=1)
         logger.info("throttled", extra={"scope": scope, "retry_after": round(wait, 1)})
@@ -25,4 +25,4 @@ def take(db: Database, scope: str, key: str, per_minute: int) -> None:
 
 
 def prune(db: Database) -> int:
-    return db.run(ratelimits.prune)
+    return db.one(ratelimits.prune)

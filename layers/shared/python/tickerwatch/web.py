@@ -36,7 +36,7 @@ from starlette.routing import Match
 
 from tickerwatch import accounts, errors, throttling
 from tickerwatch.data.users import User
-from tickerwatch.observability import instrument_http, logger
+from tickerwatch.observability import instrument_http, log_context, logger
 from tickerwatch.runtime import get_database, jwt_secret
 from tickerwatch.settings import get_settings
 
@@ -214,11 +214,18 @@ class GuardedRoute(APIRoute):
         self.requires_auth = _depends_on(self.dependant, current_user)
         self.expects_json = self.body_field is not None
         self.discriminator, self.union_tags = _discriminated_union(self.body_field)
+        self.function_name: str | None = None  # set by the local server, which serves every function
 
     def get_route_handler(self) -> Callable:
         handler = super().get_route_handler()
 
         async def guarded(request: Request):
+            if self.function_name:
+                with log_context(function_name=self.function_name):
+                    return await checked(request)
+            return await checked(request)
+
+        async def checked(request: Request):
             if self.requires_auth:
                 request.state.user = await run_in_threadpool(_authenticate, request)
             _refuse_nul_in_url(request)
@@ -359,9 +366,10 @@ def _authenticate(request: Request) -> User:
     return accounts.authenticate(get_database(), token_policy(), token.strip())
 
 
-def current_user(request: Request) -> User:
+async def current_user(request: Request) -> User:
+    """The user the route's guard authenticated (async: no thread hop just to read it back)."""
     user = getattr(request.state, "user", None)
-    return user if user is not None else _authenticate(request)
+    return user if user is not None else await run_in_threadpool(_authenticate, request)
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
@@ -378,7 +386,8 @@ def throttle(scope: str, setting: str, by: str = "address") -> Callable:
     client address or per user."""
 
     def check(request: Request) -> None:
-        key = str(current_user(request).id) if by == "user" else client_address(request)
+        # Runs after the guard, so a per-user check finds the authenticated user on the request.
+        key = str(request.state.user.id) if by == "user" else client_address(request)
         throttling.take(get_database(), scope, key, getattr(get_settings(), setting))
 
     check.throttle_scope = scope  # type: ignore[attr-defined]

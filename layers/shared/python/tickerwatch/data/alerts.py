@@ -8,7 +8,7 @@ from typing import Any
 
 import psycopg
 
-from tickerwatch.db import Connection
+from tickerwatch.db import Connection, paged
 
 FIELDS = (
     "symbol",
@@ -84,11 +84,14 @@ def list_alerts(
         "limit": limit,
         "offset": offset,
     }
-    total = conn.execute(f"SELECT count(*) AS n FROM alerts WHERE {where}", params).fetchone()["n"]
-    rows = conn.execute(
-        f"SELECT {_COLUMNS} FROM alerts WHERE {where} ORDER BY id DESC LIMIT %(limit)s OFFSET %(offset)s", params
-    ).fetchall()
-    return total, rows
+    return paged(
+        conn,
+        f"SELECT {_COLUMNS}, count(*) OVER () AS _total FROM alerts WHERE {where}"
+        " ORDER BY id DESC LIMIT %(limit)s OFFSET %(offset)s",
+        params,
+        f"SELECT count(*) AS n FROM alerts WHERE {where}",
+        offset,
+    )
 
 
 @_guard_duplicates
@@ -118,17 +121,19 @@ def delete_alert(conn: Connection, user_id: int, alert_id: int) -> bool:
 
 
 def list_triggers(conn: Connection, user_id: int, limit: int, offset: int) -> tuple[int, list[dict]]:
-    total = conn.execute("SELECT count(*) AS n FROM alert_triggers WHERE user_id = %s", (user_id,)).fetchone()["n"]
-    rows = conn.execute(
+    return paged(
+        conn,
         """SELECT t.id, t.alert_id, t.symbol, t.alert_type, t.condition, t.threshold_price, t.duration_minutes,
                   t.percent, t.window_minutes, t.price, t.quoted_at, t.triggered_at,
                   n.status AS notification_status, n.attempts AS notification_attempts,
-                  n.last_error AS notification_error, n.sent_at AS notification_sent_at
+                  n.last_error AS notification_error, n.sent_at AS notification_sent_at,
+                  count(*) OVER () AS _total
              FROM alert_triggers t LEFT JOIN notifications n ON n.trigger_id = t.id
-            WHERE t.user_id = %s ORDER BY t.triggered_at DESC, t.id DESC LIMIT %s OFFSET %s""",
-        (user_id, limit, offset),
-    ).fetchall()
-    return total, rows
+            WHERE t.user_id = %(user)s ORDER BY t.triggered_at DESC, t.id DESC LIMIT %(limit)s OFFSET %(offset)s""",
+        {"user": user_id, "limit": limit, "offset": offset},
+        "SELECT count(*) AS n FROM alert_triggers WHERE user_id = %(user)s",
+        offset,
+    )
 
 
 def current_price(conn: Connection, symbol: str) -> tuple[bool, float | None]:

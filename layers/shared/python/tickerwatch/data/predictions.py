@@ -8,7 +8,7 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from tickerwatch.db import Connection
+from tickerwatch.db import Connection, paged
 
 
 @dataclass(frozen=True)
@@ -26,13 +26,25 @@ class HistoryEntry:
     plots: dict[str, str] | None
 
 
-def find_result(conn: Connection, symbol: str, last_bar: date, model_version: str, horizon: int) -> CachedResult | None:
+@dataclass(frozen=True)
+class StoredResult:
+    id: int
+    has_plots: bool
+
+
+def find_stored(conn: Connection, symbol: str, last_bar: date, model_version: str, horizon: int) -> StoredResult | None:
+    """Whether a forecast is cached, without reading it (the response is spliced from its text)."""
     row = conn.execute(
-        "SELECT id, result, plots FROM prediction_results"
+        "SELECT id, plots IS NOT NULL AS has_plots FROM prediction_results"
         " WHERE symbol = %s AND last_bar_date = %s AND model_version = %s AND horizon = %s",
         (symbol, last_bar, model_version, horizon),
     ).fetchone()
-    return CachedResult(row["id"], row["result"], row["plots"]) if row else None
+    return StoredResult(row["id"], row["has_plots"]) if row else None
+
+
+def load_result(conn: Connection, result_id: int) -> CachedResult:
+    row = conn.execute("SELECT id, result, plots FROM prediction_results WHERE id = %s", (result_id,)).fetchone()
+    return CachedResult(row["id"], row["result"], row["plots"])
 
 
 def store_result(
@@ -69,20 +81,40 @@ def record_request(conn: Connection, user_id: int, result_id: int) -> tuple[int,
 
 
 def history_page(conn: Connection, user_id: int, limit: int, offset: int) -> tuple[int, list[HistoryEntry]]:
-    total = conn.execute("SELECT count(*) AS n FROM predictions WHERE user_id = %s", (user_id,)).fetchone()["n"]
-    rows = conn.execute(
-        "SELECT p.id, p.requested_at, r.result, NULL::jsonb AS plots FROM predictions p"
-        " JOIN prediction_results r ON r.id = p.result_id WHERE p.user_id = %s"
-        " ORDER BY p.requested_at DESC, p.id DESC LIMIT %s OFFSET %s",
-        (user_id, limit, offset),
-    ).fetchall()
+    total, rows = paged(
+        conn,
+        "SELECT p.id, p.requested_at, r.result - 'series' AS result, count(*) OVER () AS _total FROM predictions p"
+        " JOIN prediction_results r ON r.id = p.result_id WHERE p.user_id = %(user)s"
+        " ORDER BY p.requested_at DESC, p.id DESC LIMIT %(limit)s OFFSET %(offset)s",
+        {"user": user_id, "limit": limit, "offset": offset},
+        "SELECT count(*) AS n FROM predictions WHERE user_id = %(user)s",
+        offset,
+    )
     return total, [HistoryEntry(r["id"], r["requested_at"], r["result"], None) for r in rows]
 
 
-def history_entry(conn: Connection, user_id: int, prediction_id: int) -> HistoryEntry | None:
+_NO_PLOTS = ',"plot_img":null,"plot_100_dma":null,"plot_200_dma":null,"plot_prediction":null'
+
+
+def entry_json(conn: Connection, user_id: int, prediction_id: int, *, cached: bool | None, plots: bool) -> str | None:
+    """One history entry as the JSON the API answers with, spliced together from stored text: a
+    forecast is served without being parsed and serialised again."""
     row = conn.execute(
-        "SELECT p.id, p.requested_at, r.result, r.plots FROM predictions p"
-        " JOIN prediction_results r ON r.id = p.result_id WHERE p.user_id = %s AND p.id = %s",
-        (user_id, prediction_id),
+        """SELECT '{"id":' || p.id || ',"requested_at":' || to_json(p.requested_at)::text
+                  || %(cached)s
+                  || ',' || substr(r.result_json::text, 2, length(r.result_json::text) - 2)
+                  || CASE WHEN %(plots)s AND r.plots_json IS NOT NULL
+                          THEN ',' || substr(r.plots_json::text, 2, length(r.plots_json::text) - 2)
+                          ELSE %(no_plots)s END
+                  || '}' AS body
+             FROM predictions p JOIN prediction_results r ON r.id = p.result_id
+            WHERE p.user_id = %(user)s AND p.id = %(id)s""",
+        {
+            "cached": "" if cached is None else f',"cached":{"true" if cached else "false"}',
+            "plots": plots,
+            "no_plots": _NO_PLOTS,
+            "user": user_id,
+            "id": prediction_id,
+        },
     ).fetchone()
-    return HistoryEntry(row["id"], row["requested_at"], row["result"], row["plots"]) if row else None
+    return row["body"] if row else None

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from tickerwatch.db import Connection
 
 
-def take(conn: Connection, key: str, interval_seconds: float, burst_seconds: float) -> float:
+def take(
+    conn: Connection, key: str, interval_seconds: float, burst_seconds: float, now: datetime | None = None
+) -> float:
     """Count one request under ``key``; 0 when allowed, else the seconds until it would be."""
-    row = conn.execute("SELECT rate_limit_take(%s, %s, %s) AS wait", (key, interval_seconds, burst_seconds)).fetchone()
+    row = conn.execute(
+        "SELECT rate_limit_take(%s, %s, %s, %s) AS wait", (key, interval_seconds, burst_seconds, now)
+    ).fetchone()
     return float(row["wait"])
 
 

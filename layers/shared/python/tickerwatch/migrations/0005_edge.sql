@@ -27,11 +27,12 @@ CREATE UNLOGGED TABLE rate_limits (
 );
 
 -- One statement per check: returns 0 when the request is allowed (and counted), else the seconds
--- until it would be.
-CREATE FUNCTION rate_limit_take(p_key text, p_interval double precision, p_burst double precision)
+-- until it would be. p_now is for tests; callers leave it to the clock.
+CREATE FUNCTION rate_limit_take(p_key text, p_interval double precision, p_burst double precision,
+                                p_now timestamptz DEFAULT NULL)
 RETURNS double precision LANGUAGE plpgsql AS $$
 DECLARE
-    now_ timestamptz := clock_timestamp();
+    now_ timestamptz := coalesce(p_now, clock_timestamp());
     emission interval := make_interval(secs => p_interval);
     tolerance interval := make_interval(secs => p_burst);
     next_tat timestamptz;

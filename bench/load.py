@@ -1,0 +1,219 @@
+"""Load on the local server: a bounded mix of logins, refreshes, protected-view, cached predictions and
+alert listings at rising concurrency, from a keep-alive HTTP/1.1 client on the same machine.
+
+Prints, per concurrency level: throughput, authenticated reads a second, p50/p95/p99 per endpoint and
+the error count. Rate limits are raised for the run (one address sends everything) and each level
+first warms its connections.
+
+    .venv/bin/python bench/load.py [--seconds 6] [--levels 1,8,32,64] [--workers 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from collections import defaultdict
+
+import httpx
+from _common import ROOT, bench_database, out
+
+USERS = 50
+ALERTS_PER_USER = 20
+# (share of requests, name); authenticated reads are everything but the token calls. Logins are
+# bounded apart (LOGINS_PER_SECOND): each costs an argon2 hash (~100 ms of CPU by design), so a
+# share of a rising request rate would measure argon2, not the API.
+MIX = [
+    (0.50, "protected-view"),
+    (0.30, "alerts"),
+    (0.17, "prediction"),
+    (0.03, "refresh"),
+]
+LOGINS_PER_SECOND = 2
+READS = {"protected-view", "alerts", "prediction"}
+
+
+def start_server(port: int, workers: int) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "RATE_LIMIT_LOGIN_PER_USERNAME": "100000",
+        "RATE_LIMIT_LOGIN_PER_ADDRESS": "100000",
+        "RATE_LIMIT_REFRESH_PER_ADDRESS": "100000",
+        "RATE_LIMIT_REGISTER_PER_ADDRESS": "100000",
+        "RATE_LIMIT_PREDICT_PER_USER": "100000",
+        "RATE_LIMIT_ALERT_WRITES_PER_USER": "100000",
+    }
+    command = [sys.executable, "-m", "tickerwatch.cli", "serve", "--no-jobs", "--port", str(port)]
+    command += ["--log-level", "warning", "--workers", str(workers)]
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/v1/health/", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    server.kill()
+    raise SystemExit("server did not start")
+
+
+def seed(base: str) -> list[dict]:
+    """Users with tokens, alerts and one cached prediction each (all on one ticker)."""
+    http = httpx.Client(base_url=base, timeout=120)
+    accounts = []
+    for i in range(USERS):
+        creds = {"username": f"load{i}", "password": "load-pass-123"}
+        reply = http.post("/api/v1/register/", json=creds | {"email": f"load{i}@example.com"})
+        assert reply.status_code in (201, 409), reply.text
+        pair = http.post("/api/v1/token/", json=creds).json()
+        auth = {"Authorization": f"Bearer {pair['access']}"}
+        if i == 0:
+            assert http.post("/api/v1/stocks/", json={"symbol": "GOOG"}, headers=auth).status_code in (200, 201)
+        for k in range(ALERTS_PER_USER):
+            body = {"stock_symbol": "GOOG", "alert_type": "threshold", "condition": "above"}
+            http.post("/api/v1/alerts/", json=body | {"threshold_price": str(900 + k)}, headers=auth)
+        prediction = http.post("/api/v1/predict/", json={"ticker": "GOOG", "plots": False}, headers=auth).json()
+        accounts.append({**creds, **pair, "prediction": prediction["id"]})
+    return accounts
+
+
+class Client:
+    """One keep-alive HTTP/1.1 connection; a request is written whole and its response read whole."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        self.reader, self.writer = reader, writer
+
+    async def request(self, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> tuple[int, bytes]:
+        lines = [f"{method} {path} HTTP/1.1", "Host: bench"]
+        lines += [f"{k}: {v}" for k, v in headers.items()]
+        if body:
+            lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
+        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+        return status, await self.reader.readexactly(length)
+
+
+def choose(rng: random.Random, account: dict) -> tuple[str, str, str, dict, bytes]:
+    pick, name = rng.random(), ""
+    for share, candidate in MIX:
+        pick -= share
+        if pick <= 0:
+            name = candidate
+            break
+    name = name or MIX[0][1]
+    auth = {"Authorization": f"Bearer {account['access']}"}
+    if name == "protected-view":
+        return name, "GET", "/api/v1/protected-view/", auth, b""
+    if name == "alerts":
+        return name, "GET", "/api/v1/alerts/?limit=20", auth, b""
+    if name == "prediction":
+        return name, "GET", f"/api/v1/predictions/{account['prediction']}/", auth, b""
+    return name, "POST", "/api/v1/token/refresh/", {}, json.dumps({"refresh": account["refresh"]}).encode()
+
+
+async def level(port: int, accounts: list[dict], concurrency: int, seconds: float) -> dict:
+    timings: dict[str, list[float]] = defaultdict(list)
+    errors = 0
+    stop_at = time.perf_counter() + seconds
+
+    async def worker(index: int) -> None:
+        nonlocal errors
+        rng = random.Random(index)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        client = Client(reader, writer)
+        try:
+            while time.perf_counter() < stop_at:
+                account = accounts[rng.randrange(len(accounts))]
+                name, method, path, headers, body = choose(rng, account)
+                started = time.perf_counter()
+                status, reply = await client.request(method, path, headers, body)
+                elapsed = time.perf_counter() - started
+                if status >= 400:
+                    errors += 1
+                elif name == "refresh":  # a well-behaved client keeps the rotated pair
+                    account.update(json.loads(reply))
+                timings[name].append(elapsed)
+        finally:
+            writer.close()
+
+    async def logins() -> None:
+        nonlocal errors
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        client = Client(reader, writer)
+        rng = random.Random(-1)
+        try:
+            while time.perf_counter() < stop_at:
+                account = accounts[rng.randrange(len(accounts))]
+                body = json.dumps({"username": account["username"], "password": account["password"]}).encode()
+                started = time.perf_counter()
+                status, _ = await client.request("POST", "/api/v1/token/", {}, body)
+                timings["login"].append(time.perf_counter() - started)
+                errors += status >= 400
+                pause = 1 / LOGINS_PER_SECOND - (time.perf_counter() - started)
+                await asyncio.sleep(max(0.0, min(pause, stop_at - time.perf_counter())))
+        finally:
+            writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(logins(), *(worker(i) for i in range(concurrency)))
+    wall = time.perf_counter() - started
+    return {"timings": timings, "errors": errors, "wall": wall}
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p * (len(ordered) - 1)))] * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=6.0)
+    parser.add_argument("--levels", default="1,8,32,64")
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
+    args = parser.parse_args()
+
+    bench_database("tickerwatch_bench_load")
+    port = 8799
+    server = start_server(port, args.workers)
+    try:
+        accounts = seed(f"http://127.0.0.1:{port}")
+        out(f"seeded {USERS} users x {ALERTS_PER_USER} alerts; server workers={args.workers}; {os.cpu_count()} cores")
+        out(f"{'conc':>5} {'req/s':>8} {'reads/s':>8} {'errors':>6}  per endpoint: p50 / p95 / p99 ms")
+        for concurrency in (int(c) for c in args.levels.split(",")):
+            asyncio.run(level(port, accounts, concurrency, 1.0))  # warm the connections and threads
+            result = asyncio.run(level(port, accounts, concurrency, args.seconds))
+            timings, wall = result["timings"], result["wall"]
+            total = sum(len(v) for v in timings.values())
+            reads = sum(len(v) for k, v in timings.items() if k in READS)
+            parts = [
+                f"{name} {percentile(v, 0.5):.1f}/{percentile(v, 0.95):.1f}/{percentile(v, 0.99):.1f}"
+                for name, v in sorted(timings.items())
+            ]
+            read_times = [t for k, v in timings.items() if k in READS for t in v]
+            out(
+                f"{concurrency:>5} {total / wall:>8.0f} {reads / wall:>8.0f} {result['errors']:>6}  "
+                f"reads p50 {percentile(read_times, 0.5):.1f} p99 {percentile(read_times, 0.99):.1f} | "
+                + "  ".join(parts)
+            )
+        out(
+            f"(each line: one {args.seconds:.0f}-second run after a 1-second warm-up;"
+            " percentiles over all its requests)"
+        )
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+if __name__ == "__main__":
+    main()
