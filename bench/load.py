@@ -18,7 +18,7 @@ import random
 import subprocess
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 import httpx
 from _common import ROOT, bench_database, out
@@ -38,17 +38,21 @@ LOGINS_PER_SECOND = 2
 READS = {"protected-view", "alerts", "prediction"}
 
 
-def start_server(port: int, workers: int) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "POWERTOOLS_LOG_LEVEL": "WARNING",
-        "RATE_LIMIT_LOGIN_PER_USERNAME": "100000",
-        "RATE_LIMIT_LOGIN_PER_ADDRESS": "100000",
-        "RATE_LIMIT_REFRESH_PER_ADDRESS": "100000",
-        "RATE_LIMIT_REGISTER_PER_ADDRESS": "100000",
-        "RATE_LIMIT_PREDICT_PER_USER": "100000",
-        "RATE_LIMIT_ALERT_WRITES_PER_USER": "100000",
-    }
+RAISED_LIMITS = {
+    name: "100000"
+    for name in (
+        "RATE_LIMIT_LOGIN_PER_USERNAME",
+        "RATE_LIMIT_LOGIN_PER_ADDRESS",
+        "RATE_LIMIT_REFRESH_PER_ADDRESS",
+        "RATE_LIMIT_REGISTER_PER_ADDRESS",
+        "RATE_LIMIT_PREDICT_PER_USER",
+        "RATE_LIMIT_ALERT_WRITES_PER_USER",
+    )
+}
+
+
+def start_server(port: int, workers: int, limits: dict[str, str] | None = None) -> subprocess.Popen:
+    env = {**os.environ, "POWERTOOLS_LOG_LEVEL": "WARNING", **(RAISED_LIMITS if limits is None else limits)}
     command = [sys.executable, "-m", "tickerwatch.cli", "serve", "--no-jobs", "--port", str(port)]
     command += ["--log-level", "warning", "--workers", str(workers)]
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
@@ -171,6 +175,33 @@ async def level(port: int, accounts: list[dict], concurrency: int, seconds: floa
     return {"timings": timings, "errors": errors, "wall": wall}
 
 
+async def login_storm(port: int, accounts: list[dict], seconds: float, storm: bool) -> tuple[list[float], Counter]:
+    """protected-view from 4 clients, with or without 40 parallel wrong-password logins beside them."""
+    timings: list[float] = []
+    outcomes: Counter = Counter()
+    stop_at = time.perf_counter() + seconds
+
+    async def reader(index: int) -> None:
+        connection = Client(*await asyncio.open_connection("127.0.0.1", port))
+        auth = {"Authorization": f"Bearer {accounts[index]['access']}"}
+        while time.perf_counter() < stop_at:
+            started = time.perf_counter()
+            await connection.request("GET", "/api/v1/protected-view/", auth)
+            timings.append(time.perf_counter() - started)
+        connection.writer.close()
+
+    async def guesser(index: int) -> None:
+        connection = Client(*await asyncio.open_connection("127.0.0.1", port))
+        body = json.dumps({"username": accounts[0]["username"], "password": f"guess-{index}"}).encode()
+        while time.perf_counter() < stop_at:
+            status, _ = await connection.request("POST", "/api/v1/token/", {}, body)
+            outcomes[status] += 1
+        connection.writer.close()
+
+    await asyncio.gather(*(reader(i) for i in range(4)), *(guesser(i) for i in range(40 if storm else 0)))
+    return timings, outcomes
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p * (len(ordered) - 1)))] * 1000
@@ -209,6 +240,20 @@ def main() -> None:
         out(
             f"(each line: one {args.seconds:.0f}-second run after a 1-second warm-up;"
             " percentiles over all its requests)"
+        )
+    finally:
+        server.terminate()
+        server.wait(30)
+
+    # The password-guessing storm the edge must absorb, against the default rate limits.
+    server = start_server(port, args.workers, limits={})
+    try:
+        quiet, _ = asyncio.run(login_storm(port, accounts, 4, storm=False))
+        loud, outcomes = asyncio.run(login_storm(port, accounts, 4, storm=True))
+        out(
+            f"protected-view p50 with 40 parallel wrong-password logins beside it (default limits):"
+            f" {percentile(quiet, 0.5):.1f} ms alone, {percentile(loud, 0.5):.1f} ms during the storm;"
+            f" the guesses got {dict(sorted(outcomes.items()))}"
         )
     finally:
         server.terminate()
