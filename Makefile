@@ -11,7 +11,6 @@ PY312  ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12 /r
 export SAM_CLI_TELEMETRY := 0
 TORCH_VERSION ?= 2.13.0
 
-export TICKERWATCH_MARKET_DATA ?= csv:../shared/data
 
 .PHONY: run test lint check-template sam-build bench train mutants clean help
 

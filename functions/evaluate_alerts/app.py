@@ -1,4 +1,7 @@
-"""evaluate_alerts: every 5 minutes from EventBridge Scheduler (and `tickerwatch evaluate-alerts`)."""
+"""evaluate_alerts: on every "prices.changed" event from fetch_prices, and every 5 minutes from
+EventBridge Scheduler for what time alone changes (also `tickerwatch evaluate-alerts`)."""
+
+import time
 
 from tickerwatch.alerts import evaluate_alerts
 from tickerwatch.observability import instrument_job
@@ -8,6 +11,10 @@ from tickerwatch.settings import get_settings
 settings = get_settings()
 
 
+# Stop claiming emails this long before the function's timeout; the rest stay pending for the next run.
+SAFETY_SECONDS = 20
+
+
 @instrument_job
 def handler(event, context):
     summary = evaluate_alerts(
@@ -15,5 +22,8 @@ def handler(event, context):
         get_email_sender(),
         max_price_age_minutes=settings.max_price_age_minutes,
         max_attempts=settings.email_max_attempts,
+        send_rate=settings.email_send_rate,
+        send_concurrency=settings.email_concurrency,
+        deadline=time.monotonic() + context.get_remaining_time_in_millis() / 1000 - SAFETY_SECONDS,
     )
     return summary.as_dict()

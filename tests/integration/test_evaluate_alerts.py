@@ -457,3 +457,182 @@ def test_an_email_claimed_by_a_run_that_died_is_sent_after_its_lease(db, user):
     assert run(db, sender, now=WED_3PM + LEASE + timedelta(seconds=1)).emails_sent == 1
     assert run(db, sender, now=WED_3PM + LEASE + timedelta(minutes=10)).emails_sent == 0
     assert len(sender.sent) == 1
+
+
+# ---------------------------------------------------------------- change-driven evaluation
+
+
+def test_a_run_judges_only_what_changed(db, user):
+    quote(db, "ACME", 99, WED_3PM - timedelta(minutes=5))
+    quote(db, "OTHER", 50, WED_3PM - timedelta(minutes=5))
+    alert(db, user, alert_type="threshold", condition="above", threshold_price=Decimal(100))
+    alert(db, user, symbol="OTHER", alert_type="threshold", condition="below", threshold_price=Decimal(40))
+    first = run(db)
+    assert (first.symbols_changed, first.evaluated, first.triggered) == (2, 2, 0)  # both new
+    # Given nothing moved, a run judges nothing,
+    again = run(db, now=WED_3PM + timedelta(minutes=1))
+    assert (again.symbols_changed, again.evaluated) == (0, 0)
+    # and when one price moves past a threshold, only that symbol's reached alerts are judged.
+    quote(db, "ACME", 101, WED_3PM)
+    moved = run(db, now=WED_3PM + timedelta(minutes=2))
+    assert (moved.symbols_changed, moved.evaluated, moved.triggered) == (1, 1, 1)
+
+
+def test_a_corrected_price_at_the_same_time_is_judged_again(db, user):
+    quote(db, "ACME", 99, WED_3PM - timedelta(minutes=5))
+    alert(db, user, alert_type="threshold", condition="above", threshold_price=Decimal(100))
+    assert run(db).triggered == 0
+    quote(db, "ACME", 101, WED_3PM - timedelta(minutes=5))  # the provider corrects that quote
+    assert run(db, now=WED_3PM + timedelta(minutes=1)).triggered == 1
+
+
+def test_a_changed_alert_is_judged_on_the_next_run_without_a_new_price(db, user):
+    from tickerwatch.alerts import update_alert
+
+    quote(db, "ACME", 120, WED_3PM - timedelta(minutes=5))
+    a = alert(db, user, alert_type="threshold", condition="above", threshold_price=Decimal(150))
+    assert run(db).triggered == 0
+    update_alert(db, user, a["id"], {"threshold_price": Decimal(110)})
+    assert run(db, now=WED_3PM + timedelta(minutes=1)).triggered == 1
+
+
+def test_a_resumed_alert_is_judged_on_the_next_run_without_a_new_price(db, user):
+    from tickerwatch.alerts import set_paused
+
+    quote(db, "ACME", 99, WED_3PM - timedelta(minutes=5))
+    a = alert(db, user, alert_type="threshold", condition="above", threshold_price=Decimal(100))
+    assert run(db, now=WED_3PM - timedelta(minutes=4)).triggered == 0  # judged once, on 99
+    set_paused(db, user, a["id"], True)
+    quote(db, "ACME", 120, WED_3PM - timedelta(minutes=3))
+    assert run(db).triggered == 0  # paused: the move is judged for nobody
+    set_paused(db, user, a["id"], False)
+    assert run(db, now=WED_3PM + timedelta(minutes=1)).triggered == 1
+
+
+@pytest.mark.parametrize(
+    ("fields", "before", "after", "fires"),
+    [
+        ({"alert_type": "threshold", "condition": "above", "threshold_price": Decimal(100)}, 95, 100, True),
+        ({"alert_type": "threshold", "condition": "above", "threshold_price": Decimal(100)}, 95, 99.99, False),
+        ({"alert_type": "threshold", "condition": "below", "threshold_price": Decimal(100)}, 105, 100, True),
+        ({"alert_type": "threshold", "condition": "below", "threshold_price": Decimal(100)}, 105, 100.01, False),
+        ({"alert_type": "threshold", "condition": "crosses_above", "threshold_price": Decimal(100)}, 99.99, 100, True),
+        ({"alert_type": "threshold", "condition": "crosses_above", "threshold_price": Decimal(100)}, 100, 101, False),
+        ({"alert_type": "threshold", "condition": "crosses_below", "threshold_price": Decimal(100)}, 100.01, 100, True),
+        ({"alert_type": "threshold", "condition": "crosses_below", "threshold_price": Decimal(100)}, 100, 99, False),
+    ],
+)
+def test_a_price_move_reaches_exactly_the_alerts_at_its_edges(db, user, fields, before, after, fires):
+    # Given an alert already judged on an earlier price (so only the move can reach it),
+    quote(db, "ACME", before, WED_3PM - timedelta(minutes=10))
+    alert(db, user, **fields)
+    assert run(db, now=WED_3PM - timedelta(minutes=9)).triggered == 0
+    # when the price moves to the edge,
+    time.sleep(0.01)
+    quote(db, "ACME", after, datetime.now(UTC))
+    # then the move fires it exactly when the rule says so.
+    assert run(db, now=datetime.now(UTC)).triggered == int(fires)
+
+
+@pytest.mark.parametrize(
+    ("condition", "held", "last", "fires"),
+    [("above", 100, 100, True), ("above", 100, 99.99, False), ("below", 100, 100, True), ("below", 100, 100.01, False)],
+)
+def test_a_duration_reached_by_a_move(db, user, condition, held, last, fires):
+    series(db, "ACME", [(120, 200 if condition == "below" else 50)], WED_3PM)  # the other side, long ago
+    alert(db, user, alert_type="duration", condition=condition, threshold_price=Decimal(100), duration_minutes=60)
+    assert run(db, now=WED_3PM - timedelta(minutes=119)).triggered == 0
+    series(db, "ACME", [(90, held), (60, held), (30, held), (0, last)], WED_3PM)
+    assert run(db).triggered == int(fires)
+
+
+@pytest.mark.parametrize(
+    ("condition", "end", "fires"),
+    [("up", 105, True), ("up", 104.99, False), ("down", 95, True), ("down", 95.01, False)],
+)
+def test_a_percent_change_reached_by_a_move(db, user, condition, end, fires):
+    series(db, "ACME", [(90, 100), (60, 100)], WED_3PM)
+    alert(db, user, alert_type="percent_change", condition=condition, percent=Decimal(5), window_minutes=60)
+    assert run(db, now=WED_3PM - timedelta(minutes=59)).triggered == 0
+    series(db, "ACME", [(30, 100), (0, end)], WED_3PM)
+    assert run(db).triggered == int(fires)
+
+
+# ---------------------------------------------------------------- sending at the provider's rate
+
+
+def fired(db, user, count: int) -> None:
+    """``count`` alerts fired, each with its email due."""
+    for i in range(count):
+        quote(db, f"S{i:03d}", 200, WED_3PM - timedelta(minutes=2))
+        alert(db, user, symbol=f"S{i:03d}", alert_type="threshold", condition="above", threshold_price=Decimal(100))
+    from tickerwatch.data import alerts as store
+
+    assert db.run(lambda conn: store.claim_triggers(conn, WED_3PM, 120))["triggered"] == count
+
+
+def test_emails_go_out_concurrently_at_the_configured_rate_each_once(db, user):
+    from tickerwatch.notifications import dispatch_notifications
+
+    fired(db, user, 40)
+    sender = RecordingSender(delay=0.05)  # 50 ms a send, like SES
+    started = time.monotonic()
+    sent, failed = dispatch_notifications(db, sender, max_attempts=3, now=WED_3PM, rate_per_second=100)
+    elapsed = time.monotonic() - started
+    assert (sent, failed) == (40, 0)
+    assert len({e.subject for e in sender.sent}) == 40 == len(sender.sent)
+    # one at a time would take 2 s; at 100 a second, 40 take about 0.4 s
+    assert 0.38 <= elapsed < 1.2, elapsed
+
+
+CRASHING_DISPATCHER = """
+import sys, time
+from datetime import datetime
+from tickerwatch.db import Database
+from tickerwatch.notifications import dispatch_notifications
+
+class FileSender:
+    def send(self, email):
+        time.sleep(0.02)
+        with open(sys.argv[2], "a") as log:
+            log.write(email.subject + "\\n")
+        return "m"
+
+dispatch_notifications(Database(sys.argv[1]), FileSender(), max_attempts=3,
+                       now=datetime.fromisoformat(sys.argv[3]), rate_per_second=50, concurrency=4)
+"""
+
+
+def test_a_dispatcher_killed_mid_send_loses_nothing(db, user, database_url, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tickerwatch.notifications import LEASE, dispatch_notifications
+
+    fired(db, user, 30)
+    log = tmp_path / "sent.txt"
+    # Given a dispatcher process killed (SIGKILL) while sending,
+    process = subprocess.Popen(
+        [sys.executable, "-c", CRASHING_DISPATCHER, database_url, str(log), WED_3PM.isoformat()],
+        env={**os.environ, "POWERTOOLS_LOG_LEVEL": "WARNING"},
+    )
+    deadline = time.monotonic() + 30
+    while (not log.exists() or len(log.read_text().splitlines()) < 10) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait(10)
+    before = log.read_text().splitlines()
+    assert 10 <= len(before) < 30
+    # when a later run comes after the lease of what it had claimed,
+    sender = RecordingSender()
+    dispatch_notifications(db, sender, max_attempts=3, now=WED_3PM + LEASE + timedelta(seconds=1))
+    after = [e.subject for e in sender.sent]
+    # then every email has gone out, and only those in flight at the kill (4 senders) could go twice.
+    assert set(before) | set(after) == {f"tickerwatch alert: S{i:03d} at or above 100.00" for i in range(30)}
+    assert len(set(before) & set(after)) <= 4
+    statuses = db.run(
+        lambda conn: conn.execute("SELECT status, count(*) AS n FROM notifications GROUP BY 1").fetchall()
+    )
+    assert [(r["status"], r["n"]) for r in statuses] == [("sent", 30)]

@@ -21,3 +21,26 @@ CASES = [
 def test_market_minutes_between(db, t0, t1, minutes):
     sql = db.run(lambda conn: conn.execute("SELECT market_minutes_between(%s, %s) AS m", (t0, t1)).fetchone()["m"])
     assert sql == minutes
+
+
+def test_no_cap_makes_a_long_age_limit_unreachable(db):
+    # Given a price from 2022-03-24 16:00 and "now" in late 2026: about four and a half years of sessions,
+    then, now = ny(2022, 3, 24, 16), ny(2026, 11, 23, 12)
+    minutes = db.run(
+        lambda conn: conn.execute("SELECT market_minutes_between(%s, %s) AS m", (then, now)).fetchone()["m"]
+    )
+    # then the age is counted in full (1,216 weekdays between, 150 minutes on the last day), not capped,
+    assert minutes == 1216 * 390 + 150
+    # so an age limit of 100,000,000 minutes treats it as fresh, and one of 100,000 does not.
+    assert minutes < 100_000_000 and minutes > 100_000
+
+
+def test_a_week_of_sessions_is_five_whatever_the_weekday_it_starts_on(db):
+    for start_day in range(13, 20):  # every weekday of the week of 2024-05-13 as the start
+        t0 = ny(2024, 5, start_day, 12)
+        minutes = db.run(
+            lambda conn, t0=t0: conn.execute(
+                "SELECT market_minutes_between(%s, %s + interval '7 days') AS m", (t0, t0)
+            ).fetchone()["m"]
+        )
+        assert minutes == 5 * 390, start_day

@@ -3,12 +3,27 @@ import pytest
 from tickerwatch.settings import SettingsError, load_settings
 
 
-def test_defaults_are_sane():
+def test_defaults_are_sane(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # not a checkout
     settings = load_settings({})
     assert settings.access_token_ttl_seconds == 900
     assert settings.refresh_token_ttl_seconds == 7 * 24 * 3600
     assert settings.max_price_age_minutes == 120
     assert settings.market_data == "yfinance"
+    assert settings.local_fetch_interval_seconds == 30 * 60
+
+
+def test_a_checkout_beside_the_shared_prices_replays_them_but_lambda_never_does(tmp_path, monkeypatch):
+    checkout, shared = tmp_path / "repo", tmp_path / "shared" / "data"
+    (checkout / "functions").mkdir(parents=True)
+    shared.mkdir(parents=True)
+    monkeypatch.chdir(checkout)
+    local = load_settings({})
+    assert local.market_data == f"replay:{shared.resolve()}"
+    assert local.local_fetch_interval_seconds == 60  # the replayed market moves every minute
+    assert load_settings({"AWS_LAMBDA_FUNCTION_NAME": "fetch"}).market_data == "yfinance"
+    assert load_settings({"TICKERWATCH_MARKET_DATA": "csv:/x"}).market_data == "csv:/x"
+    assert load_settings({"TICKERWATCH_FETCH_INTERVAL_SECONDS": "5"}).local_fetch_interval_seconds == 5
 
 
 def test_origins_are_split_on_commas():

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from tickerwatch import throttling
 from tickerwatch.data import alerts as store
 from tickerwatch.db import Database
 from tickerwatch.errors import Conflict, InvalidInput, NotFound
@@ -190,7 +191,8 @@ def trigger_history(db: Database, user_id: int, limit: int, offset: int) -> tupl
 
 @dataclass
 class EvaluationSummary:
-    evaluated: int = 0
+    symbols_changed: int = 0  # symbols whose latest quote moved since they were last judged
+    evaluated: int = 0  # alerts judged one by one: those a moved price may fire, and new or changed ones
     triggered: int = 0
     skipped_stale: int = 0
     rearmed: int = 0
@@ -202,19 +204,37 @@ class EvaluationSummary:
 
 
 def evaluate_alerts(
-    db: Database, sender: EmailSender, *, max_price_age_minutes: int, max_attempts: int, now: datetime | None = None
+    db: Database,
+    sender: EmailSender,
+    *,
+    max_price_age_minutes: int,
+    max_attempts: int,
+    now: datetime | None = None,
+    send_rate: float = 14.0,
+    send_concurrency: int | None = None,
+    deadline: float | None = None,
 ) -> EvaluationSummary:
     """Claim every firing alert in one transaction (trigger + outbox row + deactivate/re-arm),
     then send what the outbox holds, including earlier failures that are due again."""
     when = now or db.run(store.database_now)
     counts = db.run(lambda conn: store.claim_triggers(conn, when, max_price_age_minutes))
     summary = EvaluationSummary(
+        symbols_changed=counts["symbols_changed"],
         evaluated=counts["evaluated"],
         triggered=counts["triggered"],
         skipped_stale=counts["skipped_stale"],
         rearmed=counts["rearmed"],
     )
-    sent, failed = dispatch_notifications(db, sender, max_attempts=max_attempts, now=when)
+    throttling.prune(db)  # forget drained rate-limit counters; the evaluator runs every few minutes anyway
+    sent, failed = dispatch_notifications(
+        db,
+        sender,
+        max_attempts=max_attempts,
+        now=when,
+        rate_per_second=send_rate,
+        concurrency=send_concurrency,
+        deadline=deadline,
+    )
     summary.emails_sent, summary.emails_failed = sent, failed
     for name, value in summary.as_dict().items():
         metrics.add_metric(name=f"Alerts_{name}", unit="Count", value=value)

@@ -24,20 +24,20 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from tickerwatch.db import migrate
-    from tickerwatch.local import SCHEDULES, Scheduler, build_local_app, function_names
+    from tickerwatch.local import build_local_app, start_jobs
     from tickerwatch.runtime import get_database
 
     settings = get_settings()
     url = get_database().url
     migrate(url)
     app = build_local_app(settings.cors_allowed_origins) if args.workers == 1 else None
-    scheduler = None
-    if not args.no_jobs:
-        jobs = {job: minutes for job, minutes in SCHEDULES.items() if job in function_names()}
-        scheduler = Scheduler(jobs)
-        scheduler.start()
+    scheduler = None if args.no_jobs else start_jobs()
     where = "DATABASE_URL" if settings.database_url else f"embedded Postgres in {settings.data_dir / 'pg'}"
     print(f"tickerwatch: http://{args.host}:{args.port}/docs  (database: {where})", flush=True)
+    _say_provider()
+    if scheduler:
+        every = settings.local_fetch_interval_seconds
+        print(f"tickerwatch: prices every {every} s; alerts judged whenever they change", flush=True)
     # uvicorn re-raises SIGTERM after its graceful shutdown; as a clean exit it lets the exit hooks
     # run, so the embedded Postgres stops with its last user instead of outliving it.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -54,6 +54,13 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _say_provider() -> None:
+    """Every command says where its prices come from (on stderr: stdout stays machine-readable)."""
+    from tickerwatch.runtime import get_market_data
+
+    print(f"tickerwatch: market data from {get_market_data().describe()}", file=sys.stderr, flush=True)
+
+
 def _migrated() -> None:
     from tickerwatch.db import migrate
     from tickerwatch.runtime import get_database
@@ -66,6 +73,7 @@ def _run_job(name: str, event: dict) -> int:
     from tickerwatch.local import load_function
 
     _migrated()
+    _say_provider()
     result = load_function(name).handler(event, LocalContext(name))
     print(json.dumps(result, indent=2, default=str))
     return 0
@@ -86,6 +94,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     from tickerwatch.runtime import get_backfill, get_database, get_model
 
     _migrated()
+    _say_provider()
     result = predict(
         get_database(),
         get_model(),
@@ -159,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     pred.set_defaults(func=_cmd_predict)
 
     train = sub.add_parser("train", help="train the LSTM with PyTorch (needs the 'train' extra)")
-    train.add_argument("--data", default="csv:../shared/data", help="csv:DIR or yfinance")
+    train.add_argument("--data", default="csv:../shared/data", help="csv:DIR, replay:DIR or yfinance")
     train.add_argument("--tickers", nargs="+", default=["TSLA", "GOOG"])
     train.add_argument("--epochs", type=int, default=25)
     train.add_argument("--window", type=int, default=60)

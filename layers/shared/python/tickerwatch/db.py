@@ -10,8 +10,8 @@ which PgBouncer in transaction mode (Neon's pooled endpoint) cannot route.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from importlib import resources
 from typing import TypeVar
 
@@ -104,6 +104,26 @@ class Database:
                 self._checkin(conn, generation)
             return result
         raise AssertionError("unreachable")
+
+    @contextmanager
+    def session_lock(self, key: int, *, wait_seconds: float) -> Iterator[bool]:
+        """Hold a session-level advisory lock on a connection of its own for the ``with`` block;
+        yields False when another session kept it for ``wait_seconds``."""
+        conn = connect(self.url, autocommit=True)
+        try:
+            conn.execute(f"SET lock_timeout = '{int(wait_seconds * 1000)}ms'")
+            try:
+                conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+            except psycopg.errors.LockNotAvailable:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                with suppress(psycopg.Error):
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+        finally:
+            conn.close()
 
     def ping(self) -> bool:
         try:

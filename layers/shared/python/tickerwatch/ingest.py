@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from tickerwatch.data import prices
 from tickerwatch.db import Database
 from tickerwatch.errors import InvalidInput
-from tickerwatch.market_data import History, MarketData, StockInfo, normalise_symbol
+from tickerwatch.market_data import History, MarketData, ProviderUnavailable, StockInfo, normalise_symbol
 from tickerwatch.observability import logger, metrics
 
+UNREACHABLE = "provider unreachable"
 # Re-read a few days before the newest stored bar: providers correct recent bars.
 OVERLAP_DAYS = 5
 # Alerts look back at most a week of quotes (durations, percent windows, coverage); keep a month.
@@ -24,6 +26,7 @@ class FetchResult:
     bars_written: int = 0
     backfill: bool = False
     quotes_pruned: int = 0
+    changed: list[str] = field(default_factory=list)  # symbols whose current price moved on
 
     def as_dict(self) -> dict:
         return {
@@ -32,6 +35,7 @@ class FetchResult:
             "bars_written": self.bars_written,
             "backfill": self.backfill,
             "quotes_pruned": self.quotes_pruned,
+            "changed": self.changed,
         }
 
 
@@ -42,10 +46,12 @@ def fetch_prices(
     *,
     backfill: bool = False,
     today: date | None = None,
+    on_changed: Callable[[list[str]], object] | None = None,
 ) -> FetchResult:
     """Fetch bars for the given symbols (default: every tracked stock) and store them.
 
-    Symbols given explicitly start being tracked when the provider has data for them.
+    Symbols given explicitly start being tracked when the provider has data for them. When newer
+    prices were written, ``on_changed`` hears which symbols moved (after the commit).
     """
     today = today or datetime.now(UTC).date()
     result = FetchResult(backfill=backfill)
@@ -86,7 +92,7 @@ def fetch_prices(
     def work(conn):
         prices.upsert_stocks(conn, [StockInfo(s, None, None) for s in got])
         written = prices.write_bars(conn, [bar for s in got for bar in history.bars[s]])
-        prices.record_quotes(conn, [history.quotes[s] for s in got if s in history.quotes])
+        result.changed = prices.record_quotes(conn, [history.quotes[s] for s in got if s in history.quotes])
         prices.mark_backfilled(conn, [s for s in got if s in full])
         result.quotes_pruned = prices.prune_quotes(conn, datetime.now(UTC) - QUOTE_RETENTION)
         return written
@@ -94,13 +100,18 @@ def fetch_prices(
     result.bars_written = db.run(work)
     result.succeeded = got
     _count(result)
+    if result.changed and on_changed is not None:
+        on_changed(result.changed)
     return result
 
 
 def _download(provider: MarketData, symbols: list[str], start: date | None, end: date) -> History:
     try:
         return provider.history(symbols, start, end)
-    except Exception as exc:  # the provider as a whole is down: every symbol of the call failed
+    except ProviderUnavailable as exc:  # every symbol of the call failed; not their fault
+        logger.warning("market data provider unreachable", extra={"provider": provider.name, "error": str(exc)})
+        return History(failures={s: f"{UNREACHABLE}: {exc}" for s in symbols})
+    except Exception as exc:
         logger.exception("market data provider failed", extra={"provider": provider.name, "symbols": len(symbols)})
         return History(failures={s: f"provider error: {type(exc).__name__}: {exc}" for s in symbols})
 

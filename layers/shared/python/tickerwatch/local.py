@@ -22,7 +22,8 @@ from tickerwatch.events import LocalContext, scheduled_event
 from tickerwatch.observability import log_context, logger
 from tickerwatch.web import create_app
 
-# Job name -> minutes between runs. template.yaml declares the same rates (a test checks).
+# Job name -> minutes between runs in AWS. template.yaml declares the same rates (a test checks);
+# locally fetch_prices runs every TICKERWATCH_FETCH_INTERVAL_SECONDS.
 SCHEDULES: dict[str, int] = {"fetch_prices": 30, "evaluate_alerts": 5}
 JOBS_ONLY = {"migrate"}
 
@@ -121,28 +122,64 @@ def _serve_docs(app: FastAPI) -> None:
 
 
 class Scheduler:
-    """Runs each job at start and then every N minutes, each in its own daemon thread."""
+    """Runs each job at start and then every so many seconds, each in its own daemon thread; a job
+    can also be woken early with an event (the evaluator, when prices change)."""
 
-    def __init__(self, schedules: dict[str, int]):
-        self.schedules = schedules
+    def __init__(self, intervals: dict[str, float], first_events: dict[str, dict] | None = None):
+        self.intervals = intervals
+        self.first_events = first_events or {}
         self._stop = threading.Event()
+        self._wake = {job: threading.Event() for job in intervals}
+        self._pending: dict[str, dict] = {}
+        self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        for job, minutes in self.schedules.items():
+        for job, seconds in self.intervals.items():
             handler = load_function(job).handler
-            thread = threading.Thread(target=self._loop, args=(job, handler, minutes * 60), daemon=True)
+            thread = threading.Thread(target=self._loop, args=(job, handler, seconds), daemon=True, name=job)
             thread.start()
             self._threads.append(thread)
 
+    def trigger(self, job: str, event: dict) -> None:
+        """Run ``job`` as soon as its current run (if any) ends, with ``event``."""
+        with self._lock:
+            self._pending[job] = event
+        self._wake[job].set()
+
     def _loop(self, job: str, handler, interval: float) -> None:
+        event = self.first_events.get(job) or scheduled_event(job)
         while not self._stop.is_set():
             started = time.monotonic()
             try:
-                handler(scheduled_event(job), LocalContext(job))
+                handler(event, LocalContext(job))
             except Exception:
                 logger.exception("scheduled job failed", extra={"job": job})
-            self._stop.wait(max(0.0, interval - (time.monotonic() - started)))
+            self._wake[job].wait(max(0.0, interval - (time.monotonic() - started)))
+            with self._lock:
+                self._wake[job].clear()
+                event = self._pending.pop(job, None) or scheduled_event(job)
 
     def stop(self) -> None:
         self._stop.set()
+        for wake in self._wake.values():
+            wake.set()
+
+
+def start_jobs() -> Scheduler:
+    """The scheduled jobs of the local stack, with the evaluator subscribed to price changes."""
+    from tickerwatch import bus
+    from tickerwatch.settings import get_settings
+
+    settings = get_settings()
+    deployed = set(function_names())
+    intervals = {job: minutes * 60.0 for job, minutes in SCHEDULES.items() if job in deployed}
+    if "fetch_prices" in intervals:
+        intervals["fetch_prices"] = float(settings.local_fetch_interval_seconds)
+    # The replayed market moves its history to the present each day: the first run re-lays it.
+    first = {"fetch_prices": {"backfill": True}} if settings.market_data.startswith("replay:") else {}
+    scheduler = Scheduler(intervals, first)
+    if "evaluate_alerts" in intervals:
+        bus.subscribe(bus.PRICES_CHANGED, lambda event: scheduler.trigger("evaluate_alerts", event))
+    scheduler.start()
+    return scheduler

@@ -1,25 +1,41 @@
 """Market data providers behind one small interface, chosen by TICKERWATCH_MARKET_DATA.
 
 ``yfinance`` downloads many tickers in one batched call; ``csv:DIR`` reads ``DIR/<TICKER>.csv``
-in Yahoo's layout and is how the project runs with no network.
+in Yahoo's layout as it is (a market frozen in the past); ``replay:DIR`` moves those files to the
+present and plays today's session minute by minute: the local default, so alerts can fire.
+
+A provider that cannot be reached raises ``ProviderUnavailable`` (503 in the API); a symbol it
+does not know is a failure "unknown symbol" (404). The two are never confused.
 """
 
 from __future__ import annotations
 
 import csv
 import math
+import random
 import re
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
 from tickerwatch.errors import InvalidInput
+from tickerwatch.market_time import (
+    NEW_YORK,
+    SESSION_MINUTES,
+    close_time,
+    is_trading_day,
+    previous_trading_day,
+    session_minute,
+    session_start,
+    trading_days_ending,
+)
 
-NEW_YORK = ZoneInfo("America/New_York")
+__all__ = ["NEW_YORK", "close_time"]
 BACKFILL_YEARS = 10
-MARKET_CLOSE = time(16, 0)
+UNKNOWN_SYMBOL = "unknown symbol"
 SYMBOL_RE = re.compile(r"^[A-Z0-9][A-Z0-9.^=-]{0,14}$")
 
 
@@ -66,6 +82,10 @@ class History:
     failures: dict[str, str] = field(default_factory=dict)
 
 
+class ProviderUnavailable(Exception):
+    """The provider as a whole cannot be reached (network, credentials, a missing data folder)."""
+
+
 class MarketData(Protocol):
     name: str
 
@@ -73,53 +93,74 @@ class MarketData(Protocol):
         """Daily bars from start to end; start=None means the last BACKFILL_YEARS years the provider has."""
         ...
 
-    def info(self, symbol: str) -> StockInfo | None: ...
+    def info(self, symbol: str) -> StockInfo | None:
+        """The symbol's name and exchange; None when the provider does not know it."""
+        ...
 
-
-def close_time(day: date) -> datetime:
-    """When a daily bar's close was the price: 16:00 New York on that day."""
-    return datetime.combine(day, MARKET_CLOSE, tzinfo=NEW_YORK).astimezone(UTC)
+    def describe(self) -> str:
+        """What it is, for the commands to print."""
+        ...
 
 
 def _finite(*values: float) -> bool:
     return all(v is not None and math.isfinite(v) for v in values)
 
 
+@lru_cache(maxsize=64)
+def _read_csv(path: Path, modified: float) -> tuple[PriceBar, ...]:
+    """A Yahoo-layout CSV's bars, oldest first (cached per file version)."""
+    symbol = path.stem
+    bars = []
+    with path.open(newline="") as fh:
+        for row in csv.DictReader(fh):
+            try:
+                values = [float(row[k]) for k in ("Open", "High", "Low", "Close", "Adj Close")]
+                volume = int(float(row["Volume"]))
+                day = date.fromisoformat(row["Date"][:10])
+            except (KeyError, TypeError, ValueError):
+                continue  # Yahoo writes "null" rows for missing days
+            if _finite(*values):
+                bars.append(PriceBar(symbol, day, *values, volume))
+    bars.sort(key=lambda b: b.day)
+    return tuple(bars)
+
+
+def _ten_years_before(day: date) -> date:
+    return day.replace(year=day.year - BACKFILL_YEARS, day=min(day.day, 28))
+
+
 class CsvMarketData:
+    """The files as they are: a market frozen at each file's last bar."""
+
     name = "csv"
 
     def __init__(self, folder: Path):
         self.folder = folder
 
+    def describe(self) -> str:
+        return f"csv:{self.folder}"
+
     def _path(self, symbol: str) -> Path:
+        if not self.folder.is_dir():
+            raise ProviderUnavailable(f"market data folder {self.folder} not found")
         return self.folder / f"{symbol}.csv"
 
-    def _read(self, symbol: str) -> list[PriceBar]:
-        bars = []
-        with self._path(symbol).open(newline="") as fh:
-            for row in csv.DictReader(fh):
-                try:
-                    values = [float(row[k]) for k in ("Open", "High", "Low", "Close", "Adj Close")]
-                    volume = int(float(row["Volume"]))
-                    day = date.fromisoformat(row["Date"][:10])
-                except (KeyError, TypeError, ValueError):
-                    continue  # Yahoo writes "null" rows for missing days
-                if _finite(*values):
-                    bars.append(PriceBar(symbol, day, *values, volume))
-        return bars
+    def _bars(self, symbol: str) -> list[PriceBar] | None:
+        path = self._path(symbol)
+        return list(_read_csv(path, path.stat().st_mtime)) if path.exists() else None
 
     def history(self, symbols: list[str], start: date | None, end: date) -> History:
         result = History()
         for symbol in symbols:
-            if not self._path(symbol).exists():
-                result.failures[symbol] = "unknown symbol"
+            bars = self._bars(symbol)
+            if bars is None:
+                result.failures[symbol] = UNKNOWN_SYMBOL
                 continue
-            bars = self._read(symbol)
             if bars:
                 last = bars[-1]
                 result.quotes[symbol] = Quote(symbol, last.close, close_time(last.day))
             # The files are a replay of the past: "the last ten years" ends at their newest bar.
-            first = start or (bars[-1].day.replace(year=bars[-1].day.year - BACKFILL_YEARS) if bars else end)
+            first = start or (_ten_years_before(bars[-1].day) if bars else end)
             result.bars[symbol] = [b for b in bars if first <= b.day <= end]
         return result
 
@@ -127,37 +168,121 @@ class CsvMarketData:
         return StockInfo(symbol, symbol, None) if self._path(symbol).exists() else None
 
 
+class ReplayMarketData(CsvMarketData):
+    """The files moved to the present: each file's last bar becomes the most recent trading day
+    before today, and during today's session (09:30-16:00 New York) prices move every minute along
+    a seeded random path from the day's open towards its close, within its high and low. The day's
+    shape is a real day of the file, chosen by the seed, scaled to start from the last close.
+    Deterministic for a given seed and clock (tests inject the clock)."""
+
+    name = "replay"
+
+    def __init__(self, folder: Path, seed: int = 7, clock: Callable[[], datetime] | None = None):
+        super().__init__(folder)
+        self.seed = seed
+        self.clock = clock or (lambda: datetime.now(UTC))
+
+    def describe(self) -> str:
+        return f"replay:{self.folder} (seed {self.seed})"
+
+    def history(self, symbols: list[str], start: date | None, end: date) -> History:
+        now = self.clock()
+        result = History()
+        for symbol in symbols:
+            original = self._bars(symbol)
+            if not original:
+                result.failures[symbol] = UNKNOWN_SYMBOL
+                continue
+            bars, quote = self.replay(symbol, original, now)
+            first = start or _ten_years_before(bars[-1].day)
+            result.bars[symbol] = [b for b in bars if first <= b.day <= end]
+            result.quotes[symbol] = quote
+        return result
+
+    def replay(self, symbol: str, original: list[PriceBar], now: datetime) -> tuple[list[PriceBar], Quote]:
+        today = now.astimezone(NEW_YORK).date()
+        days = trading_days_ending(previous_trading_day(today), len(original))
+        bars = [replace(bar, day=day) for bar, day in zip(original, days, strict=True)]
+        quote = Quote(symbol, bars[-1].close, close_time(bars[-1].day))
+        minute = session_minute(now) if is_trading_day(today) else None
+        if minute is not None:
+            path = self.session_path(symbol, original, today)
+            seen = path[: minute + 1]
+            bars.append(PriceBar(symbol, today, seen[0], max(seen), min(seen), seen[-1], seen[-1], 0))
+            quote = Quote(symbol, seen[-1], session_start(today) + timedelta(minutes=minute))
+        return bars, quote
+
+    def session_path(self, symbol: str, original: list[PriceBar], today: date) -> list[float]:
+        """Today's price at each minute of the session (391 points, 09:30 to 16:00)."""
+        rng = random.Random(f"{self.seed}:{symbol}:{today.isoformat()}")
+        previous_close = original[-1].close
+        model = rng.randrange(1, len(original))  # a real day's shape, relative to the close before it
+        base = original[model - 1].close
+        day = original[model]
+        open_, high, low, close = (previous_close * v / base for v in (day.open, day.high, day.low, day.close))
+        high, low = max(high, open_, close), min(low, open_, close)
+        steps = [rng.gauss(0.0, 1.0) for _ in range(SESSION_MINUTES)]
+        walk = [0.0]
+        for step in steps:
+            walk.append(walk[-1] + step)
+        # A Brownian bridge (pinned to 0 at both ends) on top of the straight line from open to close.
+        spread = (high - low) / 4 / max(1e-9, max(abs(w) for w in walk) or 1.0)
+        path = []
+        for i, w in enumerate(walk):
+            t = i / SESSION_MINUTES
+            price = open_ + (close - open_) * t + (w - walk[-1] * t) * spread
+            path.append(round(min(high, max(low, price)), 4))
+        path[0], path[-1] = round(open_, 4), round(close, 4)
+        return path
+
+
 class YFinanceMarketData:
     name = "yfinance"
+
+    def describe(self) -> str:
+        return "yfinance (Yahoo Finance)"
 
     def history(self, symbols: list[str], start: date | None, end: date) -> History:
         import yfinance as yf
 
         span = {"period": f"{BACKFILL_YEARS}y"} if start is None else {"start": start.isoformat()}
-        frame = yf.download(
-            tickers=symbols,
-            **span,
-            end=(end + timedelta(days=1)).isoformat(),
-            interval="1d",
-            group_by="ticker",
-            auto_adjust=False,
-            actions=False,
-            threads=True,
-            progress=False,
-            multi_level_index=True,
-        )
-        return history_from_frame(frame, symbols, datetime.now(UTC))
+        try:
+            frame = yf.download(
+                tickers=symbols,
+                **span,
+                end=(end + timedelta(days=1)).isoformat(),
+                interval="1d",
+                group_by="ticker",
+                auto_adjust=False,
+                actions=False,
+                threads=True,
+                progress=False,
+                multi_level_index=True,
+            )
+        except Exception as exc:
+            raise ProviderUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        result = history_from_frame(frame, symbols, datetime.now(UTC))
+        # A batched download answers "no data" alike for an unknown symbol and a network failure;
+        # asking about the failed symbols one by one tells them apart.
+        for symbol in list(result.failures):
+            if self.info(symbol) is None:
+                result.failures[symbol] = UNKNOWN_SYMBOL
+        return result
 
     def info(self, symbol: str) -> StockInfo | None:
         import yfinance as yf
+        from yfinance.exceptions import YFTickerMissingError
 
+        yf.config.debug.hide_exceptions = False  # raise, so that unknown and unreachable differ
         try:
             ticker = yf.Ticker(symbol)
             if ticker.history(period="5d").empty:
                 return None
             meta = ticker.get_history_metadata() or {}
-        except Exception:  # yfinance raises many types for unknown symbols
+        except YFTickerMissingError:
             return None
+        except Exception as exc:  # the network, Yahoo's rate limit, a changed API
+            raise ProviderUnavailable(f"{type(exc).__name__}: {exc}") from exc
         return StockInfo(symbol, meta.get("longName") or meta.get("shortName") or symbol, meta.get("exchangeName"))
 
 
@@ -193,7 +318,9 @@ def history_from_frame(frame, symbols: list[str], fetched_at: datetime) -> Histo
     return result
 
 
-def get_market_data(spec: str) -> MarketData:
+def get_market_data(spec: str, replay_seed: int = 7) -> MarketData:
     if spec.startswith("csv:"):
         return CsvMarketData(Path(spec[4:]))
+    if spec.startswith("replay:"):
+        return ReplayMarketData(Path(spec[7:]), seed=replay_seed)
     return YFinanceMarketData()

@@ -9,8 +9,12 @@ error and an exponential backoff, and becomes 'failed' after the last attempt.
 from __future__ import annotations
 
 import html
+import math
 import smtplib
+import threading
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -159,21 +163,58 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(minutes=min(2 ** max(attempts - 1, 0), MAX_BACKOFF_MINUTES))
 
 
+class SendRate:
+    """At most ``per_second`` sends a second across the worker threads (the provider's quota, e.g.
+    SES's maximum send rate), spaced evenly."""
+
+    def __init__(self, per_second: float):
+        self.interval = 1.0 / per_second
+        self._next = time.monotonic()
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            slot = max(self._next, now)
+            self._next = slot + self.interval
+        if slot > now:
+            time.sleep(slot - now)
+
+
 def dispatch_notifications(
-    db: Database, sender: EmailSender, *, max_attempts: int, now: datetime | None = None
+    db: Database,
+    sender: EmailSender,
+    *,
+    max_attempts: int,
+    now: datetime | None = None,
+    rate_per_second: float = 14.0,
+    concurrency: int | None = None,
+    deadline: float | None = None,
 ) -> tuple[int, int]:
-    """Send every due notification; returns (sent, failed) for this run."""
-    sent = failed = 0
-    while True:
-        when = now or db.run(store.database_now)
-        batch = db.run(lambda conn, when=when: store.claim_notifications(conn, when, BATCH, LEASE))
-        if not batch:
-            return sent, failed
-        for row in batch:
+    """Send due notifications, several at once up to ``rate_per_second``; returns (sent, failed).
+
+    One dispatcher runs at a time (a session advisory lock): the rate is the provider's for the
+    whole account, so two dispatchers would exceed it. A run that finds another at work waits a
+    little for it, then leaves the rest to it. Each notification is claimed with a lease, sent, and
+    marked in its own commit, so a crash loses none (its lease expires and a later run sends it) and
+    a sent one is never sent again. ``deadline`` (time.monotonic) stops claiming new batches, so a
+    Lambda ends before its timeout with the rest left pending.
+    """
+    workers = concurrency or min(64, max(2, math.ceil(rate_per_second / 5)))
+    batch_size = max(1, min(BATCH, int(rate_per_second * 60)))  # a batch finishes well within its lease
+    with db.session_lock(DISPATCH_LOCK_KEY, wait_seconds=5) as held:
+        if not held:
+            logger.info("another dispatcher is sending; leaving the outbox to it")
+            return 0, 0
+        rate = SendRate(rate_per_second)
+        counts = {"sent": 0, "failed": 0}
+        counts_lock = threading.Lock()
+
+        def deliver(row: dict, when: datetime) -> None:
+            rate.wait()
             try:
                 message_id = sender.send(render_email(row))
             except Exception as exc:  # any provider failure: keep it, retry later
-                failed += 1
                 error = f"{type(exc).__name__}: {exc}"
                 retry_at = when + backoff(row["attempts"]) if row["attempts"] < max_attempts else None
                 logger.warning(
@@ -185,9 +226,23 @@ def dispatch_notifications(
                         "will_retry": retry_at is not None,
                     },
                 )
-                db.run(lambda conn, r=row, err=error, at=retry_at: store.mark_failed(conn, r["id"], err, at))
-                continue
-            sent += 1
-            db.run(lambda conn, r=row, mid=message_id: store.mark_sent(conn, r["id"], mid))
-        if len(batch) < BATCH:
-            return sent, failed
+                db.run(lambda conn: store.mark_failed(conn, row["id"], error, retry_at))
+                outcome = "failed"
+            else:
+                db.run(lambda conn: store.mark_sent(conn, row["id"], message_id))
+                outcome = "sent"
+            with counts_lock:
+                counts[outcome] += 1
+
+        with ThreadPoolExecutor(workers, thread_name_prefix="sender") as pool:
+            while deadline is None or time.monotonic() < deadline:
+                when = now or db.run(store.database_now)
+                batch = db.run(lambda conn, when=when: store.claim_notifications(conn, when, batch_size, LEASE))
+                for done in as_completed([pool.submit(deliver, row, when) for row in batch]):
+                    done.result()
+                if len(batch) < batch_size:
+                    break
+        return counts["sent"], counts["failed"]
+
+
+DISPATCH_LOCK_KEY = 7_320_114_503

@@ -10,7 +10,7 @@ from tickerwatch.data import predictions, prices
 from tickerwatch.db import Database
 from tickerwatch.errors import NotFound, UpstreamUnavailable
 from tickerwatch.forecasting import METHOD_VERSION, ForecastRequest, build_forecast
-from tickerwatch.market_data import normalise_symbol
+from tickerwatch.market_data import UNKNOWN_SYMBOL, normalise_symbol
 from tickerwatch.model import LstmModel
 from tickerwatch.observability import logger, metrics
 
@@ -69,7 +69,7 @@ def serve(db: Database, model: LstmModel, backfill: Backfill, *, ticker: str, ho
         outcome = backfill(symbol)
         if symbol not in outcome.get("succeeded", []):
             why = (outcome.get("failed") or {}).get(symbol, "no data")
-            if why in ("unknown symbol", "no data returned", "no bars in range", "invalid symbol"):
+            if why in (UNKNOWN_SYMBOL, "invalid symbol"):
                 raise NotFound(f"Unknown ticker '{symbol}'.")
             raise UpstreamUnavailable(f"Could not fetch prices for '{symbol}': {why}.")
         last_day, stored = db.run(newest_bar_and_stored)

@@ -91,7 +91,17 @@ def _register_snapstart_hook(database: Database) -> None:
 def get_market_data():
     from tickerwatch.market_data import get_market_data as build
 
-    return build(get_settings().market_data)
+    settings = get_settings()
+    return build(settings.market_data, settings.replay_seed)
+
+
+def price_change_publisher():
+    """What fetch_prices calls with the symbols whose price moved: EventBridge in AWS, the
+    subscribers in this process locally."""
+    from tickerwatch.bus import publish_prices_changed
+
+    bus_name = get_settings().event_bus_name
+    return lambda symbols: publish_prices_changed(symbols, bus_name)
 
 
 @lru_cache(maxsize=1)
@@ -111,7 +121,9 @@ def get_backfill():
 
     from tickerwatch.ingest import fetch_prices
 
-    return lambda symbol: fetch_prices(get_database(), get_market_data(), [symbol], backfill=True).as_dict()
+    return lambda symbol: fetch_prices(
+        get_database(), get_market_data(), [symbol], backfill=True, on_changed=price_change_publisher()
+    ).as_dict()
 
 
 def _invoke_fetch_prices(function_name: str):

@@ -48,7 +48,14 @@ class Settings(BaseModel):
     cors_allowed_origins: list[str] = Field(default_factory=list, alias="CORS_ALLOWED_ORIGINS")
 
     data_dir: Path = Field(Path(".tickerwatch"), alias="TICKERWATCH_DATA_DIR")
+    # yfinance in Lambda; run from a checkout beside ../shared/data, the replayed market (below).
     market_data: str = Field("yfinance", alias="TICKERWATCH_MARKET_DATA")
+    replay_seed: int = Field(7, alias="TICKERWATCH_REPLAY_SEED")
+    # How often the local server runs fetch_prices (AWS: the EventBridge schedule in template.yaml).
+    # Unset: every minute with the replayed market, whose prices move every minute; else 30 minutes.
+    fetch_interval_seconds: int | None = Field(None, alias="TICKERWATCH_FETCH_INTERVAL_SECONDS", gt=0)
+    # Where fetch_prices announces changed prices (EventBridge, in AWS); unset: in process.
+    event_bus_name: str | None = Field(None, alias="EVENT_BUS_NAME")
     max_price_age_minutes: int = Field(120, alias="TICKERWATCH_MAX_PRICE_AGE_MINUTES", gt=0)
     model_path: Path | None = Field(None, alias="TICKERWATCH_MODEL_PATH")
     # In AWS the predict function invokes fetch_prices to backfill an unseen ticker; locally
@@ -59,6 +66,9 @@ class Settings(BaseModel):
     email_from: str = Field("alerts@tickerwatch.local", alias="TICKERWATCH_EMAIL_FROM")
     smtp_url: str | None = Field(None, alias="TICKERWATCH_SMTP_URL")
     email_max_attempts: int = Field(8, alias="TICKERWATCH_EMAIL_MAX_ATTEMPTS", gt=0)
+    # The provider's sending quota (SES's default for a production account is 14 a second).
+    email_send_rate: float = Field(14.0, alias="TICKERWATCH_EMAIL_SEND_RATE", gt=0)
+    email_concurrency: int | None = Field(None, alias="TICKERWATCH_EMAIL_CONCURRENCY", gt=0, le=256)
 
     @field_validator("cors_allowed_origins", mode="before")
     @classmethod
@@ -70,9 +80,15 @@ class Settings(BaseModel):
     @field_validator("market_data")
     @classmethod
     def _known_provider(cls, value: str) -> str:
-        if value != "yfinance" and not (value.startswith("csv:") and len(value) > 4):
-            raise ValueError("must be 'yfinance' or 'csv:DIR'")
-        return value
+        if value == "yfinance" or any(value.startswith(p) and len(value) > len(p) for p in ("csv:", "replay:")):
+            return value
+        raise ValueError("must be 'yfinance', 'csv:DIR' or 'replay:DIR'")
+
+    @property
+    def local_fetch_interval_seconds(self) -> int:
+        if self.fetch_interval_seconds:
+            return self.fetch_interval_seconds
+        return 60 if self.market_data.startswith("replay:") else 30 * 60
 
     @model_validator(mode="after")
     def _smtp_needs_url(self) -> Settings:
@@ -81,8 +97,21 @@ class Settings(BaseModel):
         return self
 
 
+def default_market_data(env: dict[str, str]) -> str:
+    """yfinance in Lambda or anywhere without the shared price files; from a checkout with
+    ../shared/data beside it, the replayed market."""
+    if env.get("AWS_LAMBDA_FUNCTION_NAME"):
+        return "yfinance"
+    for folder in (Path.cwd(), *Path.cwd().parents):
+        if (folder / "functions").is_dir() and (folder.parent / "shared" / "data").is_dir():
+            return f"replay:{(folder.parent / 'shared' / 'data').resolve()}"
+    return "yfinance"
+
+
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if environ is None else environ)
+    if not env.get("TICKERWATCH_MARKET_DATA"):
+        env["TICKERWATCH_MARKET_DATA"] = default_market_data(env)
     try:
         return Settings.model_validate({k: v for k, v in env.items() if v != ""})
     except ValidationError as exc:

@@ -10,7 +10,7 @@ from tickerwatch.data.prices import StockRow
 from tickerwatch.db import Database
 from tickerwatch.errors import NotFound, UpstreamUnavailable
 from tickerwatch.ingest import fetch_prices
-from tickerwatch.market_data import MarketData, PriceBar, normalise_symbol
+from tickerwatch.market_data import MarketData, PriceBar, ProviderUnavailable, normalise_symbol
 
 
 def list_tracked(db: Database) -> list[StockRow]:
@@ -28,7 +28,10 @@ def track_stock(db: Database, provider: MarketData, raw_symbol: str) -> Tracking
     existing = db.one(lambda conn: prices.backfilled_stock(conn, symbol))
     if existing is not None:
         return Tracking(existing, created=False)
-    info = provider.info(symbol)
+    try:
+        info = provider.info(symbol)
+    except ProviderUnavailable as exc:
+        raise UpstreamUnavailable(f"The market data provider is unreachable: {exc}") from None
     if info is None:
         raise NotFound(f"Unknown symbol '{symbol}'.")
     result = fetch_prices(db, provider, [symbol], backfill=True)

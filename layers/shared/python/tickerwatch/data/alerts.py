@@ -99,7 +99,7 @@ def update_alert(conn: Connection, user_id: int, alert_id: int, fields: dict[str
     """Replace the alert's definition; it is re-armed, since it is a new condition."""
     sets = ", ".join(f"{f} = %s" for f in FIELDS if f != "symbol")
     return conn.execute(
-        f"UPDATE alerts SET {sets}, armed = true, events_after = now(), updated_at = now()"
+        f"UPDATE alerts SET {sets}, armed = true, needs_judging = true, events_after = now(), updated_at = now()"
         f" WHERE id = %s AND user_id = %s RETURNING {_COLUMNS}",
         [*(fields.get(f) for f in FIELDS if f != "symbol"), alert_id, user_id],
     ).fetchone()
@@ -110,6 +110,7 @@ def set_status(conn: Connection, user_id: int, alert_id: int, status: str) -> di
     return conn.execute(
         f"UPDATE alerts SET status = %(status)s,"
         f" armed = (CASE WHEN %(status)s = 'active' THEN true ELSE armed END),"
+        f" needs_judging = (%(status)s = 'active'),"
         f" events_after = (CASE WHEN %(status)s = 'active' THEN now() ELSE events_after END),"
         f" updated_at = now() WHERE id = %(id)s AND user_id = %(user)s RETURNING {_COLUMNS}",
         {"status": status, "id": alert_id, "user": user_id},
@@ -144,26 +145,109 @@ def current_price(conn: Connection, symbol: str) -> tuple[bool, float | None]:
 
 
 # ---------------------------------------------------------------- evaluation
+#
+# A run judges only what can have changed: alerts on symbols whose latest quote moved since the
+# symbol was last judged (``evaluation_cursors``), found by index ranges on the armed alerts'
+# thresholds (an alert whose threshold the new price did not reach is never read), plus alerts
+# defined, changed or resumed since the last run (``needs_judging``). Every candidate is then
+# judged by one rule set (``_JUDGE``), the same for all paths; the ranges only choose candidates
+# and must find every alert that can fire. Time alone changes only expiry (checked on read and
+# when judging) and re-arming after a cooldown (``REARM``).
 
-# Every active, unexpired alert with its stock's latest quote, judged in one statement.
-# ``fires``: the alert's condition holds now (for crossings: between the previous quote and
-# the latest, newer than anything it fired on). ``state_true``: the plain above/below/moved
-# state, which must be false again before a recurring alert re-arms. Duration and percent
-# alerts look back through the stored quotes, which must cover the span without a gap longer
-# than the staleness limit (in market time).
-_EVALUATED = """
-WITH latest AS (
+# The symbols whose latest quote moved since they were last judged, with the quote before it
+# (crossings). Freshness is computed once per distinct quote time: a fetch stamps its batch alike.
+_CHANGED = """
+changed_all AS (
+    SELECT s.symbol, s.current_price AS price, s.price_time AS quoted_at
+      FROM stocks s LEFT JOIN evaluation_cursors c ON c.symbol = s.symbol
+     WHERE s.price_time IS NOT NULL
+       AND (c.symbol IS NULL OR c.quoted_at IS DISTINCT FROM s.price_time OR c.price IS DISTINCT FROM s.current_price)
+),
+freshness AS (
+    SELECT t.quoted_at, market_minutes_between(t.quoted_at, %(now)s) <= %(max_age)s AS fresh
+      FROM (SELECT DISTINCT quoted_at FROM changed_all) t
+),
+changed AS (
+    SELECT ch.symbol, ch.price, ch.quoted_at, p.prev_price
+      FROM changed_all ch
+      JOIN freshness f ON f.quoted_at = ch.quoted_at AND f.fresh
+      LEFT JOIN LATERAL (
+            SELECT q.price AS prev_price FROM quotes q
+             WHERE q.symbol = ch.symbol AND q.quoted_at < ch.quoted_at
+             ORDER BY q.quoted_at DESC LIMIT 1) p ON true
+),
+windows AS (
+    -- each (symbol, condition, window) of armed percent-change alerts, with the move since the quote
+    -- in force at the window's start
+    SELECT c.symbol, w.condition, w.window_minutes,
+           (c.price - anchor.price) / anchor.price * 100 AS rise,
+           (anchor.price - c.price) / anchor.price * 100 AS fall
+      FROM changed c
+      CROSS JOIN LATERAL (
+            SELECT DISTINCT a.condition, a.window_minutes FROM alerts a
+             WHERE a.symbol = c.symbol AND a.armed AND a.status = 'active' AND a.alert_type = 'percent_change') w
+      JOIN LATERAL (
+            SELECT q.price FROM quotes q
+             WHERE q.symbol = c.symbol AND q.quoted_at <= c.quoted_at - make_interval(mins => w.window_minutes)
+             ORDER BY q.quoted_at DESC LIMIT 1) anchor ON true
+),
+found AS (
+    SELECT a.id FROM changed c JOIN alerts a ON a.symbol = c.symbol
+     WHERE a.armed AND a.status = 'active' AND a.alert_type = 'threshold' AND a.condition = 'above'
+       AND a.threshold_price <= c.price
+    UNION ALL
+    SELECT a.id FROM changed c JOIN alerts a ON a.symbol = c.symbol
+     WHERE a.armed AND a.status = 'active' AND a.alert_type = 'threshold' AND a.condition = 'below'
+       AND a.threshold_price >= c.price
+    UNION ALL
+    SELECT a.id FROM changed c JOIN alerts a ON a.symbol = c.symbol
+     WHERE a.armed AND a.status = 'active' AND a.alert_type = 'threshold' AND a.condition = 'crosses_above'
+       AND a.threshold_price > c.prev_price AND a.threshold_price <= c.price
+    UNION ALL
+    SELECT a.id FROM changed c JOIN alerts a ON a.symbol = c.symbol
+     WHERE a.armed AND a.status = 'active' AND a.alert_type = 'threshold' AND a.condition = 'crosses_below'
+       AND a.threshold_price < c.prev_price AND a.threshold_price >= c.price
+    UNION ALL
+    -- a duration can only hold if the latest quote satisfies it
+    SELECT a.id FROM changed c JOIN alerts a ON a.symbol = c.symbol
+     WHERE a.armed AND a.status = 'active' AND a.alert_type = 'duration' AND a.condition = 'above'
+       AND a.threshold_price <= c.price
+    UNION ALL
+    SELECT a.id FROM changed c JOIN alerts a ON a.symbol = c.symbol
+     WHERE a.armed AND a.status = 'active' AND a.alert_type = 'duration' AND a.condition = 'below'
+       AND a.threshold_price >= c.price
+    UNION ALL
+    SELECT a.id FROM windows w JOIN alerts a
+        ON a.symbol = w.symbol AND a.condition = w.condition AND a.window_minutes = w.window_minutes
+     WHERE a.armed AND a.status = 'active' AND a.alert_type = 'percent_change'
+       AND a.percent <= CASE w.condition WHEN 'up' THEN w.rise ELSE w.fall END
+),
+to_judge AS (
+    SELECT id FROM found
+    UNION
+    SELECT id FROM alerts WHERE needs_judging AND status = 'active'
+)"""
+
+# The rule set: each candidate alert (``to_judge``) with its stock's latest quote. ``fires``: the
+# alert's condition holds now (for crossings: between the previous quote and the latest, newer than
+# anything it fired on). ``state_true``: the plain above/below/moved state, which must be false
+# again before a recurring alert re-arms. Duration and percent alerts look back through the stored
+# quotes, which must cover the span without a gap longer than the staleness limit (market time).
+_JUDGE = """
+latest AS (
     SELECT s.symbol, s.current_price AS price, s.price_time AS quoted_at,
            market_minutes_between(s.price_time, %(now)s) <= %(max_age)s AS fresh
       FROM stocks s
      WHERE s.price_time IS NOT NULL
+       AND s.symbol IN (SELECT a.symbol FROM alerts a JOIN to_judge j ON j.id = a.id)
 ),
 candidates AS (
     SELECT a.id, a.user_id, a.symbol, a.alert_type, a.condition, a.threshold_price, a.duration_minutes,
            a.percent, a.window_minutes, a.recurring, a.armed, a.cooldown_minutes, a.last_triggered_at,
-           a.events_after,
+           a.events_after, a.needs_judging,
            l.price, l.quoted_at, coalesce(l.fresh, false) AS fresh
       FROM alerts a
+      JOIN to_judge j ON j.id = a.id
       LEFT JOIN latest l ON l.symbol = a.symbol
      WHERE a.status = 'active' AND (a.expires_at IS NULL OR a.expires_at > %(now)s)
 ),
@@ -227,7 +311,10 @@ evaluated AS (
 """
 
 CLAIM_TRIGGERS = (
-    _EVALUATED
+    "WITH"
+    + _CHANGED
+    + ","
+    + _JUDGE
     + """,
 claimed AS (
     UPDATE alerts a
@@ -236,6 +323,8 @@ claimed AS (
            trigger_count = a.trigger_count + 1,
            last_triggered_at = %(now)s,
            events_after = e.quoted_at,
+           needs_judging = false,
+           judged_at = %(now)s, judged_price = e.price, judged_quote_at = e.quoted_at,
            updated_at = %(now)s
       FROM evaluated e
      WHERE a.id = e.id AND e.fires AND a.armed AND a.status = 'active'
@@ -256,16 +345,44 @@ outbox AS (
       FROM triggers t JOIN users u ON u.id = t.user_id
  RETURNING id
 ),
-rearm AS (
-    SELECT e.id FROM evaluated e
-     WHERE e.recurring AND NOT e.armed AND e.state_true = false
-       AND e.last_triggered_at + make_interval(mins => e.cooldown_minutes) <= %(now)s
+judged AS (
+    -- newly defined alerts that did not fire: judged now, on this price
+    UPDATE alerts a
+       SET needs_judging = false, judged_at = %(now)s, judged_price = e.price, judged_quote_at = e.quoted_at
+      FROM evaluated e
+     WHERE a.id = e.id AND e.needs_judging AND e.fires IS NOT TRUE
+ RETURNING a.id
+),
+cursors AS (
+    INSERT INTO evaluation_cursors AS c (symbol, quoted_at, price, judged_at)
+    SELECT symbol, quoted_at, price, %(now)s FROM changed_all
+    ON CONFLICT (symbol) DO UPDATE SET quoted_at = EXCLUDED.quoted_at, price = EXCLUDED.price,
+                                       judged_at = EXCLUDED.judged_at
+ RETURNING c.symbol
 )
 SELECT (SELECT count(*) FROM evaluated) AS evaluated,
-       (SELECT count(*) FROM evaluated WHERE NOT fresh) AS skipped_stale,
+       (SELECT count(*) FROM changed_all) AS symbols_changed,
+       (SELECT count(*) FROM changed_all ch JOIN freshness f ON f.quoted_at = ch.quoted_at WHERE NOT f.fresh)
+           AS skipped_stale,
        (SELECT count(*) FROM claimed) AS triggered,
        (SELECT count(*) FROM outbox) AS notifications,
-       (SELECT array_agg(id) FROM rearm) AS rearm_ids
+       (SELECT count(*) FROM judged) AS newly_judged
+"""
+)
+
+# Recurring alerts that fired re-arm once their cooldown has passed and their condition is false
+# again on a fresh price; judged by the same rules, over just those alerts.
+REARM = (
+    """WITH to_judge AS (
+    SELECT id FROM alerts
+     WHERE NOT armed AND status = 'active' AND recurring
+       AND last_triggered_at + make_interval(mins => cooldown_minutes) <= %(now)s
+),"""
+    + _JUDGE
+    + """
+UPDATE alerts a SET armed = true, updated_at = %(now)s
+  FROM evaluated e
+ WHERE a.id = e.id AND e.state_true = false AND NOT a.armed AND a.status = 'active'
 """
 )
 
@@ -277,12 +394,9 @@ EVALUATION_LOCK_KEY = 7_320_114_502
 
 def claim_triggers(conn: Connection, now: datetime, max_age_minutes: int) -> dict[str, Any]:
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (EVALUATION_LOCK_KEY,))
-    row = conn.execute(CLAIM_TRIGGERS, {"now": now, "max_age": max_age_minutes}).fetchone()
-    rearm_ids = row.pop("rearm_ids") or []
-    row["rearmed"] = conn.execute(
-        "UPDATE alerts SET armed = true, updated_at = %s WHERE id = ANY(%s) AND NOT armed AND status = 'active'",
-        (now, rearm_ids),
-    ).rowcount
+    params = {"now": now, "max_age": max_age_minutes}
+    row = conn.execute(CLAIM_TRIGGERS, params).fetchone()
+    row["rearmed"] = conn.execute(REARM, params).rowcount
     return row
 
 

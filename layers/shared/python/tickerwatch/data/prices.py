@@ -65,17 +65,18 @@ def write_bars(conn: Connection, bars: list[PriceBar]) -> int:
     return cur.rowcount
 
 
-def record_quotes(conn: Connection, quotes: list[Quote]) -> None:
-    """Store each quote and make it the stock's current price unless a newer one is there."""
+def record_quotes(conn: Connection, quotes: list[Quote]) -> list[str]:
+    """Store each quote and make it the stock's current price unless a newer one is there; returns
+    the symbols whose current price moved on."""
     if not quotes:
-        return
+        return []
     with conn.cursor() as cur:
         cur.executemany(
             "INSERT INTO quotes (symbol, quoted_at, price) VALUES (%s, %s, %s)"
             " ON CONFLICT (symbol, quoted_at) DO UPDATE SET price = EXCLUDED.price",
             [(q.symbol, q.time, q.price) for q in quotes],
         )
-    conn.execute(
+    changed = conn.execute(
         """
         UPDATE stocks s SET current_price = q.price, price_time = q.quoted_at,
                previous_close = (SELECT b.close FROM price_bars b
@@ -86,9 +87,12 @@ def record_quotes(conn: Connection, quotes: list[Quote]) -> None:
                   FROM unnest(%s::text[], %s::timestamptz[], %s::numeric[]) AS u(symbol, quoted_at, price)
                  ORDER BY symbol, quoted_at DESC) AS q
          WHERE s.symbol = q.symbol AND (s.price_time IS NULL OR s.price_time <= q.quoted_at)
+           AND (s.price_time IS DISTINCT FROM q.quoted_at OR s.current_price IS DISTINCT FROM q.price)
+     RETURNING s.symbol
         """,
         ([q.symbol for q in quotes], [q.time for q in quotes], [q.price for q in quotes]),
-    )
+    ).fetchall()
+    return sorted(r["symbol"] for r in changed)
 
 
 def prune_quotes(conn: Connection, older_than: datetime) -> int:
