@@ -8,7 +8,7 @@ from fastapi import Depends, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from tickerwatch import alerts
-from tickerwatch.runtime import get_database
+from tickerwatch.runtime import alert_change_announcer, get_database
 from tickerwatch.settings import get_settings
 from tickerwatch.web import (
     CurrentUser,
@@ -116,6 +116,20 @@ class AlertOut(ConditionOut):
     expires_at: datetime | None
     is_active: bool
     status: str
+    state: Literal[
+        "pending", "waiting", "stale_price", "no_price", "cooling_down", "triggered", "paused", "expired"
+    ] = Field(
+        description="pending: not judged yet; waiting: judged, condition not met; stale_price: the latest quote is"
+        " older than the staleness limit (see quote_age_minutes), so it cannot fire; no_price: the stock has no"
+        " quote yet; cooling_down: a recurring alert that fired and re-arms after its cooldown once the condition"
+        " is false again; triggered, paused, expired: as status."
+    )
+    last_evaluated_at: datetime | None
+    last_evaluated_price: Decimal | None
+    last_evaluated_quote_at: datetime | None
+    current_price: Decimal | None
+    price_time: datetime | None
+    quote_age_minutes: Decimal | None = Field(description="Age of the stock's latest quote, in market minutes.")
     trigger_count: int
     last_triggered_at: datetime | None
     created_at: datetime
@@ -155,6 +169,10 @@ writes = [Depends(throttle("alert-writes", "rate_limit_alert_writes_per_user", b
 app = create_app("tickerwatch alerts")
 
 
+def _age() -> dict[str, int]:
+    return {"max_age": get_settings().max_price_age_minutes}
+
+
 @app.post(
     "/api/v1/alerts/",
     status_code=201,
@@ -165,7 +183,8 @@ app = create_app("tickerwatch alerts")
 def create(body: AlertCreate, user: CurrentUser) -> AlertOut:
     fields = body.model_dump(exclude={"stock_symbol"})
     definition = alerts.AlertDefinition(symbol=body.stock_symbol, **fields)
-    return AlertOut.of(alerts.create_alert(get_database(), user.id, definition))
+    created = alerts.create_alert(get_database(), user.id, definition, announce=alert_change_announcer(), **_age())
+    return AlertOut.of(created)
 
 
 @app.get("/api/v1/alerts/", response_model=AlertPage)
@@ -185,6 +204,7 @@ def list_alerts(
         alert_type=alert_type,
         limit=limit,
         offset=offset,
+        **_age(),
     )
     return AlertPage(count=total, limit=limit, offset=offset, results=[AlertOut.of(r) for r in rows])
 
@@ -210,13 +230,16 @@ def triggered(user: CurrentUser, limit: Limit = 20, offset: Offset = 0) -> Trigg
 
 @app.get(ALERT, response_model=AlertOut, responses=documented_errors(404))
 def read(alert_id: ResourceId, user: CurrentUser) -> AlertOut:
-    return AlertOut.of(alerts.get_alert(get_database(), user.id, alert_id))
+    return AlertOut.of(alerts.get_alert(get_database(), user.id, alert_id, **_age()))
 
 
 @app.patch(ALERT, response_model=AlertOut, responses=documented_errors(404, 409), dependencies=writes)
 def update(alert_id: ResourceId, body: AlertPatch, user: CurrentUser) -> AlertOut:
     changes = body.model_dump(exclude_unset=True)
-    return AlertOut.of(alerts.update_alert(get_database(), user.id, alert_id, changes))
+    updated = alerts.update_alert(
+        get_database(), user.id, alert_id, changes, announce=alert_change_announcer(), **_age()
+    )
+    return AlertOut.of(updated)
 
 
 @app.delete(ALERT, status_code=204, response_class=Response, responses=documented_errors(404), dependencies=writes)
@@ -227,12 +250,13 @@ def delete(alert_id: ResourceId, user: CurrentUser) -> Response:
 
 @app.post(ALERT + "pause/", response_model=AlertOut, responses=documented_errors(404), dependencies=writes)
 def pause(alert_id: ResourceId, user: CurrentUser) -> AlertOut:
-    return AlertOut.of(alerts.set_paused(get_database(), user.id, alert_id, True))
+    return AlertOut.of(alerts.set_paused(get_database(), user.id, alert_id, True, **_age()))
 
 
 @app.post(ALERT + "resume/", response_model=AlertOut, responses=documented_errors(404, 409), dependencies=writes)
 def resume(alert_id: ResourceId, user: CurrentUser) -> AlertOut:
-    return AlertOut.of(alerts.set_paused(get_database(), user.id, alert_id, False))
+    resumed = alerts.set_paused(get_database(), user.id, alert_id, False, announce=alert_change_announcer(), **_age())
+    return AlertOut.of(resumed)
 
 
 handler = lambda_handler(app)

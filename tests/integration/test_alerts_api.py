@@ -215,3 +215,52 @@ def test_patch_changes_only_what_is_sent_and_rejects_nulls(api, users, acme):
     for field in ("recurring", "condition", "cooldown_minutes"):
         reply = api.request("PATCH", path, json_body={field: None}, headers=auth)
         assert reply.status_code == 400 and field in reply.fields(), field
+
+
+def test_each_alert_says_why_it_has_not_fired(api, users, db):
+    from decimal import Decimal as D
+
+    auth = users.signed_in()
+    now = datetime.now(UTC)
+    quote(db, "ACME", 100, now - timedelta(minutes=1))
+    quote(db, "OLD", 50, now - timedelta(days=30))  # weeks old: stale whatever the hour
+    db.run(lambda conn: conn.execute("INSERT INTO stocks (symbol) VALUES ('NEW')"))
+    waiting = create(api, auth, threshold_price="110").json()
+    stale = create(api, auth, stock_symbol="OLD", threshold_price="60").json()
+    no_price = create(api, auth, stock_symbol="NEW").json()
+    # Given new alerts, not judged yet,
+    assert (waiting["state"], waiting["last_evaluated_at"]) == ("pending", None)
+    assert (stale["state"], no_price["state"]) == ("stale_price", "no_price")
+    assert stale["quote_age_minutes"] is not None and float(stale["quote_age_minutes"]) > 120
+    # when the evaluator has run,
+    load_function("evaluate_alerts").handler(scheduled_event("evaluate_alerts"), LocalContext("evaluate_alerts"))
+    shown = api.request("GET", f"/api/v1/alerts/{waiting['id']}/", headers=auth).json()
+    # then each says what it was judged on and where it stands.
+    assert shown["state"] == "waiting"
+    assert D(shown["last_evaluated_price"]) == 100 and shown["last_evaluated_quote_at"] is not None
+    assert datetime.fromisoformat(shown["last_evaluated_at"].replace("Z", "+00:00")) >= now
+    assert D(shown["current_price"]) == 100 and float(shown["quote_age_minutes"]) <= 5
+    paused = api.request("POST", f"/api/v1/alerts/{waiting['id']}/pause/", headers=auth).json()
+    assert paused["state"] == "paused"
+    fired = create(api, auth, threshold_price="95").json()
+    load_function("evaluate_alerts").handler(scheduled_event("evaluate_alerts"), LocalContext("evaluate_alerts"))
+    assert api.request("GET", f"/api/v1/alerts/{fired['id']}/", headers=auth).json()["state"] == "triggered"
+
+
+def test_defining_an_alert_wakes_the_evaluator(lambda_api, db):
+    from conftest import Users
+
+    from tickerwatch import bus
+
+    heard = []
+    bus.subscribe(bus.ALERTS_CHANGED, heard.append)
+    try:
+        quote(db, "ACME", 100, datetime.now(UTC) - timedelta(minutes=1))
+        auth = Users(lambda_api).signed_in()
+        alert_id = create(lambda_api, auth).json()["id"]
+        lambda_api.request("PATCH", f"/api/v1/alerts/{alert_id}/", json_body={"threshold_price": "111"}, headers=auth)
+        lambda_api.request("POST", f"/api/v1/alerts/{alert_id}/pause/", headers=auth)
+        lambda_api.request("POST", f"/api/v1/alerts/{alert_id}/resume/", headers=auth)
+    finally:
+        bus.clear_subscribers()
+    assert [e["detail-type"] for e in heard] == ["alerts.changed"] * 3  # created, changed, resumed

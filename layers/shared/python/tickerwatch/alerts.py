@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -115,21 +116,45 @@ def _checked(db: Database, d: AlertDefinition, work):
     return db.run(run)
 
 
-def create_alert(db: Database, user_id: int, definition: AlertDefinition) -> dict:
+# Judged against it when an alert's state is shown; the evaluator gets the same setting.
+DEFAULT_MAX_PRICE_AGE = 120
+# Told after an alert is defined, changed or resumed, so it is judged at once, not at the next
+# price change or schedule (the evaluator judges only what changed).
+Announce = Callable[[], object] | None
+
+
+def create_alert(
+    db: Database,
+    user_id: int,
+    definition: AlertDefinition,
+    *,
+    max_age: int = DEFAULT_MAX_PRICE_AGE,
+    announce: Announce = None,
+) -> dict:
     d = AlertDefinition(**{**definition.fields(), "symbol": normalise_symbol(definition.symbol, "stock_symbol")})
-    alert = _checked(db, d, lambda conn: store.insert_alert(conn, user_id, d.fields()))
+    alert = _checked(db, d, lambda conn: store.insert_alert(conn, user_id, d.fields(), max_age))
     metrics.add_metric(name="AlertCreated", unit="Count", value=1)
+    if announce:
+        announce()
     return alert
 
 
-def get_alert(db: Database, user_id: int, alert_id: int) -> dict:
-    alert = db.one(lambda conn: store.get_alert(conn, user_id, alert_id))
+def get_alert(db: Database, user_id: int, alert_id: int, *, max_age: int = DEFAULT_MAX_PRICE_AGE) -> dict:
+    alert = db.one(lambda conn: store.get_alert(conn, user_id, alert_id, max_age))
     if alert is None:
         raise NotFound("Alert not found.")
     return alert
 
 
-def update_alert(db: Database, user_id: int, alert_id: int, changes: dict[str, Any]) -> dict:
+def update_alert(
+    db: Database,
+    user_id: int,
+    alert_id: int,
+    changes: dict[str, Any],
+    *,
+    max_age: int = DEFAULT_MAX_PRICE_AGE,
+    announce: Announce = None,
+) -> dict:
     current = get_alert(db, user_id, alert_id)
     not_null = [
         k for k in ("alert_type", "condition", "recurring", "cooldown_minutes") if k in changes and changes[k] is None
@@ -143,19 +168,32 @@ def update_alert(db: Database, user_id: int, alert_id: int, changes: dict[str, A
         for name in TYPE_FIELDS - FIELDS_BY_TYPE.get(changes["alert_type"], set()) - set(changes):
             merged[name] = None
     d = AlertDefinition(**merged)
-    updated = _checked(db, d, lambda conn: store.update_alert(conn, user_id, alert_id, d.fields()))
+    updated = _checked(db, d, lambda conn: store.update_alert(conn, user_id, alert_id, d.fields(), max_age))
     if updated is None:
         raise NotFound("Alert not found.")
+    if announce:
+        announce()
     return updated
 
 
-def set_paused(db: Database, user_id: int, alert_id: int, paused: bool) -> dict:
+def set_paused(
+    db: Database,
+    user_id: int,
+    alert_id: int,
+    paused: bool,
+    *,
+    max_age: int = DEFAULT_MAX_PRICE_AGE,
+    announce: Announce = None,
+) -> dict:
+    status = "paused" if paused else "active"
     try:
-        alert = db.run(lambda conn: store.set_status(conn, user_id, alert_id, "paused" if paused else "active"))
+        alert = db.run(lambda conn: store.set_status(conn, user_id, alert_id, status, max_age))
     except store.DuplicateAlert:
         raise Conflict("You already have an identical active alert.") from None
     if alert is None:
         raise NotFound("Alert not found.")
+    if announce and not paused:
+        announce()
     return alert
 
 
@@ -173,11 +211,19 @@ def list_alerts(
     alert_type: str | None,
     limit: int,
     offset: int,
+    max_age: int = DEFAULT_MAX_PRICE_AGE,
 ) -> tuple[int, list[dict]]:
     symbol = normalise_symbol(symbol, "stock_symbol") if symbol else None
     return db.one(
         lambda conn: store.list_alerts(
-            conn, user_id, is_active=is_active, symbol=symbol, alert_type=alert_type, limit=limit, offset=offset
+            conn,
+            user_id,
+            is_active=is_active,
+            symbol=symbol,
+            alert_type=alert_type,
+            limit=limit,
+            offset=offset,
+            max_age=max_age,
         )
     )
 

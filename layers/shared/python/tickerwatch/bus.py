@@ -1,4 +1,5 @@
-"""Domain events between jobs: "prices changed" from fetch_prices to whoever reacts to prices.
+"""Domain events: "prices changed" from fetch_prices, "alerts changed" from the alerts function,
+to whoever reacts to them (the evaluator).
 
 In AWS they go to EventBridge (``EVENT_BUS_NAME``), whose rules invoke the subscribed functions,
 so fetch_prices does not know who listens. Locally they go to the subscribers registered in this
@@ -16,8 +17,9 @@ from typing import Any
 
 from tickerwatch.observability import logger
 
-SOURCE = "tickerwatch.prices"
+SOURCE = "tickerwatch"
 PRICES_CHANGED = "prices.changed"
+ALERTS_CHANGED = "alerts.changed"
 MAX_SYMBOLS_PER_EVENT = 5000  # ~60 KB of detail, well under EventBridge's 256 KB
 
 Subscriber = Callable[[dict[str, Any]], None]
@@ -48,32 +50,43 @@ def event(detail_type: str, detail: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def publish_prices_changed(symbols: list[str], bus_name: str | None, client=None) -> int:
-    """Tell the listeners which symbols have a newer price; returns the number of events sent."""
-    if not symbols:
+def publish(detail_type: str, details: list[dict[str, Any]], bus_name: str | None, client=None) -> int:
+    """Send events of one type (EventBridge takes ten a call); returns how many went out.
+
+    Losing one is not fatal: the evaluator's five-minute schedule finds every change in the database.
+    """
+    if not details:
         return 0
-    chunks = [symbols[i : i + MAX_SYMBOLS_PER_EVENT] for i in range(0, len(symbols), MAX_SYMBOLS_PER_EVENT)]
     if bus_name:
         import boto3
 
         client = client or boto3.client("events")
-        entries = [
-            {
-                "Source": SOURCE,
-                "DetailType": PRICES_CHANGED,
-                "Detail": json.dumps({"symbols": chunk}),
-                "EventBusName": bus_name,
-            }
-            for chunk in chunks
-        ]
-        reply = client.put_events(Entries=entries)
-        if reply.get("FailedEntryCount"):
-            # Not fatal: the evaluator's five-minute schedule finds the changes in the database anyway.
-            logger.warning("prices.changed not published", extra={"failed": reply["FailedEntryCount"]})
-        return len(entries) - reply.get("FailedEntryCount", 0)
+        sent = 0
+        for start in range(0, len(details), 10):
+            entries = [
+                {"Source": SOURCE, "DetailType": detail_type, "Detail": json.dumps(d), "EventBusName": bus_name}
+                for d in details[start : start + 10]
+            ]
+            try:
+                reply = client.put_events(Entries=entries)
+            except Exception as exc:  # the caller's work is committed; the schedule catches up
+                logger.warning("event not published", extra={"detail_type": detail_type, "error": str(exc)})
+                continue
+            if reply.get("FailedEntryCount"):
+                logger.warning(
+                    "event not published", extra={"detail_type": detail_type, "failed": reply["FailedEntryCount"]}
+                )
+            sent += len(entries) - reply.get("FailedEntryCount", 0)
+        return sent
     with _lock:
-        listeners = list(_subscribers.get(PRICES_CHANGED, []))
-    for chunk in chunks:
+        listeners = list(_subscribers.get(detail_type, []))
+    for detail in details:
         for listener in listeners:
-            listener(event(PRICES_CHANGED, {"symbols": chunk}))
-    return len(chunks) if listeners else 0
+            listener(event(detail_type, detail))
+    return len(details) if listeners else 0
+
+
+def publish_prices_changed(symbols: list[str], bus_name: str | None, client=None) -> int:
+    """Tell the listeners which symbols have a newer price."""
+    chunks = [symbols[i : i + MAX_SYMBOLS_PER_EVENT] for i in range(0, len(symbols), MAX_SYMBOLS_PER_EVENT)]
+    return publish(PRICES_CHANGED, [{"symbols": chunk} for chunk in chunks], bus_name, client)

@@ -180,6 +180,7 @@ def start_jobs() -> Scheduler:
     first = {"fetch_prices": {"backfill": True}} if settings.market_data.startswith("replay:") else {}
     scheduler = Scheduler(intervals, first)
     if "evaluate_alerts" in intervals:
-        bus.subscribe(bus.PRICES_CHANGED, lambda event: scheduler.trigger("evaluate_alerts", event))
+        for detail_type in (bus.PRICES_CHANGED, bus.ALERTS_CHANGED):
+            bus.subscribe(detail_type, lambda event: scheduler.trigger("evaluate_alerts", event))
     scheduler.start()
     return scheduler

@@ -104,6 +104,14 @@ def price_change_publisher():
     return lambda symbols: publish_prices_changed(symbols, bus_name)
 
 
+def alert_change_announcer():
+    """What the alerts function calls after an alert is defined, changed or resumed."""
+    from tickerwatch import bus
+
+    bus_name = get_settings().event_bus_name
+    return lambda: bus.publish(bus.ALERTS_CHANGED, [{}], bus_name)
+
+
 @lru_cache(maxsize=1)
 def get_model():
     from tickerwatch.model import DEFAULT_WEIGHTS, LstmModel

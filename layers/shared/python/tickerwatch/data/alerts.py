@@ -23,12 +23,36 @@ FIELDS = (
     "expires_at",
 )
 
-_EFFECTIVE = """
-    CASE WHEN status = 'active' AND expires_at <= now() THEN 'expired' ELSE status END AS status,
-    (status = 'active' AND (expires_at IS NULL OR expires_at > now())) AS is_active"""
-_COLUMNS = f"""id, symbol, alert_type, condition, threshold_price, duration_minutes, percent, window_minutes,
-    recurring, cooldown_minutes, expires_at, armed, trigger_count, last_triggered_at, created_at, updated_at,
-    {_EFFECTIVE}"""
+# An alert as its owner sees it: the definition, the effective status, and why it has or has not
+# fired: the price and quote time it was last judged on (its own first judgement, or the latest
+# move of its stock, whichever is later) and its state now.
+_SELECT = """
+SELECT a.id, a.symbol, a.alert_type, a.condition, a.threshold_price, a.duration_minutes, a.percent,
+       a.window_minutes, a.recurring, a.cooldown_minutes, a.expires_at, a.armed, a.trigger_count,
+       a.last_triggered_at, a.created_at, a.updated_at,
+       CASE WHEN a.status = 'active' AND a.expires_at <= now() THEN 'expired' ELSE a.status END AS status,
+       (a.status = 'active' AND (a.expires_at IS NULL OR a.expires_at > now())) AS is_active,
+       CASE WHEN a.needs_judging AND a.status = 'active' THEN NULL
+            WHEN a.status = 'active' AND c.judged_at > coalesce(a.judged_at, '-infinity') THEN c.judged_at
+            ELSE a.judged_at END AS last_evaluated_at,
+       CASE WHEN a.needs_judging AND a.status = 'active' THEN NULL
+            WHEN a.status = 'active' AND c.judged_at > coalesce(a.judged_at, '-infinity') THEN c.price
+            ELSE a.judged_price END AS last_evaluated_price,
+       CASE WHEN a.needs_judging AND a.status = 'active' THEN NULL
+            WHEN a.status = 'active' AND c.judged_at > coalesce(a.judged_at, '-infinity') THEN c.quoted_at
+            ELSE a.judged_quote_at END AS last_evaluated_quote_at,
+       s.current_price, s.price_time,
+       round(market_minutes_between(s.price_time, now())::numeric, 1) AS quote_age_minutes,
+       CASE WHEN a.status <> 'active' THEN a.status
+            WHEN a.expires_at <= now() THEN 'expired'
+            WHEN s.price_time IS NULL THEN 'no_price'
+            WHEN market_minutes_between(s.price_time, now()) > %(max_age)s THEN 'stale_price'
+            WHEN a.needs_judging THEN 'pending'
+            WHEN NOT a.armed THEN 'cooling_down'
+            ELSE 'waiting' END AS state
+  FROM alerts a
+  LEFT JOIN stocks s ON s.symbol = a.symbol
+  LEFT JOIN evaluation_cursors c ON c.symbol = a.symbol"""
 
 
 class DuplicateAlert(Exception):
@@ -48,17 +72,20 @@ def _guard_duplicates(fn):
     return wrapper
 
 
-@_guard_duplicates
-def insert_alert(conn: Connection, user_id: int, fields: dict[str, Any]) -> dict:
-    names = ["user_id", *FIELDS]
+def get_alert(conn: Connection, user_id: int, alert_id: int, max_age: int) -> dict | None:
     return conn.execute(
-        f"INSERT INTO alerts ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))}) RETURNING {_COLUMNS}",
-        [user_id, *(fields.get(f) for f in FIELDS)],
+        _SELECT + " WHERE a.id = %(id)s AND a.user_id = %(user)s", {"id": alert_id, "user": user_id, "max_age": max_age}
     ).fetchone()
 
 
-def get_alert(conn: Connection, user_id: int, alert_id: int) -> dict | None:
-    return conn.execute(f"SELECT {_COLUMNS} FROM alerts WHERE id = %s AND user_id = %s", (alert_id, user_id)).fetchone()
+@_guard_duplicates
+def insert_alert(conn: Connection, user_id: int, fields: dict[str, Any], max_age: int) -> dict:
+    names = ["user_id", *FIELDS]
+    alert_id = conn.execute(
+        f"INSERT INTO alerts ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))}) RETURNING id",
+        [user_id, *(fields.get(f) for f in FIELDS)],
+    ).fetchone()["id"]
+    return get_alert(conn, user_id, alert_id, max_age)
 
 
 def list_alerts(
@@ -70,12 +97,13 @@ def list_alerts(
     alert_type: str | None,
     limit: int,
     offset: int,
+    max_age: int,
 ) -> tuple[int, list[dict]]:
-    where = """user_id = %(user)s
-        AND (%(symbol)s::text IS NULL OR symbol = %(symbol)s)
-        AND (%(type)s::text IS NULL OR alert_type = %(type)s)
+    where = """a.user_id = %(user)s
+        AND (%(symbol)s::text IS NULL OR a.symbol = %(symbol)s)
+        AND (%(type)s::text IS NULL OR a.alert_type = %(type)s)
         AND (%(active)s::boolean IS NULL OR
-             (status = 'active' AND (expires_at IS NULL OR expires_at > now())) = %(active)s)"""
+             (a.status = 'active' AND (a.expires_at IS NULL OR a.expires_at > now())) = %(active)s)"""
     params = {
         "user": user_id,
         "symbol": symbol,
@@ -83,38 +111,41 @@ def list_alerts(
         "active": is_active,
         "limit": limit,
         "offset": offset,
+        "max_age": max_age,
     }
     return paged(
         conn,
-        f"SELECT {_COLUMNS}, count(*) OVER () AS _total FROM alerts WHERE {where}"
-        " ORDER BY id DESC LIMIT %(limit)s OFFSET %(offset)s",
+        _SELECT.replace("SELECT a.id,", "SELECT count(*) OVER () AS _total, a.id,", 1)
+        + f" WHERE {where} ORDER BY a.id DESC LIMIT %(limit)s OFFSET %(offset)s",
         params,
-        f"SELECT count(*) AS n FROM alerts WHERE {where}",
+        f"SELECT count(*) AS n FROM alerts a WHERE {where}",
         offset,
     )
 
 
 @_guard_duplicates
-def update_alert(conn: Connection, user_id: int, alert_id: int, fields: dict[str, Any]) -> dict | None:
+def update_alert(conn: Connection, user_id: int, alert_id: int, fields: dict[str, Any], max_age: int) -> dict | None:
     """Replace the alert's definition; it is re-armed, since it is a new condition."""
     sets = ", ".join(f"{f} = %s" for f in FIELDS if f != "symbol")
-    return conn.execute(
+    row = conn.execute(
         f"UPDATE alerts SET {sets}, armed = true, needs_judging = true, events_after = now(), updated_at = now()"
-        f" WHERE id = %s AND user_id = %s RETURNING {_COLUMNS}",
+        " WHERE id = %s AND user_id = %s RETURNING id",
         [*(fields.get(f) for f in FIELDS if f != "symbol"), alert_id, user_id],
     ).fetchone()
+    return get_alert(conn, user_id, alert_id, max_age) if row else None
 
 
 @_guard_duplicates
-def set_status(conn: Connection, user_id: int, alert_id: int, status: str) -> dict | None:
-    return conn.execute(
-        f"UPDATE alerts SET status = %(status)s,"
-        f" armed = (CASE WHEN %(status)s = 'active' THEN true ELSE armed END),"
-        f" needs_judging = (%(status)s = 'active'),"
-        f" events_after = (CASE WHEN %(status)s = 'active' THEN now() ELSE events_after END),"
-        f" updated_at = now() WHERE id = %(id)s AND user_id = %(user)s RETURNING {_COLUMNS}",
+def set_status(conn: Connection, user_id: int, alert_id: int, status: str, max_age: int) -> dict | None:
+    row = conn.execute(
+        "UPDATE alerts SET status = %(status)s,"
+        " armed = (CASE WHEN %(status)s = 'active' THEN true ELSE armed END),"
+        " needs_judging = (%(status)s = 'active'),"
+        " events_after = (CASE WHEN %(status)s = 'active' THEN now() ELSE events_after END),"
+        " updated_at = now() WHERE id = %(id)s AND user_id = %(user)s RETURNING id",
         {"status": status, "id": alert_id, "user": user_id},
     ).fetchone()
+    return get_alert(conn, user_id, alert_id, max_age) if row else None
 
 
 def delete_alert(conn: Connection, user_id: int, alert_id: int) -> bool:
@@ -192,35 +223,41 @@ windows AS (
              ORDER BY q.quoted_at DESC LIMIT 1) anchor ON true
 ),
 found AS (
-    SELECT a.id FROM changed c JOIN alerts a ON a.symbol = c.symbol
-     WHERE a.armed AND a.status = 'active' AND a.alert_type = 'threshold' AND a.condition = 'above'
-       AND a.threshold_price <= c.price
+    -- Per changed symbol, index ranges of its armed alerts (OFFSET 0 keeps each a per-symbol index
+    -- range: flattened into one join, the planner would rather read every alert).
+    SELECT f.id FROM changed c CROSS JOIN LATERAL (
+        SELECT a.id FROM alerts a
+         WHERE a.symbol = c.symbol AND a.armed AND a.status = 'active' AND a.alert_type = 'threshold'
+           AND a.condition = 'above' AND a.threshold_price <= c.price
+        UNION ALL
+        SELECT a.id FROM alerts a
+         WHERE a.symbol = c.symbol AND a.armed AND a.status = 'active' AND a.alert_type = 'threshold'
+           AND a.condition = 'below' AND a.threshold_price >= c.price
+        UNION ALL
+        SELECT a.id FROM alerts a
+         WHERE a.symbol = c.symbol AND a.armed AND a.status = 'active' AND a.alert_type = 'threshold'
+           AND a.condition = 'crosses_above' AND a.threshold_price > c.prev_price AND a.threshold_price <= c.price
+        UNION ALL
+        SELECT a.id FROM alerts a
+         WHERE a.symbol = c.symbol AND a.armed AND a.status = 'active' AND a.alert_type = 'threshold'
+           AND a.condition = 'crosses_below' AND a.threshold_price < c.prev_price AND a.threshold_price >= c.price
+        UNION ALL
+        -- a duration can only hold if the latest quote satisfies it
+        SELECT a.id FROM alerts a
+         WHERE a.symbol = c.symbol AND a.armed AND a.status = 'active' AND a.alert_type = 'duration'
+           AND a.condition = 'above' AND a.threshold_price <= c.price
+        UNION ALL
+        SELECT a.id FROM alerts a
+         WHERE a.symbol = c.symbol AND a.armed AND a.status = 'active' AND a.alert_type = 'duration'
+           AND a.condition = 'below' AND a.threshold_price >= c.price
+        OFFSET 0) f
     UNION ALL
-    SELECT a.id FROM changed c JOIN alerts a ON a.symbol = c.symbol
-     WHERE a.armed AND a.status = 'active' AND a.alert_type = 'threshold' AND a.condition = 'below'
-       AND a.threshold_price >= c.price
-    UNION ALL
-    SELECT a.id FROM changed c JOIN alerts a ON a.symbol = c.symbol
-     WHERE a.armed AND a.status = 'active' AND a.alert_type = 'threshold' AND a.condition = 'crosses_above'
-       AND a.threshold_price > c.prev_price AND a.threshold_price <= c.price
-    UNION ALL
-    SELECT a.id FROM changed c JOIN alerts a ON a.symbol = c.symbol
-     WHERE a.armed AND a.status = 'active' AND a.alert_type = 'threshold' AND a.condition = 'crosses_below'
-       AND a.threshold_price < c.prev_price AND a.threshold_price >= c.price
-    UNION ALL
-    -- a duration can only hold if the latest quote satisfies it
-    SELECT a.id FROM changed c JOIN alerts a ON a.symbol = c.symbol
-     WHERE a.armed AND a.status = 'active' AND a.alert_type = 'duration' AND a.condition = 'above'
-       AND a.threshold_price <= c.price
-    UNION ALL
-    SELECT a.id FROM changed c JOIN alerts a ON a.symbol = c.symbol
-     WHERE a.armed AND a.status = 'active' AND a.alert_type = 'duration' AND a.condition = 'below'
-       AND a.threshold_price >= c.price
-    UNION ALL
-    SELECT a.id FROM windows w JOIN alerts a
-        ON a.symbol = w.symbol AND a.condition = w.condition AND a.window_minutes = w.window_minutes
-     WHERE a.armed AND a.status = 'active' AND a.alert_type = 'percent_change'
-       AND a.percent <= CASE w.condition WHEN 'up' THEN w.rise ELSE w.fall END
+    SELECT f.id FROM windows w CROSS JOIN LATERAL (
+        SELECT a.id FROM alerts a
+         WHERE a.symbol = w.symbol AND a.condition = w.condition AND a.window_minutes = w.window_minutes
+           AND a.armed AND a.status = 'active' AND a.alert_type = 'percent_change'
+           AND a.percent <= CASE w.condition WHEN 'up' THEN w.rise ELSE w.fall END
+        OFFSET 0) f
 ),
 to_judge AS (
     SELECT id FROM found
@@ -228,18 +265,40 @@ to_judge AS (
     SELECT id FROM alerts WHERE needs_judging AND status = 'active'
 )"""
 
+# Step one of a run: what to judge, and the changes it judges (handed to step two, whose plan then
+# knows how few alerts it touches and reads them by primary key).
+FIND_CANDIDATES = (
+    "WITH"
+    + _CHANGED
+    + """
+SELECT (SELECT coalesce(array_agg(id), '{}') FROM to_judge) AS ids,
+       (SELECT count(*) FROM changed_all) AS symbols_changed,
+       (SELECT count(*) FROM changed_all ch JOIN freshness f ON f.quoted_at = ch.quoted_at WHERE NOT f.fresh)
+           AS skipped_stale,
+       coalesce(array_agg(symbol ORDER BY symbol), '{}') AS symbols,
+       coalesce(array_agg(quoted_at ORDER BY symbol), '{}') AS quoted,
+       coalesce(array_agg(price ORDER BY symbol), '{}') AS prices
+  FROM changed_all"""
+)
+
 # The rule set: each candidate alert (``to_judge``) with its stock's latest quote. ``fires``: the
 # alert's condition holds now (for crossings: between the previous quote and the latest, newer than
 # anything it fired on). ``state_true``: the plain above/below/moved state, which must be false
 # again before a recurring alert re-arms. Duration and percent alerts look back through the stored
 # quotes, which must cover the span without a gap longer than the staleness limit (market time).
 _JUDGE = """
-latest AS (
-    SELECT s.symbol, s.current_price AS price, s.price_time AS quoted_at,
-           market_minutes_between(s.price_time, %(now)s) <= %(max_age)s AS fresh
+latest_quotes AS (
+    SELECT s.symbol, s.current_price AS price, s.price_time AS quoted_at
       FROM stocks s
      WHERE s.price_time IS NOT NULL
-       AND s.symbol IN (SELECT a.symbol FROM alerts a JOIN to_judge j ON j.id = a.id)
+       AND s.symbol IN (SELECT a.symbol FROM alerts a WHERE a.id = ANY(%(ids)s))
+),
+latest AS (
+    -- freshness once per distinct quote time (a fetch stamps its batch alike), not per symbol
+    SELECT l.*, f.fresh
+      FROM latest_quotes l
+      JOIN (SELECT t.quoted_at, market_minutes_between(t.quoted_at, %(now)s) <= %(max_age)s AS fresh
+              FROM (SELECT DISTINCT quoted_at FROM latest_quotes) t) f ON f.quoted_at = l.quoted_at
 ),
 candidates AS (
     SELECT a.id, a.user_id, a.symbol, a.alert_type, a.condition, a.threshold_price, a.duration_minutes,
@@ -247,9 +306,8 @@ candidates AS (
            a.events_after, a.needs_judging,
            l.price, l.quoted_at, coalesce(l.fresh, false) AS fresh
       FROM alerts a
-      JOIN to_judge j ON j.id = a.id
       LEFT JOIN latest l ON l.symbol = a.symbol
-     WHERE a.status = 'active' AND (a.expires_at IS NULL OR a.expires_at > %(now)s)
+     WHERE a.id = ANY(%(ids)s) AND a.status = 'active' AND (a.expires_at IS NULL OR a.expires_at > %(now)s)
 ),
 lookback AS (
     -- Per-alert look-ups, each skipped (one-time filter) unless the alert's type needs it, and
@@ -310,10 +368,10 @@ evaluated AS (
 )
 """
 
+# Step two: judge the candidates (``ids``) and claim the firings, each with its trigger and outbox row,
+# and move the symbols' cursors to the quotes judged.
 CLAIM_TRIGGERS = (
     "WITH"
-    + _CHANGED
-    + ","
     + _JUDGE
     + """,
 claimed AS (
@@ -327,7 +385,7 @@ claimed AS (
            judged_at = %(now)s, judged_price = e.price, judged_quote_at = e.quoted_at,
            updated_at = %(now)s
       FROM evaluated e
-     WHERE a.id = e.id AND e.fires AND a.armed AND a.status = 'active'
+     WHERE a.id = ANY(%(ids)s) AND a.id = e.id AND e.fires AND a.armed AND a.status = 'active'
  RETURNING a.id, a.user_id, a.trigger_count, a.symbol, a.alert_type, a.condition, a.threshold_price,
            a.duration_minutes, a.percent, a.window_minutes, e.price, e.quoted_at
 ),
@@ -350,20 +408,18 @@ judged AS (
     UPDATE alerts a
        SET needs_judging = false, judged_at = %(now)s, judged_price = e.price, judged_quote_at = e.quoted_at
       FROM evaluated e
-     WHERE a.id = e.id AND e.needs_judging AND e.fires IS NOT TRUE
+     WHERE a.id = ANY(%(ids)s) AND a.id = e.id AND e.needs_judging AND e.fires IS NOT TRUE
  RETURNING a.id
 ),
 cursors AS (
     INSERT INTO evaluation_cursors AS c (symbol, quoted_at, price, judged_at)
-    SELECT symbol, quoted_at, price, %(now)s FROM changed_all
+    SELECT symbol, quoted_at, price, %(now)s
+      FROM unnest(%(symbols)s::text[], %(quoted)s::timestamptz[], %(prices)s::numeric[]) AS j(symbol, quoted_at, price)
     ON CONFLICT (symbol) DO UPDATE SET quoted_at = EXCLUDED.quoted_at, price = EXCLUDED.price,
                                        judged_at = EXCLUDED.judged_at
  RETURNING c.symbol
 )
 SELECT (SELECT count(*) FROM evaluated) AS evaluated,
-       (SELECT count(*) FROM changed_all) AS symbols_changed,
-       (SELECT count(*) FROM changed_all ch JOIN freshness f ON f.quoted_at = ch.quoted_at WHERE NOT f.fresh)
-           AS skipped_stale,
        (SELECT count(*) FROM claimed) AS triggered,
        (SELECT count(*) FROM outbox) AS notifications,
        (SELECT count(*) FROM judged) AS newly_judged
@@ -372,17 +428,17 @@ SELECT (SELECT count(*) FROM evaluated) AS evaluated,
 
 # Recurring alerts that fired re-arm once their cooldown has passed and their condition is false
 # again on a fresh price; judged by the same rules, over just those alerts.
+REARM_CANDIDATES = """
+SELECT coalesce(array_agg(id), '{}') AS ids FROM alerts
+ WHERE NOT armed AND status = 'active' AND recurring
+   AND last_triggered_at + make_interval(mins => cooldown_minutes) <= %(now)s"""
 REARM = (
-    """WITH to_judge AS (
-    SELECT id FROM alerts
-     WHERE NOT armed AND status = 'active' AND recurring
-       AND last_triggered_at + make_interval(mins => cooldown_minutes) <= %(now)s
-),"""
+    "WITH"
     + _JUDGE
     + """
 UPDATE alerts a SET armed = true, updated_at = %(now)s
   FROM evaluated e
- WHERE a.id = e.id AND e.state_true = false AND NOT a.armed AND a.status = 'active'
+ WHERE a.id = ANY(%(ids)s) AND a.id = e.id AND e.state_true = false AND NOT a.armed AND a.status = 'active'
 """
 )
 
@@ -394,9 +450,13 @@ EVALUATION_LOCK_KEY = 7_320_114_502
 
 def claim_triggers(conn: Connection, now: datetime, max_age_minutes: int) -> dict[str, Any]:
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (EVALUATION_LOCK_KEY,))
-    params = {"now": now, "max_age": max_age_minutes}
+    params: dict[str, Any] = {"now": now, "max_age": max_age_minutes}
+    found = conn.execute(FIND_CANDIDATES, params).fetchone()
+    params |= {k: found[k] for k in ("ids", "symbols", "quoted", "prices")}
     row = conn.execute(CLAIM_TRIGGERS, params).fetchone()
-    row["rearmed"] = conn.execute(REARM, params).rowcount
+    row |= {"symbols_changed": found["symbols_changed"], "skipped_stale": found["skipped_stale"]}
+    params["ids"] = conn.execute(REARM_CANDIDATES, params).fetchone()["ids"]
+    row["rearmed"] = conn.execute(REARM, params).rowcount if params["ids"] else 0
     return row
 
 

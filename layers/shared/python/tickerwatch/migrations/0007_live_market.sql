@@ -50,8 +50,9 @@ END $$;
 -- Evaluation that follows price changes. Per symbol, the quote it was last judged on: a run looks
 -- only at symbols whose quote moved since. Per alert, whether it still needs its first judgement
 -- (created, changed or resumed since the last run) and what it was last judged on, alone.
+-- No foreign key to stocks: checking it on every judged symbol cost more than a stale row would.
 CREATE TABLE evaluation_cursors (
-    symbol     text PRIMARY KEY REFERENCES stocks (symbol) ON DELETE CASCADE,
+    symbol     text PRIMARY KEY,
     quoted_at  timestamptz    NOT NULL,
     price      numeric(18, 6) NOT NULL,
     judged_at  timestamptz    NOT NULL
