@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import sys
+import warnings
 
 from tickerwatch.settings import SettingsError, get_settings
 
@@ -183,8 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    # EMF metrics are for CloudWatch; on a terminal they drown the output.
+    # EMF metrics are for CloudWatch; on a terminal they drown the output (and so does the warning
+    # Powertools gives for a run that had none to publish).
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
