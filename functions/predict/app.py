@@ -54,6 +54,29 @@ class Coverage(BaseModel):
     evaluated_points: int
 
 
+class BandScores(BaseModel):
+    coverage_80: float | None = Field(None, description="Share of held-out prices inside the 80% band.")
+    coverage_95: float | None = None
+    width_80_pct: float | None = Field(None, description="Mean width of the 80% band, in % of the price.")
+    width_95_pct: float | None = None
+    winkler_80_pct: float | None = Field(
+        None, description="Mean interval (Winkler) score of the 80% band, in % of the price: lower is better."
+    )
+    winkler_95_pct: float | None = None
+
+
+class StepBands(BandScores):
+    step: int = Field(description="Trading days ahead.")
+    evaluated: int = Field(description="Held-out origins measured (each band formed before its outcome).")
+    random_walk: BandScores | None = Field(None, description="The comparator: a band from recent volatility alone.")
+
+
+class Bands(BaseModel):
+    method: str
+    comparator: str
+    per_step: list[StepBands]
+
+
 class TestWindow(BaseModel):
     start: date
     end: date
@@ -91,6 +114,7 @@ class PredictionSummary(Metrics):
     horizon: int
     baseline: Baseline
     interval_coverage: Coverage
+    bands: Bands | None = None  # absent from forecasts computed before calibrated bands
     forecast: list[ForecastPoint]
     test_window: TestWindow
     model: ModelInfo

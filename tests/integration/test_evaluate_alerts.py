@@ -636,3 +636,28 @@ def test_a_dispatcher_killed_mid_send_loses_nothing(db, user, database_url, tmp_
         lambda conn: conn.execute("SELECT status, count(*) AS n FROM notifications GROUP BY 1").fetchall()
     )
     assert [(r["status"], r["n"]) for r in statuses] == [("sent", 30)]
+
+
+def test_the_claim_never_fires_a_disarmed_alert_even_when_handed_one(db, user):
+    """The last guard of exactly-once: whatever list of candidates reaches the claim (a run that
+    found them before another disarmed them), it re-checks arming on the locked row."""
+    from tickerwatch.data import alerts as store
+
+    quote(db, "ACME", 101, WED_3PM - timedelta(minutes=1))
+    a = alert(
+        db,
+        user,
+        alert_type="threshold",
+        condition="above",
+        threshold_price=Decimal(100),
+        recurring=True,
+        cooldown_minutes=60,
+    )
+    assert run(db).triggered == 1  # fired: now disarmed, cooling down
+
+    def claim_again(conn):
+        params = {"now": WED_3PM, "max_age": 120, "ids": [a["id"]], "symbols": [], "quoted": [], "prices": []}
+        return conn.execute(store.CLAIM_TRIGGERS, params).fetchone()
+
+    assert db.run(claim_again)["triggered"] == 0
+    assert triggers(db) == 1

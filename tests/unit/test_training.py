@@ -29,5 +29,38 @@ def test_same_data_gives_same_weights_and_numpy_matches_torch(tmp_path):
     golden = np.load(tmp_path / "a" / "golden.npz")
     np.testing.assert_allclose(a.predict(golden["inputs"]), golden["expected"], atol=1e-5, rtol=0)
     report = first["tickers"]["GOOG"]
-    assert set(report) == {"held_out", "model", "naive_last_value"}
+    assert set(report) == {"held_out", "model", "naive_last_value", "bands"}
+    assert [b["step"] for b in report["bands"]] == [1, 5, 10]
     assert report["held_out"]["start"] > a.meta["trained_on"]["GOOG"]["train_end"]
+
+
+def test_train_writes_a_new_run_and_installs_only_when_asked(tmp_path, monkeypatch):
+    import hashlib
+
+    import tickerwatch.train as training
+    from tickerwatch.cli import main
+
+    def fake_train(provider, tickers, config, out_dir, golden_path, progress=print):
+        out_dir.mkdir(parents=True)
+        for name in ("lstm.npz", "lstm_report.json", "lstm_golden.npz"):
+            (out_dir / name).write_text(name)
+        return {"tickers": {}}
+
+    shipped = tmp_path / "weights"
+    shipped.mkdir()
+    (shipped / "lstm.npz").write_text("shipped")
+    monkeypatch.setattr(training, "train", fake_train)
+    monkeypatch.setattr(training, "WEIGHTS_DIR", shipped)
+    monkeypatch.chdir(tmp_path)
+
+    def digest() -> str:
+        return hashlib.sha256((shipped / "lstm.npz").read_bytes()).hexdigest()
+
+    before = digest()
+    assert main(["train", "--tickers", "GOOG"]) == 0
+    runs = list((tmp_path / "training-runs").iterdir())
+    assert len(runs) == 1 and (runs[0] / "lstm.npz").exists()
+    assert digest() == before  # the working tree is left as it was
+    assert main(["train", "--tickers", "GOOG", "--out", "run2", "--install", "--golden", "golden.npz"]) == 0
+    assert (shipped / "lstm.npz").read_text() == "lstm.npz"
+    assert (tmp_path / "golden.npz").read_text() == "lstm_golden.npz"

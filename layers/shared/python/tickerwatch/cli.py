@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import warnings
+from pathlib import Path
 
 from tickerwatch.settings import SettingsError, get_settings
 
@@ -122,15 +123,7 @@ def _cmd_evaluate_alerts(args: argparse.Namespace) -> int:
     return _run_job("evaluate_alerts", {})
 
 
-def _cmd_train(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from tickerwatch.market_data import get_market_data
-    from tickerwatch.train import WEIGHTS_DIR, TrainConfig, train
-
-    config = TrainConfig(epochs=args.epochs, window=args.window)
-    golden = Path(args.golden) if args.golden else None
-    report = train(get_market_data(args.data), args.tickers, config, Path(args.out or WEIGHTS_DIR), golden)
+def _print_report(report: dict) -> None:
     for ticker, figures in report["tickers"].items():
         m, n = figures["model"], figures["naive_last_value"]
         print(
@@ -138,6 +131,63 @@ def _cmd_train(args: argparse.Namespace) -> int:
             f"  RMSE model {m['rmse']:.3f} vs naive {n['rmse']:.3f}"
             f"  MAPE {m['mape']:.2f}% vs {n['mape']:.2f}%  direction {m['directional_accuracy']:.3f}"
         )
+        for band in figures.get("bands", []):
+            rw = band["random_walk"]
+            print(
+                f"  {band['step']:>2} days ahead: 80% band holds {band['coverage_80']:.1%} (random walk"
+                f" {rw['coverage_80']:.1%}), 95% holds {band['coverage_95']:.1%} ({rw['coverage_95']:.1%});"
+                f" width {band['width_80_pct']:.1f}% / {band['width_95_pct']:.1f}% of the price"
+                f" (random walk {rw['width_80_pct']:.1f}% / {rw['width_95_pct']:.1f}%)"
+            )
+
+
+def _install(run_dir: Path, golden: Path | None) -> None:
+    """Copy a run's weights and report into the package, and its golden vectors into the tests."""
+    import shutil
+
+    from tickerwatch.train import WEIGHTS_DIR
+
+    for name in ("lstm.npz", "lstm_report.json"):
+        if (run_dir / name).exists():
+            shutil.copy2(run_dir / name, WEIGHTS_DIR / name)
+            print(f"installed {WEIGHTS_DIR / name}")
+    if golden and (run_dir / "lstm_golden.npz").exists():
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(run_dir / "lstm_golden.npz", golden)
+        print(f"installed {golden}")
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from tickerwatch.market_data import get_market_data
+    from tickerwatch.train import TrainConfig, train
+
+    config = TrainConfig(epochs=args.epochs, window=args.window)
+    run_dir = Path(args.out or f"training-runs/{datetime.now(UTC):%Y%m%d-%H%M%S}")
+    report = train(get_market_data(args.data), args.tickers, config, run_dir, run_dir / "lstm_golden.npz")
+    _print_report(report)
+    if args.install:
+        _install(run_dir, Path(args.golden))
+    else:
+        print(f"the shipped weights are unchanged; to serve these: tickerwatch train ... --install (or copy {run_dir})")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    import json
+
+    from tickerwatch.market_data import get_market_data
+    from tickerwatch.model import DEFAULT_WEIGHTS, LstmModel
+    from tickerwatch.train import WEIGHTS_DIR, report_for
+
+    model = LstmModel.load(Path(args.model) if args.model else DEFAULT_WEIGHTS)
+    report = report_for(model, get_market_data(args.data), args.tickers)
+    _print_report(report)
+    target = (WEIGHTS_DIR if args.install else Path(args.out)) / "lstm_report.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {target}")
     return 0
 
 
@@ -173,13 +223,26 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--tickers", nargs="+", default=["TSLA", "GOOG"])
     train.add_argument("--epochs", type=int, default=25)
     train.add_argument("--window", type=int, default=60)
-    train.add_argument("--out", help="output folder (default: the package's weights/)")
+    train.add_argument("--out", help="output folder (default: a new training-runs/<time>/)")
+    train.add_argument(
+        "--install",
+        action="store_true",
+        help="also replace the shipped weights, their report and the golden vectors the tests check",
+    )
     train.add_argument(
         "--golden",
         default="tests/golden/lstm_golden.npz",
-        help="where to write PyTorch's outputs on fixed inputs (checked by the tests)",
+        help="where --install puts PyTorch's outputs on fixed inputs (checked by the tests)",
     )
     train.set_defaults(func=_cmd_train)
+
+    report = sub.add_parser("report", help="measure a model on its held-out data: metrics, baseline, bands")
+    report.add_argument("--data", default="csv:../shared/data", help="csv:DIR, replay:DIR or yfinance")
+    report.add_argument("--tickers", nargs="+", default=["TSLA", "GOOG"])
+    report.add_argument("--model", help="weights to measure (default: the shipped ones)")
+    report.add_argument("--out", default="training-runs/report", help="where to write lstm_report.json")
+    report.add_argument("--install", action="store_true", help="write it beside the shipped weights instead")
+    report.set_defaults(func=_cmd_report)
     return parser
 
 

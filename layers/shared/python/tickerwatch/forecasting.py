@@ -3,9 +3,11 @@
 - Every window is min-max scaled by its own values only, so no input sees the future.
 - The test window lies strictly after the model's training period for that ticker.
 - The naive last-value baseline is always computed beside the model.
-- Bands come from the empirical distribution of held-out errors at each step ahead, in units
-  of the volatility known at the time (20-day), calibrated on the earlier half of the test
-  window; coverage is measured on the later half.
+- Bands are adaptive conformal intervals (Gibbs and Candes, 2021) over the held-out errors at each
+  step ahead, in units of the volatility known at each origin (EWMA): each interval uses only
+  errors whose outcome was known when it was formed, and each miss or hit moves its quantile level.
+  Coverage, width and the interval (Winkler) score are measured prequentially on every origin after a
+  short warm-up, beside a random-walk band from the recent volatility alone.
 """
 
 from __future__ import annotations
@@ -22,11 +24,18 @@ from tickerwatch.model import LstmModel
 
 # Part of the cache key beside the model version: bump it whenever a change here would change a
 # result, or cached forecasts computed the old way keep being served.
-METHOD_VERSION = "2"
+METHOD_VERSION = "3"
 MAX_TEST_DAYS = 250
 MIN_TEST_DAYS = 30
 VOLATILITY_DAYS = 20
+VOLATILITY_DECAY = 0.94
 EPS = 1e-9
+LEVELS = {"80": 0.20, "95": 0.05}  # nominal coverage -> miscoverage alpha
+Z = {"80": 1.2815516, "95": 1.9599640}  # the random-walk comparator's normal quantiles
+ACI_STEP = 0.05  # gamma: how far one miss or hit moves the quantile level
+ACI_SCORES = 250  # the most recent known errors the quantiles come from
+ACI_WARMUP = 60  # origins whose intervals only warm the method up (not counted)
+MIN_SCORES = 20
 
 
 def scale_windows(windows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -62,15 +71,21 @@ def metrics(actual: np.ndarray, predicted: np.ndarray, last: np.ndarray, *, dire
     }
 
 
-def trailing_volatility(series: np.ndarray, days: int = VOLATILITY_DAYS) -> np.ndarray:
-    """Per index t: the standard deviation of the ``days`` daily log returns ending at t (only data
-    known at t). Errors scaled by it are comparable between calm and wild periods."""
+def trailing_volatility(series: np.ndarray, decay: float = VOLATILITY_DECAY) -> np.ndarray:
+    """Per index t: the exponentially weighted volatility of daily log returns up to t (only data
+    known at t; RiskMetrics' 0.94 decay, a half-life of about 11 days). Errors scaled by it are
+    comparable between calm and wild periods, and it follows a change of regime in days."""
     returns = np.diff(np.log(np.maximum(series, EPS)))
-    out = np.full(len(series), np.nan)
-    if len(returns) >= days:
-        windows = np.lib.stride_tricks.sliding_window_view(returns, days)
-        out[days:] = windows.std(axis=1)
-    return np.maximum(np.nan_to_num(out, nan=np.nanmean(out) if np.isfinite(out).any() else 0.0), 1e-6)
+    out = np.empty(len(series))
+    if len(returns) == 0:
+        out.fill(1e-6)
+        return out
+    variance = float(np.mean(returns[:VOLATILITY_DAYS] ** 2))  # a start from the first month
+    out[0] = math.sqrt(variance)
+    for t, r in enumerate(returns, start=1):
+        variance = decay * variance + (1 - decay) * r * r
+        out[t] = math.sqrt(variance)
+    return np.maximum(out, 1e-6)
 
 
 def next_trading_days(after: date, count: int) -> list[date]:
@@ -81,6 +96,91 @@ def next_trading_days(after: date, count: int) -> list[date]:
         if day.weekday() < 5:
             days.append(day)
     return days
+
+
+@dataclass
+class ConformalRun:
+    """Adaptive conformal intervals over one step-ahead's scaled errors, formed in time order."""
+
+    lower: np.ndarray  # per origin, the lower quantile of scaled error (nan: not formed yet)
+    upper: np.ndarray
+    final_lower: float  # the interval for the next, unseen origin
+    final_upper: float
+
+
+def adaptive_conformal(scores: np.ndarray, alpha: float, delay: int) -> ConformalRun:
+    """Two one-sided ACI processes (lower and upper tail, alpha/2 each) over ``scores`` in origin order.
+
+    The outcome of origin i is known ``delay`` origins later, so the interval for origin i uses the
+    scores of origins up to i - delay, and each tail's level moves by ACI_STEP * (alpha/2 - miss)
+    once that outcome is known. Two tails, because errors are skewed (a stock can double, not halve
+    twice).
+    """
+    n = len(scores)
+    lower, upper = np.full(n, np.nan), np.full(n, np.nan)
+    a_lo = a_hi = alpha / 2
+    for i in range(n + 1):
+        settled = i - delay  # this origin's outcome becomes known now
+        if settled >= 0 and not np.isnan(lower[settled]):
+            a_lo += ACI_STEP * (alpha / 2 - float(scores[settled] < lower[settled]))
+            a_hi += ACI_STEP * (alpha / 2 - float(scores[settled] > upper[settled]))
+        known = scores[max(0, settled + 1 - ACI_SCORES) : max(0, settled + 1)]
+        if i == n:
+            ordered = np.sort(known if len(known) >= MIN_SCORES else scores)
+            return ConformalRun(lower, upper, _quantile(ordered, a_lo), _quantile(ordered, 1.0 - a_hi))
+        if len(known) >= MIN_SCORES:
+            ordered = np.sort(known)
+            lower[i], upper[i] = _quantile(ordered, a_lo), _quantile(ordered, 1.0 - a_hi)
+    raise AssertionError("unreachable")
+
+
+def _quantile(ordered: np.ndarray, level: float) -> float:
+    """np.quantile's linear interpolation on sorted values, without its per-call overhead (thousands
+    of calls a forecast); the level is clipped to [0, 1]."""
+    position = min(max(level, 0.0), 1.0) * (len(ordered) - 1)
+    below = int(position)
+    above = min(below + 1, len(ordered) - 1)
+    return float(ordered[below] + (ordered[above] - ordered[below]) * (position - below))
+
+
+def interval_score(low: np.ndarray, high: np.ndarray, actual: np.ndarray, alpha: float) -> np.ndarray:
+    """The interval (Winkler) score: width, plus 2/alpha times the distance by which it missed."""
+    return (high - low) + (2 / alpha) * (np.maximum(low - actual, 0) + np.maximum(actual - high, 0))
+
+
+def evaluate_bands(
+    series: np.ndarray, origins: np.ndarray, paths: np.ndarray, volatility: np.ndarray, step: int
+) -> tuple[dict[str, Any], dict[str, tuple[float, float]]]:
+    """Coverage, mean width and interval score (in % of the price) of the model's conformal bands
+    at ``step`` days ahead, beside a random-walk band, on every origin after the warm-up whose
+    outcome is known; and the scaled quantiles for the next, unseen forecast at that step."""
+    valid = origins + step < len(series)
+    o = origins[valid]
+    actual, predicted, last = series[o + step], np.maximum(paths[valid, step - 1], EPS), series[o]
+    scores = np.log(actual / predicted) / volatility[o]
+    figures: dict[str, Any] = {"step": step}
+    finals: dict[str, tuple[float, float]] = {}
+    counted = np.arange(len(o)) >= ACI_WARMUP
+    for level, alpha in LEVELS.items():
+        run = adaptive_conformal(scores, alpha, step)
+        finals[level] = (run.final_lower, run.final_upper)
+        use = counted & ~np.isnan(run.lower)
+        low = predicted[use] * np.exp(run.lower[use] * volatility[o][use])
+        high = predicted[use] * np.exp(run.upper[use] * volatility[o][use])
+        spread = Z[level] * volatility[o][use] * math.sqrt(step)
+        rw_low, rw_high = last[use] * np.exp(-spread), last[use] * np.exp(spread)
+        y = actual[use]
+        figures["evaluated"] = int(use.sum())
+        if not use.any():
+            continue
+        figures[f"coverage_{level}"] = _r(np.mean((y >= low) & (y <= high)), 4)
+        figures[f"width_{level}_pct"] = _r(np.mean((high - low) / y) * 100, 3)
+        figures[f"winkler_{level}_pct"] = _r(np.mean(interval_score(low, high, y, alpha) / y) * 100, 3)
+        comparator = figures.setdefault("random_walk", {})
+        comparator[f"coverage_{level}"] = _r(np.mean((y >= rw_low) & (y <= rw_high)), 4)
+        comparator[f"width_{level}_pct"] = _r(np.mean((rw_high - rw_low) / y) * 100, 3)
+        comparator[f"winkler_{level}_pct"] = _r(np.mean(interval_score(rw_low, rw_high, y, alpha) / y) * 100, 3)
+    return figures, finals
 
 
 def moving_average(values: np.ndarray, n: int) -> list[float | None]:
@@ -137,34 +237,31 @@ def build_forecast(
     model_metrics = metrics(actual, paths[:, 0], last)
     naive_metrics = metrics(actual, last, last, directional=False)
 
-    # k steps ahead: log errors in units of the volatility known at each origin, calibrated on
-    # the earlier half of the test window, coverage measured on the later half.
+    # k steps ahead: adaptive conformal bands over the errors scaled by the volatility known at
+    # each origin, measured as they would have been served.
     volatility = trailing_volatility(series)
-    bands, coverage_hits, coverage_n = [], {"80": 0, "95": 0}, 0
-    for k in range(horizon):
-        valid = origins + k + 1 < len(series)
-        log_err = np.log(series[origins[valid] + k + 1] / np.maximum(paths[valid, k], EPS))
-        scaled = log_err / volatility[origins[valid]]
-        half = max(len(scaled) // 2, 1)
-        calib, check = scaled[:half], scaled[half:]
-        q = np.quantile(calib, [0.025, 0.10, 0.90, 0.975])
-        bands.append(q * volatility[-1])
-        coverage_hits["80"] += int(np.sum((check >= q[1]) & (check <= q[2])))
-        coverage_hits["95"] += int(np.sum((check >= q[0]) & (check <= q[3])))
-        coverage_n += len(check)
+    per_step, finals = [], []
+    for k in range(1, horizon + 1):
+        figures, final = evaluate_bands(series, origins, paths, volatility, k)
+        per_step.append(figures)
+        finals.append(final)
+    counted = [f for f in per_step if f.get("evaluated")]
+    total = sum(f["evaluated"] for f in counted)
 
     future = recursive_forecast(model, series[-window:][None, :], horizon)[0]
     future_days = next_trading_days(dates[-1], horizon)
+    scale = float(volatility[-1])
     forecast = [
         {
             "date": d.isoformat(),
             "close": round(float(p), 4),
-            "low_80": round(float(p * math.exp(q[1])), 4),
-            "high_80": round(float(p * math.exp(q[2])), 4),
-            "low_95": round(float(p * math.exp(q[0])), 4),
-            "high_95": round(float(p * math.exp(q[3])), 4),
+            **{
+                f"{edge}_{level}": round(float(p * math.exp(q[i] * scale)), 4)
+                for level, q in final.items()
+                for i, edge in enumerate(("low", "high"))
+            },
         }
-        for d, p, q in zip(future_days, future, bands, strict=True)
+        for d, p, final in zip(future_days, future, finals, strict=True)
     ]
     test_dates = [dates[t + 1].isoformat() for t in origins]
     return {
@@ -181,9 +278,18 @@ def build_forecast(
             "after_training_end": train_end.isoformat() if train_end else None,
         },
         "interval_coverage": {
-            "80": _r(coverage_hits["80"] / coverage_n) if coverage_n else None,
-            "95": _r(coverage_hits["95"] / coverage_n) if coverage_n else None,
-            "evaluated_points": coverage_n,
+            level: _r(sum(f[f"coverage_{level}"] * f["evaluated"] for f in counted) / total) if total else None
+            for level in LEVELS
+        }
+        | {"evaluated_points": total},
+        "bands": {
+            "method": (
+                f"adaptive conformal inference over volatility-scaled errors (step {ACI_STEP}, the latest "
+                f"{ACI_SCORES} known errors); evaluated on every test origin after the first {ACI_WARMUP}, each "
+                "interval formed from earlier outcomes only"
+            ),
+            "comparator": "random walk: the last close times exp(+-z * volatility * sqrt(days ahead)), z normal",
+            "per_step": per_step,
         },
         "forecast": forecast,
         "model": {

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -18,13 +17,15 @@ from typing import Any
 
 import numpy as np
 
-from tickerwatch.forecasting import metrics, scale_windows
+from tickerwatch.forecasting import evaluate_bands, metrics, recursive_forecast, scale_windows, trailing_volatility
 from tickerwatch.market_data import MarketData
 from tickerwatch.model import DEFAULT_WEIGHTS, LstmModel
+from tickerwatch.progress import Progress
 
 WEIGHTS_DIR = DEFAULT_WEIGHTS.parent
 MODEL_NAME = "tickerwatch-lstm"
 HELD_OUT_FRACTION = 0.2
+BAND_STEPS = (1, 5, 10)  # the horizons whose bands the report measures
 VALIDATION_FRACTION = 0.1
 
 
@@ -127,8 +128,8 @@ def train(
     generator = torch.Generator().manual_seed(config.seed)
     best_loss, best_state, best_epoch = float("inf"), None, 0
     progress(f"training on {len(tx)} windows, validating on {len(vx)} ({', '.join(tickers)})")
+    bar = Progress(config.epochs, "training")
     for epoch in range(1, config.epochs + 1):
-        started = time.perf_counter()
         net.train()
         order = torch.randperm(len(tx), generator=generator)
         total = 0.0
@@ -145,10 +146,9 @@ def train(
         if val_loss < best_loss:
             best_loss, best_epoch = val_loss, epoch
             best_state = {k: v.clone() for k, v in net.state_dict().items()}
-        progress(
-            f"epoch {epoch:>3}/{config.epochs}  train {total / len(tx):.5f}  val {val_loss:.5f}"
-            f"  {time.perf_counter() - started:.1f}s{'  *' if best_epoch == epoch else ''}"
-        )
+        bar.advance()
+    bar.close()
+    progress(f"best epoch {best_epoch} of {config.epochs}: validation loss {best_loss:.5f}")
     assert best_state is not None
     net.load_state_dict(best_state)
 
@@ -212,11 +212,34 @@ def held_out_report(model: LstmModel, splits: list[TickerSplit]) -> dict[str, An
             },
             "model": metrics(actual, predicted, last),
             "naive_last_value": metrics(actual, last, last, directional=False),
+            "bands": band_report(model, s),
         }
     return {
         "model": {"name": model.meta["name"], "version": model.version, "window": model.window},
         "tickers": per_ticker,
     }
+
+
+def report_for(model: LstmModel, provider: MarketData, tickers: list[str]) -> dict[str, Any]:
+    """The held-out report of an existing model: each ticker split where its training ended."""
+    splits = []
+    for ticker, (dates, closes) in load_series(provider, tickers).items():
+        trained = (model.meta.get("trained_on") or {}).get(ticker)
+        if not trained:
+            raise SystemExit(f"{ticker}: the model was not trained on it, so it has no held-out period")
+        end = date.fromisoformat(trained["train_end"])
+        splits.append(TickerSplit(ticker, dates, closes, next(i for i, d in enumerate(dates) if d > end)))
+    return held_out_report(model, splits)
+
+
+def band_report(model: LstmModel, split: TickerSplit) -> list[dict[str, Any]]:
+    """The 80% and 95% bands' coverage, width and interval score at each of BAND_STEPS days ahead,
+    over the whole held-out period, beside the random-walk band (see forecasting.evaluate_bands)."""
+    origins = np.arange(split.train_end_index - 1, len(split.closes) - 1)
+    windows = np.lib.stride_tricks.sliding_window_view(split.closes, model.window)[origins - model.window + 1]
+    paths = recursive_forecast(model, windows, max(BAND_STEPS))
+    volatility = trailing_volatility(split.closes)
+    return [evaluate_bands(split.closes, origins, paths, volatility, step)[0] for step in BAND_STEPS]
 
 
 def write_golden(net, model: LstmModel, splits: list[TickerSplit], path: Path) -> Path:
