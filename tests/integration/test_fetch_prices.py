@@ -182,3 +182,35 @@ def test_the_incremental_fetch_starts_before_the_stalest_symbols_last_bar(db):
     fetch_prices(db, provider, None, today=date(2024, 1, 22))
     # then it asks from five days before AAA's last bar, so AAA misses nothing.
     assert provider.calls == [(["AAA", "BBB"], date(2023, 12, 31))]
+
+
+def test_a_day_sent_twice_is_stored_once_and_a_revised_bar_replaces_the_old(db):
+    class RepeatingProvider:
+        """Providers repeat a day now and then (yfinance's last row, during the session), and revise bars."""
+
+        name = "fake"
+
+        def __init__(self, closes):
+            self.closes = closes
+
+        def history(self, symbols, start, end):
+            bars = [PriceBar("ACME", date(2024, 1, 2 + i), c, c, c, c, c, 10) for i, c in enumerate(self.closes)]
+            bars.append(PriceBar("ACME", bars[-1].day, 9.0, 9.0, 9.0, 9.0, 9.0, 11))  # the last day, again
+            return History(bars={"ACME": bars}, quotes={"ACME": Quote("ACME", 9.0, close_time(bars[-1].day))})
+
+        def info(self, symbol):
+            return None
+
+    def closes():
+        rows = db.run(lambda conn: conn.execute("SELECT day, close FROM price_bars ORDER BY day").fetchall())
+        return [(r["day"].day, r["close"]) for r in rows]
+
+    # Given a provider that sends its last day twice (the later copy is the newer),
+    first = fetch_prices(db, RepeatingProvider([5.0, 6.0, 7.0]), ["ACME"], backfill=True)
+    # then each day is stored once, with the later copy's values,
+    assert (first.succeeded, first.bars_written) == (["ACME"], 3)
+    assert closes() == [(2, 5.0), (3, 6.0), (4, 9.0)]
+    # and when it later revises one close, only that bar is rewritten.
+    revised = fetch_prices(db, RepeatingProvider([5.0, 6.5, 7.0]), ["ACME"], backfill=True)
+    assert revised.bars_written == 1
+    assert closes() == [(2, 5.0), (3, 6.5), (4, 9.0)]

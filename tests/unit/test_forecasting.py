@@ -10,6 +10,7 @@ import pytest
 from tickerwatch.errors import Unprocessable
 from tickerwatch.forecasting import (
     ForecastRequest,
+    _served_bands,
     build_forecast,
     metrics,
     moving_average,
@@ -114,6 +115,33 @@ def test_result_carries_baseline_and_ordered_bands():
         assert date.fromisoformat(point["date"]).weekday() < 5
     assert 0 <= result["interval_coverage"]["80"] <= 1
     assert result["as_of"] == days[-1].isoformat()
+
+
+def test_the_forecast_starts_from_the_latest_window():
+    # The held-out windows and the latest one share a batch; the forecast is the latest one's.
+    days, closes = series(400, seed=4)
+    result = build_forecast(ForecastRequest("ABC", 3), days, closes, MODEL)
+    assert result["forecast"][0]["close"] == pytest.approx(one_step_by_hand(closes, len(closes) - 1), abs=1e-3)
+    assert result["series"]["test"]["predicted"][-1] == pytest.approx(
+        one_step_by_hand(closes, len(closes) - 2), abs=1e-4
+    )
+
+
+def test_a_served_95_band_holds_the_80_band_even_when_their_quantiles_cross():
+    # Two ACI processes can cross in a rare stretch: here the 80% quantiles lie outside the 95% ones.
+    bands = _served_bands(100.0, {"80": (-2.0, 2.5), "95": (-1.5, 2.0)}, 0.01)
+    assert bands["low_95"] == bands["low_80"] == pytest.approx(100 * np.exp(-0.02), abs=1e-4)
+    assert bands["high_95"] == bands["high_80"] == pytest.approx(100 * np.exp(0.025), abs=1e-4)
+    # and when they do not cross, each band is its own
+    bands = _served_bands(100.0, {"80": (-1.0, 1.0), "95": (-2.0, 3.0)}, 0.01)
+    assert (bands["low_95"], bands["high_95"]) == (
+        pytest.approx(100 * np.exp(-0.02)),
+        pytest.approx(100 * np.exp(0.03)),
+    )
+    assert (bands["low_80"], bands["high_80"]) == (
+        pytest.approx(100 * np.exp(-0.01)),
+        pytest.approx(100 * np.exp(0.01)),
+    )
 
 
 def test_too_little_history_says_how_much_is_needed():

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tickerwatch.model import DEFAULT_WEIGHTS, LstmModel
+from tickerwatch.model import DEFAULT_WEIGHTS, MIN_WINDOWS_PER_THREAD, DenseLayer, LstmLayer, LstmModel
 
 ROOT = Path(__file__).resolve().parents[2]
 KERAS_NPZ = ROOT.parent / "shared" / "models" / "keras_lstm_aapl.npz"
@@ -21,7 +21,7 @@ def reference_forward(model: LstmModel, windows: np.ndarray) -> np.ndarray:
 
     outputs = []
     for window in windows.astype(np.float64):
-        seq = window[:, None]
+        seq = window[:, None] if window.ndim == 1 else window
         for layer in model.lstm:
             k, r, b = (a.astype(np.float64) for a in (layer.kernel, layer.recurrent, layer.bias))
             units = r.shape[0]
@@ -36,6 +36,7 @@ def reference_forward(model: LstmModel, windows: np.ndarray) -> np.ndarray:
         y = seq[-1]
         for d in model.dense:
             y = y @ d.kernel.astype(np.float64) + d.bias.astype(np.float64)
+            y = {"relu": np.maximum(y, 0), "tanh": np.tanh(y)}.get(d.activation, y)
         outputs.append(y[0])
     return np.array(outputs)
 
@@ -98,3 +99,37 @@ def test_missing_keras_keys_is_a_clear_error(tmp_path):
     np.savez(tmp_path / "empty.npz", other=np.zeros(1))
     with pytest.raises(ValueError, match="no Keras LSTM weights"):
         LstmModel.from_keras_npz(tmp_path / "empty.npz")
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_a_batch_split_over_threads_keeps_every_window_in_order(threads):
+    # Given more windows than the threads share evenly (so the parts differ in size),
+    model = LstmModel.load(DEFAULT_WEIGHTS)
+    windows = np.random.default_rng(11).random((threads * MIN_WINDOWS_PER_THREAD + 5, model.window), dtype=np.float32)
+    # when the batch is split, every output is its own window's, in order, as unsplit and as the equations say.
+    split = model.predict(windows, threads=threads)
+    assert split.shape == (len(windows),)
+    # (float32 sums may round differently with the part's size, hence the tolerance far below any other window's value)
+    np.testing.assert_allclose(split, model.predict(windows, threads=1), atol=1e-6, rtol=0)
+    np.testing.assert_allclose(split, reference_forward(model, windows), atol=1e-5, rtol=0)
+
+
+def test_deeper_stacks_with_several_input_features_follow_the_equations():
+    # Three LSTM layers of different widths over two input features, relu then linear dense layers:
+    rng = np.random.default_rng(12)
+    sizes = [(2, 5), (5, 7), (7, 3)]
+    lstm = [
+        LstmLayer(
+            rng.normal(size=(n_in, 4 * h)).astype(np.float32),
+            rng.normal(size=(h, 4 * h)).astype(np.float32),
+            rng.normal(size=4 * h).astype(np.float32),
+        )
+        for n_in, h in sizes
+    ]
+    dense = [
+        DenseLayer(rng.normal(size=(3, 4)).astype(np.float32), rng.normal(size=4).astype(np.float32), "relu"),
+        DenseLayer(rng.normal(size=(4, 1)).astype(np.float32), rng.normal(size=1).astype(np.float32)),
+    ]
+    model = LstmModel(lstm, dense, {"window": 9})
+    windows = rng.normal(size=(6, 9, 2)).astype(np.float32)
+    np.testing.assert_allclose(model.predict(windows), reference_forward(model, windows), atol=1e-5, rtol=0)

@@ -12,7 +12,9 @@
 
 from __future__ import annotations
 
+import bisect
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -24,7 +26,7 @@ from tickerwatch.model import LstmModel
 
 # Part of the cache key beside the model version: bump it whenever a change here would change a
 # result, or cached forecasts computed the old way keep being served.
-METHOD_VERSION = "3"
+METHOD_VERSION = "4"
 MAX_TEST_DAYS = 250
 MIN_TEST_DAYS = 30
 VOLATILITY_DAYS = 20
@@ -117,24 +119,31 @@ def adaptive_conformal(scores: np.ndarray, alpha: float, delay: int) -> Conforma
     twice).
     """
     n = len(scores)
-    lower, upper = np.full(n, np.nan), np.full(n, np.nan)
-    a_lo = a_hi = alpha / 2
+    values = [float(v) for v in scores]
+    lower, upper = [math.nan] * n, [math.nan] * n
+    half = alpha / 2
+    a_lo = a_hi = half
+    known: list[float] = []  # the latest ACI_SCORES settled scores, sorted, slid one origin at a time
     for i in range(n + 1):
         settled = i - delay  # this origin's outcome becomes known now
-        if settled >= 0 and not np.isnan(lower[settled]):
-            a_lo += ACI_STEP * (alpha / 2 - float(scores[settled] < lower[settled]))
-            a_hi += ACI_STEP * (alpha / 2 - float(scores[settled] > upper[settled]))
-        known = scores[max(0, settled + 1 - ACI_SCORES) : max(0, settled + 1)]
+        if settled >= 0:
+            if not math.isnan(lower[settled]):
+                a_lo += ACI_STEP * (half - (values[settled] < lower[settled]))
+                a_hi += ACI_STEP * (half - (values[settled] > upper[settled]))
+            bisect.insort(known, values[settled])
+            if settled >= ACI_SCORES:
+                del known[bisect.bisect_left(known, values[settled - ACI_SCORES])]
         if i == n:
-            ordered = np.sort(known if len(known) >= MIN_SCORES else scores)
-            return ConformalRun(lower, upper, _quantile(ordered, a_lo), _quantile(ordered, 1.0 - a_hi))
+            ordered = known if len(known) >= MIN_SCORES else sorted(values)
+            return ConformalRun(
+                np.array(lower), np.array(upper), _quantile(ordered, a_lo), _quantile(ordered, 1.0 - a_hi)
+            )
         if len(known) >= MIN_SCORES:
-            ordered = np.sort(known)
-            lower[i], upper[i] = _quantile(ordered, a_lo), _quantile(ordered, 1.0 - a_hi)
+            lower[i], upper[i] = _quantile(known, a_lo), _quantile(known, 1.0 - a_hi)
     raise AssertionError("unreachable")
 
 
-def _quantile(ordered: np.ndarray, level: float) -> float:
+def _quantile(ordered: Sequence[float], level: float) -> float:
     """np.quantile's linear interpolation on sorted values, without its per-call overhead (thousands
     of calls a forecast); the level is clipped to [0, 1]."""
     position = min(max(level, 0.0), 1.0) * (len(ordered) - 1)
@@ -228,8 +237,10 @@ def build_forecast(
             f"(ended {train_end}); at least {MIN_TEST_DAYS} are needed for an honest evaluation."
         )
 
-    windows = np.lib.stride_tricks.sliding_window_view(series, window)[origins - window + 1]
-    paths = recursive_forecast(model, windows, horizon)
+    # The held-out windows and the latest one in one batch: one pass through the model per day ahead.
+    windows = np.lib.stride_tricks.sliding_window_view(series, window)[np.append(origins - window + 1, -1)]
+    every_path = recursive_forecast(model, windows, horizon)
+    paths, future = every_path[:-1], every_path[-1]
 
     # One step ahead: the headline metrics, model beside the naive last value.
     last = series[origins]
@@ -248,19 +259,10 @@ def build_forecast(
     counted = [f for f in per_step if f.get("evaluated")]
     total = sum(f["evaluated"] for f in counted)
 
-    future = recursive_forecast(model, series[-window:][None, :], horizon)[0]
     future_days = next_trading_days(dates[-1], horizon)
     scale = float(volatility[-1])
     forecast = [
-        {
-            "date": d.isoformat(),
-            "close": round(float(p), 4),
-            **{
-                f"{edge}_{level}": round(float(p * math.exp(q[i] * scale)), 4)
-                for level, q in final.items()
-                for i, edge in enumerate(("low", "high"))
-            },
-        }
+        {"date": d.isoformat(), "close": round(float(p), 4), **_served_bands(p, final, scale)}
         for d, p, final in zip(future_days, future, finals, strict=True)
     ]
     test_dates = [dates[t + 1].isoformat() for t in origins]
@@ -309,6 +311,21 @@ def build_forecast(
                 "predicted": [_r(v) for v in paths[:, 0]],
             },
         },
+    }
+
+
+def _served_bands(point: float, quantiles: dict[str, tuple[float, float]], scale: float) -> dict[str, float]:
+    """The next forecast's bands from its scaled error quantiles. Each level runs its own ACI process,
+    so in a rare stretch the 80% interval can poke out of the 95% one; a served 95% band holds the
+    80% band, as a reader expects."""
+    low_80, high_80 = (point * math.exp(q * scale) for q in quantiles["80"])
+    low_95, high_95 = (point * math.exp(q * scale) for q in quantiles["95"])
+    low_95, high_95 = min(low_95, low_80), max(high_95, high_80)
+    return {
+        "low_80": round(low_80, 4),
+        "high_80": round(high_80, 4),
+        "low_95": round(low_95, 4),
+        "high_95": round(high_95, 4),
     }
 
 

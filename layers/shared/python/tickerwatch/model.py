@@ -1,22 +1,36 @@
 """A numpy runtime for stacked-LSTM regressors: float32, batched over windows.
 
 Layout follows Keras: per LSTM layer a kernel (in, 4H), a recurrent kernel (H, 4H) and a bias
-(4H), gates in the order i, f, c, o, sigmoid gates and tanh cell, zero initial state. The
-input projection of every time step is one matrix product before the recurrence, which then
-only does the (N, H) x (H, 4H) product per step. Dense layers are linear unless told.
+(4H), gates in the order i, f, c, o, sigmoid gates and tanh cell, zero initial state; every LSTM
+layer but the last returns sequences. Dense layers are linear unless told.
+
+How it runs (docs/decisions.md, "LSTM runtime"): state is kept feature-major, (features, windows),
+so each gate is a contiguous block of rows; each step of each layer is one matrix product of the
+stacked weights [kernel; bias; recurrent] with the stacked rows [input; 1; h], which adds the
+input projection and the bias inside the product; the layers advance together step by step, so
+no sequence is ever materialised; one tanh covers all four gates (sigmoid(x) = (1 + tanh(x/2)) / 2,
+with the halving folded into the weights). Large batches are split across the CPUs, each thread
+with a single-threaded BLAS.
 """
 
 from __future__ import annotations
 
+import ctypes
+import itertools
 import json
-import threading
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "lstm.npz"
+# Below this many windows per thread, splitting costs more in thread hand-offs than it saves.
+MIN_WINDOWS_PER_THREAD = 64
 
 
 @dataclass
@@ -42,9 +56,7 @@ class LstmModel:
     lstm: list[LstmLayer]
     dense: list[DenseLayer]
     meta: dict[str, Any] = field(default_factory=dict)
-    # Scratch arrays reused across calls (per thread): a fresh 150 MB projection per call costs
-    # more in page faults than the arithmetic does.
-    _scratch: threading.local = field(default_factory=threading.local, repr=False, compare=False)
+    _fused: list[_FusedLayer] | None = field(default=None, repr=False, compare=False)
 
     @property
     def window(self) -> int:
@@ -56,26 +68,28 @@ class LstmModel:
 
     # ------------------------------------------------------------ inference
 
-    def predict(self, windows: np.ndarray) -> np.ndarray:
-        """(N, T) or (N, T, F) scaled inputs -> (N,) scaled next values."""
+    def predict(self, windows: np.ndarray, *, threads: int | None = None) -> np.ndarray:
+        """(N, T) or (N, T, F) scaled inputs -> (N,) scaled next values.
+
+        ``threads`` caps how many threads share the batch (default: the CPUs this process may use)."""
         x = np.asarray(windows, dtype=np.float32)
         if x.ndim == 2:
             x = x[:, :, None]
-        for index, layer in enumerate(self.lstm):
-            x = _run_lstm(layer, x, return_sequences=index < len(self.lstm) - 1, scratch=self._buffers(index))
+        if self._fused is None:
+            self._fused = [_FusedLayer.of(layer) for layer in self.lstm]
+        parts = _split(len(x), _available_cpus() if threads is None else threads)
+        if len(parts) == 1:
+            h = _final_state(self._fused, x)
+        else:
+            fused = self._fused
+            h = np.concatenate(list(_pool(len(parts)).map(lambda part: _final_state(fused, x[part]), parts)))
         for layer in self.dense:
-            x = x @ layer.kernel + layer.bias
+            h = h @ layer.kernel + layer.bias
             if layer.activation == "relu":
-                x = np.maximum(x, 0, out=x)
+                h = np.maximum(h, 0, out=h)
             elif layer.activation == "tanh":
-                x = np.tanh(x)
-        return x[:, 0] if x.shape[1] == 1 else x
-
-    def _buffers(self, index: int) -> dict[str, np.ndarray]:
-        per_layer = getattr(self._scratch, "layers", None)
-        if per_layer is None:
-            per_layer = self._scratch.layers = {}
-        return per_layer.setdefault(index, {})
+                h = np.tanh(h)
+        return h[:, 0] if h.shape[1] == 1 else h
 
     # ------------------------------------------------------------ persistence
 
@@ -175,51 +189,93 @@ def _f32(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=np.float32)
 
 
-def _ifog(a: np.ndarray, units: int) -> np.ndarray:
-    """Reorder the last axis from i, f, c, o to i, f, o, c: one sigmoid over a contiguous block."""
-    return np.concatenate([a[..., : 2 * units], a[..., 3 * units :], a[..., 2 * units : 3 * units]], axis=-1)
+@dataclass(frozen=True)
+class _FusedLayer:
+    weights: np.ndarray  # (4H, in + 1 + H): [kernel; bias; recurrent] transposed; rows i, f, o halved, then c
+    inputs: int
+    units: int
+
+    @classmethod
+    def of(cls, layer: LstmLayer) -> _FusedLayer:
+        units = layer.units
+        order = np.r_[0 : 2 * units, 3 * units : 4 * units, 2 * units : 3 * units]  # i, f, o, c
+        stacked = np.concatenate([layer.kernel, layer.bias[None, :], layer.recurrent])[:, order].T.astype(np.float64)
+        stacked[: 3 * units] *= 0.5
+        return cls(_f32(stacked), layer.kernel.shape[0], units)
 
 
-def _scratch_array(scratch: dict[str, np.ndarray], name: str, shape: tuple[int, ...]) -> np.ndarray:
-    size = int(np.prod(shape))
-    buffer = scratch.get(name)
-    if buffer is None or buffer.size < size:
-        buffer = scratch[name] = np.empty(size, dtype=np.float32)
-    return buffer[:size].reshape(shape)
-
-
-def _run_lstm(
-    layer: LstmLayer, x: np.ndarray, *, return_sequences: bool, scratch: dict[str, np.ndarray] | None = None
-) -> np.ndarray:
-    n, steps, _ = x.shape
-    units = layer.units
-    scratch = {} if scratch is None else scratch
-    kernel, recurrent, bias = (_ifog(a, units) for a in (layer.kernel, layer.recurrent, layer.bias))
-    # The input projection of every step at once, time-major so each step reads one contiguous
-    # (N, 4H) block.
-    projected = _scratch_array(scratch, "projected", (steps, n, 4 * units))
-    inputs = np.ascontiguousarray(x.transpose(1, 0, 2)).reshape(steps * n, -1)
-    np.matmul(inputs, kernel, out=projected.reshape(steps * n, 4 * units))
-    projected += bias
-    h = np.zeros((n, units), dtype=np.float32)
-    c = np.zeros((n, units), dtype=np.float32)
-    z = np.empty((n, 4 * units), dtype=np.float32)
-    # Returned sequences are the next layer's input and are copied by its projection, so the
-    # buffer can be reused on the next call.
-    outputs = _scratch_array(scratch, "outputs", (steps, n, units)) if return_sequences else None
-    three = 3 * units
+def _final_state(layers: list[_FusedLayer], x: np.ndarray) -> np.ndarray:
+    """(N, T, F) inputs -> (N, H) last hidden state of the last layer."""
+    n, steps, features = x.shape
+    inputs = np.ascontiguousarray(x.transpose(1, 2, 0))  # (T, F, N): each step's rows contiguous
+    # rows[l] = [input of layer l; 1; h of layer l]; layer l + 1's input rows are a copy of layer l's h.
+    rows = [np.zeros((layer.inputs + 1 + layer.units, n), dtype=np.float32) for layer in layers]
+    for layer, stacked in zip(layers, rows, strict=True):
+        stacked[layer.inputs] = 1.0
+    gates = [np.empty((4 * layer.units, n), dtype=np.float32) for layer in layers]
+    cells = [np.zeros((layer.units, n), dtype=np.float32) for layer in layers]
+    scratch = [np.empty((layer.units, n), dtype=np.float32) for layer in layers]
+    last = len(layers) - 1
     for t in range(steps):
-        np.matmul(h, recurrent, out=z)
-        z += projected[t]
-        gates = z[:, :three]
-        gates *= 0.5
-        np.tanh(gates, out=gates)
-        gates += 1.0
-        gates *= 0.5  # sigmoid(x) = (tanh(x/2) + 1) / 2
-        np.tanh(z[:, three:], out=z[:, three:])
-        c *= z[:, units : 2 * units]
-        c += z[:, :units] * z[:, three:]
-        h = z[:, 2 * units : three] * np.tanh(c)
-        if outputs is not None:
-            outputs[t] = h
-    return outputs.transpose(1, 0, 2) if outputs is not None else h
+        rows[0][:features] = inputs[t]
+        for index, layer in enumerate(layers):
+            units, z, c, tanh_c = layer.units, gates[index], cells[index], scratch[index]
+            np.matmul(layer.weights, rows[index], out=z)
+            np.tanh(z, out=z)
+            sigmoid = z[: 3 * units]
+            sigmoid *= 0.5
+            sigmoid += 0.5
+            i, f, o, g = z[:units], z[units : 2 * units], z[2 * units : 3 * units], z[3 * units :]
+            c *= f
+            i *= g
+            c += i
+            np.tanh(c, out=tanh_c)
+            h = rows[index][layer.inputs + 1 :]
+            np.multiply(o, tanh_c, out=h)
+            if index < last:
+                rows[index + 1][:units] = h
+    return rows[last][layers[last].inputs + 1 :].T
+
+
+def _available_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _split(n: int, threads: int) -> list[slice]:
+    count = max(1, min(threads, n // MIN_WINDOWS_PER_THREAD))
+    if count > 1 and not _blas_on_one_thread():
+        count = 1  # threads that each run a multi-threaded BLAS fight over the same cores
+    bounds = np.linspace(0, n, count + 1).round().astype(int)
+    return [slice(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
+
+
+def _openblas_thread_setter() -> Callable[[int], int] | None:
+    """``openblas_set_num_threads_local`` from the OpenBLAS in numpy's wheel (process-wide despite its
+    name; the one setter every scipy-openblas build exports unprefixed)."""
+    libs = Path(np.__file__).resolve().parent.parent / "numpy.libs"
+    for path in sorted(libs.glob("*openblas*.so*")):
+        setter = getattr(ctypes.CDLL(str(path)), "openblas_set_num_threads_local", None)
+        if setter is not None:
+            setter.argtypes, setter.restype = [ctypes.c_int], ctypes.c_int
+            return setter
+    return None
+
+
+@cache
+def _blas_on_one_thread() -> bool:
+    """Once this process splits batches over its own threads, OpenBLAS runs on the calling thread
+    only, for good: its thread count is process-wide, and its workers spin for a while after each
+    product, so switching it back and forth costs a third more than leaving it at one."""
+    setter = _openblas_thread_setter()
+    if setter is None:
+        return False
+    setter(1)
+    return True
+
+
+@cache
+def _pool(threads: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(threads, thread_name_prefix="lstm")

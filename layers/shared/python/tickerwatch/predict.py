@@ -79,7 +79,7 @@ def serve(db: Database, model: LstmModel, backfill: Backfill, *, ticker: str, ho
         result = build_forecast(ForecastRequest(symbol, horizon), dates, closes, model)
         drawn = _draw(result) if plots else None
         saved = db.run(lambda conn: predictions.store_result(conn, symbol, dates[-1], version, horizon, result, drawn))
-        served = Served(saved.id, False, symbol)
+        served = Served(saved, False, symbol)
     else:
         if plots and not stored.has_plots:
             cached = db.run(lambda conn: predictions.load_result(conn, stored.id))

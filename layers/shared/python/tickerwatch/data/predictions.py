@@ -55,17 +55,18 @@ def store_result(
     horizon: int,
     result: dict[str, Any],
     plots: dict[str, str] | None,
-) -> CachedResult:
-    """Insert, or when a concurrent request stored it first, keep theirs (adding plots if missing)."""
+) -> int:
+    """Insert, or when a concurrent request stored it first, keep theirs (adding plots if missing);
+    the stored result's id (the body is not read back: it is half a megabyte with its plots)."""
     row = conn.execute(
         "INSERT INTO prediction_results (symbol, last_bar_date, model_version, horizon, result, plots)"
         " VALUES (%s, %s, %s, %s, %s, %s)"
         " ON CONFLICT (symbol, last_bar_date, model_version, horizon)"
         " DO UPDATE SET plots = COALESCE(prediction_results.plots, EXCLUDED.plots)"
-        " RETURNING id, result, plots",
+        " RETURNING id",
         (symbol, last_bar, model_version, horizon, Jsonb(result), Jsonb(plots) if plots else None),
     ).fetchone()
-    return CachedResult(row["id"], row["result"], row["plots"])
+    return row["id"]
 
 
 def add_plots(conn: Connection, result_id: int, plots: dict[str, str]) -> None:

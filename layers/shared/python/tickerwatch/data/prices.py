@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from tickerwatch.db import Connection
 from tickerwatch.market_data import PriceBar, Quote, StockInfo
+from tickerwatch.progress import Progress
 
 
 @dataclass(frozen=True)
@@ -42,19 +43,34 @@ def upsert_stocks(conn: Connection, infos: list[StockInfo]) -> None:
         )
 
 
+BAR_COPY_TYPES = ("text", "date", "float8", "float8", "float8", "float8", "float8", "int8")
+
+
 def write_bars(conn: Connection, bars: list[PriceBar]) -> int:
-    """Idempotent bulk write: COPY into a temporary table, then upsert by (symbol, day)."""
-    if not bars:
+    """Idempotent bulk write: binary COPY into a temporary table, then upsert by (symbol, day).
+
+    Rows that match what is stored are left alone, so a re-run writes nothing. A provider may send
+    one day twice (the last one wins), deduplicated here rather than by sorting a million rows in SQL.
+    """
+    latest = {(b.symbol, b.day): b for b in bars}
+    if not latest:
         return 0
     conn.execute("CREATE TEMP TABLE incoming_bars (LIKE price_bars INCLUDING DEFAULTS) ON COMMIT DROP")
     with (
         conn.cursor() as cur,
-        cur.copy("COPY incoming_bars (symbol, day, open, high, low, close, adj_close, volume) FROM STDIN") as copy,
+        cur.copy(
+            "COPY incoming_bars (symbol, day, open, high, low, close, adj_close, volume) FROM STDIN (FORMAT BINARY)"
+        ) as copy,
+        Progress(len(latest), "writing bars") as bar,
     ):
-        for b in bars:
+        copy.set_types(BAR_COPY_TYPES)
+        for done, b in enumerate(latest.values(), start=1):
             copy.write_row((b.symbol, b.day, b.open, b.high, b.low, b.close, b.adj_close, b.volume))
+            if done % 50_000 == 0:
+                bar.advance(50_000)
+        bar.advance(len(latest) % 50_000)
     cur = conn.execute(
-        "INSERT INTO price_bars SELECT DISTINCT ON (symbol, day) * FROM incoming_bars ORDER BY symbol, day"
+        "INSERT INTO price_bars SELECT * FROM incoming_bars"
         " ON CONFLICT (symbol, day) DO UPDATE SET open = EXCLUDED.open, high = EXCLUDED.high,"
         " low = EXCLUDED.low, close = EXCLUDED.close, adj_close = EXCLUDED.adj_close, volume = EXCLUDED.volume"
         " WHERE (price_bars.open, price_bars.high, price_bars.low, price_bars.close, price_bars.adj_close,"
