@@ -661,3 +661,26 @@ def test_the_claim_never_fires_a_disarmed_alert_even_when_handed_one(db, user):
 
     assert db.run(claim_again)["triggered"] == 0
     assert triggers(db) == 1
+
+
+def test_each_run_reports_how_long_the_oldest_unsent_email_has_waited(db, user):
+    from tickerwatch.observability import METRIC_OLDEST_PENDING_NOTIFICATION_AGE, metrics
+
+    def reported() -> float:
+        values = metrics.metric_set[METRIC_OLDEST_PENDING_NOTIFICATION_AGE]["Value"]
+        metrics.clear_metrics()
+        return values[-1]
+
+    # Given an email that the provider has refused for twenty minutes,
+    quote(db, "ACME", 150, WED_3PM - timedelta(minutes=1))
+    alert(db, user, alert_type="threshold", condition="above", threshold_price=Decimal(100))
+    metrics.clear_metrics()
+    run(db, RecordingSender(fail_times=1))
+    assert reported() < 60
+    db.run(lambda conn: conn.execute("UPDATE notifications SET created_at = now() - interval '20 minutes'"))
+    # when the next run cannot send it either, the metric says how long it has waited (the alarm: 15 minutes),
+    run(db, RecordingSender(fail_times=1), now=WED_3PM + timedelta(minutes=2))
+    assert 20 * 60 <= reported() < 21 * 60
+    # and once it is sent, nothing waits.
+    run(db, RecordingSender(), now=WED_3PM + timedelta(minutes=10))
+    assert reported() == 0

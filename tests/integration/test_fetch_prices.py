@@ -74,6 +74,16 @@ def test_one_ticker_failing_loses_nothing_of_the_others(db):
     assert count(db, "SELECT count(*) AS n FROM price_bars WHERE symbol = 'GOOD'") == 1
 
 
+def test_each_run_reports_the_share_of_tickers_it_failed_on(db):
+    from tickerwatch.observability import METRIC_FETCH_FAILED_SHARE, metrics
+
+    metrics.clear_metrics()
+    fetch_prices(db, FlakyProvider(), ["GOOD", "BAD"])  # one of two failed: the alarm looks at this share
+    assert metrics.metric_set[METRIC_FETCH_FAILED_SHARE]["Value"] == [50.0]
+    assert metrics.metric_set[METRIC_FETCH_FAILED_SHARE]["Unit"] == "Percent"
+    metrics.clear_metrics()
+
+
 def test_invalid_event_is_reported_not_raised(job):
     result = job({"tickers": "GOOG"}, LocalContext("fetch_prices"))
     assert result["error"] == "invalid event"

@@ -106,3 +106,22 @@ def test_the_algorithm_on_a_fixed_clock(db):
     assert at(120) == 0.0 and [at(120) for _ in range(9)] == [0.0] * 9  # a quiet minute refills the burst
     assert at(120) > 0
     assert db.run(lambda conn: take(conn, "other", 6.0, 54.0, now=t0)) == 0.0  # keys are apart
+
+
+def test_a_refused_request_emits_the_metric_its_alarm_watches(lambda_api, settings_env, capsys):
+    import json
+
+    from tickerwatch.observability import METRIC_THROTTLED, SERVICE
+
+    settings_env(RATE_LIMIT_REFRESH_PER_ADDRESS="1")
+    capsys.readouterr()
+    assert lambda_api.request("POST", "/api/v1/token/refresh/", json_body={"refresh": "x"}).status_code == 401
+    assert lambda_api.request("POST", "/api/v1/token/refresh/", json_body={"refresh": "x"}).status_code == 429
+    # The handler flushes its metrics as CloudWatch embedded metric format on stdout, as in Lambda:
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    throttled = [doc for doc in emitted if METRIC_THROTTLED in doc]
+    assert len(throttled) == 1 and throttled[0][METRIC_THROTTLED] == [1.0]
+    # with the dimension and namespace the alarm in template.yaml names (the namespace comes from the environment)
+    declared = throttled[0]["_aws"]["CloudWatchMetrics"][0]
+    assert declared["Dimensions"] == [["service"]] and throttled[0]["service"] == SERVICE
+    assert declared["Namespace"] == "tickerwatch-test"

@@ -5,8 +5,9 @@ import pytest
 
 from tickerwatch.accounts import TokenPolicy, password_problems
 from tickerwatch.errors import AuthenticationFailed
+from tickerwatch.signing import SigningKeys, key_id
 
-POLICY = TokenPolicy("unit-secret-" * 6, timedelta(minutes=15), timedelta(days=7))
+POLICY = TokenPolicy(SigningKeys("unit-secret-" * 6), timedelta(minutes=15), timedelta(days=7))
 
 
 def test_access_token_round_trip():
@@ -31,7 +32,7 @@ def test_expired_token_is_rejected():
 
 
 def test_other_algorithm_is_rejected():
-    token = jwt.encode({"sub": "1", "type": "access", "iat": 0, "exp": 2**40}, POLICY.secret, algorithm="HS512")
+    token = jwt.encode({"sub": "1", "type": "access", "iat": 0, "exp": 2**40}, POLICY.keys.current, algorithm="HS512")
     with pytest.raises(AuthenticationFailed):
         POLICY.decode(token, "access")
 
@@ -57,3 +58,59 @@ def test_dummy_hash_uses_current_parameters():
     from tickerwatch.accounts import DUMMY_HASH
 
     assert not PasswordHasher().check_needs_rehash(DUMMY_HASH)
+
+
+OLD_KEY, NEW_KEY, OTHER_KEY = "old-key-" * 8, "new-key-" * 8, "someone-elses-key-" * 4
+
+
+def policy(current: str, *previous: str, reload=None) -> TokenPolicy:
+    return TokenPolicy(SigningKeys(current, previous), timedelta(minutes=15), timedelta(days=7), reload_keys=reload)
+
+
+def test_after_a_rotation_tokens_signed_with_the_previous_key_still_work_and_new_ones_use_the_new_key():
+    now = datetime.now(UTC)
+    # Given tokens signed before the rotation,
+    access = policy(OLD_KEY).access_token(42, now)
+    assert jwt.get_unverified_header(access)["kid"] == key_id(OLD_KEY)
+    # when the key rotates (the old one kept as previous),
+    rotated = policy(NEW_KEY, OLD_KEY)
+    # then they still verify, and new tokens are signed with the new key and name it.
+    assert rotated.decode(access, "access")["sub"] == "42"
+    fresh = rotated.access_token(7, now)
+    assert jwt.get_unverified_header(fresh)["kid"] == key_id(NEW_KEY)
+    jwt.decode(fresh, NEW_KEY, algorithms=["HS256"])
+    # Once the previous key is dropped, its tokens are refused.
+    with pytest.raises(AuthenticationFailed):
+        policy(NEW_KEY).decode(access, "access")
+
+
+def test_a_token_naming_an_unknown_key_is_refused_even_when_a_key_we_hold_would_verify_it():
+    now = datetime.now(UTC)
+    claims = {"sub": "42", "type": "access", "iat": int(now.timestamp()), "exp": int(now.timestamp()) + 600}
+    unknown = jwt.encode(claims, OTHER_KEY, algorithm="HS256", headers={"kid": key_id(OTHER_KEY)})
+    mislabelled = jwt.encode(claims, OLD_KEY, algorithm="HS256", headers={"kid": key_id(NEW_KEY)})
+    for token in (unknown, mislabelled):
+        with pytest.raises(AuthenticationFailed):
+            policy(NEW_KEY, OLD_KEY).decode(token, "access")
+
+
+def test_a_token_from_before_key_ids_is_checked_against_the_current_key_only():
+    now = datetime.now(UTC)
+    claims = {"sub": "42", "type": "access", "iat": int(now.timestamp()), "exp": int(now.timestamp()) + 600}
+    assert policy(NEW_KEY, OLD_KEY).decode(jwt.encode(claims, NEW_KEY, algorithm="HS256"), "access")["sub"] == "42"
+    with pytest.raises(AuthenticationFailed):
+        policy(NEW_KEY, OLD_KEY).decode(jwt.encode(claims, OLD_KEY, algorithm="HS256"), "access")
+
+
+def test_an_unknown_key_id_makes_a_stale_instance_fetch_the_keys_again():
+    # Given an instance that cached the keys before a rotation another instance already signs with,
+    token = policy(NEW_KEY, OLD_KEY).access_token(42, datetime.now(UTC))
+    reloads = []
+
+    def reload():
+        reloads.append(1)
+        return SigningKeys(NEW_KEY, (OLD_KEY,))
+
+    # when it sees a token naming the new key, it reloads the keys once and accepts the token.
+    assert policy(OLD_KEY, reload=reload).decode(token, "access")["sub"] == "42"
+    assert reloads == [1]

@@ -8,6 +8,7 @@ import re
 import time
 import unicodedata
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,6 +22,7 @@ from tickerwatch.data.users import User
 from tickerwatch.db import Database
 from tickerwatch.errors import AuthenticationFailed, Conflict, InvalidInput
 from tickerwatch.observability import logger, metrics
+from tickerwatch.signing import SigningKeys
 
 USERNAME_PATTERN = r"^[\w.@+-]+$"
 USERNAME_MIN, USERNAME_MAX = 3, 150
@@ -115,15 +117,17 @@ class TokenPair:
 
 @dataclass(frozen=True)
 class TokenPolicy:
-    secret: str
+    keys: SigningKeys
     access_ttl: timedelta
     refresh_ttl: timedelta
     rotate: bool = True  # False: a refresh returns an access token and the refresh token stays valid
     reuse_grace: timedelta = timedelta(seconds=30)
+    # Fetches the keys again (AWS: a rotation since they were cached); called on an unknown key id.
+    reload_keys: Callable[[], SigningKeys] | None = None
 
     def _encode(self, claims: dict[str, Any], ttl: timedelta, now: datetime) -> str:
         body = {**claims, "iat": int(now.timestamp()), "exp": int((now + ttl).timestamp())}
-        return jwt.encode(body, self.secret, algorithm=ALGORITHM)
+        return jwt.encode(body, self.keys.current, algorithm=ALGORITHM, headers={"kid": self.keys.current_id})
 
     def access_token(self, user_id: int, now: datetime) -> str:
         return self._encode({"sub": str(user_id), "type": "access", "jti": uuid.uuid4().hex}, self.access_ttl, now)
@@ -134,7 +138,13 @@ class TokenPolicy:
 
     def decode(self, token: str, expected_type: str) -> dict[str, Any]:
         try:
-            claims = _verified_claims(token, self.secret)
+            kid = jwt.get_unverified_header(token).get("kid")
+            key = self.keys.for_id(kid)
+            if key is None and self.reload_keys is not None:
+                key = self.reload_keys().for_id(kid)
+            if key is None:
+                raise AuthenticationFailed(BAD_TOKEN)
+            claims = _verified_claims(token, key)
         except jwt.PyJWTError:
             raise AuthenticationFailed(BAD_TOKEN) from None
         # A token verified earlier is served from the cache until it expires; expiry is checked here.

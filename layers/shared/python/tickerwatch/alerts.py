@@ -14,7 +14,7 @@ from tickerwatch.db import Database
 from tickerwatch.errors import Conflict, InvalidInput, NotFound
 from tickerwatch.market_data import normalise_symbol
 from tickerwatch.notifications import EmailSender, dispatch_notifications
-from tickerwatch.observability import logger, metrics
+from tickerwatch.observability import METRIC_OLDEST_PENDING_NOTIFICATION_AGE, logger, metrics
 
 CONDITIONS = {
     "threshold": {"above", "below", "crosses_above", "crosses_below"},
@@ -284,5 +284,8 @@ def evaluate_alerts(
     summary.emails_sent, summary.emails_failed = sent, failed
     for name, value in summary.as_dict().items():
         metrics.add_metric(name=f"Alerts_{name}", unit="Count", value=value)
-    logger.info("evaluate_alerts done", extra=summary.as_dict())
+    # A stuck outbox (a sender down, a run that never gets to dispatch) shows as age, not as failures.
+    waited = db.one(store.oldest_pending_notification_age)
+    metrics.add_metric(name=METRIC_OLDEST_PENDING_NOTIFICATION_AGE, unit="Seconds", value=waited)
+    logger.info("evaluate_alerts done", extra={**summary.as_dict(), "oldest_pending_notification_seconds": waited})
     return summary

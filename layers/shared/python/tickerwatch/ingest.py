@@ -10,7 +10,7 @@ from tickerwatch.data import prices
 from tickerwatch.db import Database
 from tickerwatch.errors import InvalidInput
 from tickerwatch.market_data import History, MarketData, ProviderUnavailable, StockInfo, normalise_symbol
-from tickerwatch.observability import logger, metrics
+from tickerwatch.observability import METRIC_FETCH_FAILED_SHARE, logger, metrics
 
 UNREACHABLE = "provider unreachable"
 # Re-read a few days before the newest stored bar: providers correct recent bars.
@@ -125,4 +125,8 @@ def _merge(into: History, part: History) -> None:
 def _count(result: FetchResult) -> None:
     metrics.add_metric(name="TickersFetched", unit="Count", value=len(result.succeeded))
     metrics.add_metric(name="TickersFailed", unit="Count", value=len(result.failed))
+    asked = len(result.succeeded) + len(result.failed)
+    if asked:
+        share = 100.0 * len(result.failed) / asked
+        metrics.add_metric(name=METRIC_FETCH_FAILED_SHARE, unit="Percent", value=share)
     logger.info("fetch_prices done", extra=result.as_dict())

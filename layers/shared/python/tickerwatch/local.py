@@ -25,7 +25,7 @@ from tickerwatch.web import create_app
 # Job name -> minutes between runs in AWS. template.yaml declares the same rates (a test checks);
 # locally fetch_prices runs every TICKERWATCH_FETCH_INTERVAL_SECONDS.
 SCHEDULES: dict[str, int] = {"fetch_prices": 30, "evaluate_alerts": 5}
-JOBS_ONLY = {"migrate"}
+JOBS_ONLY = {"migrate", "rotate_jwt_secret"}  # invoked by the deploy and by Secrets Manager
 
 
 def functions_dir() -> Path:

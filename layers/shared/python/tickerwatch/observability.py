@@ -34,6 +34,13 @@ TRACING = "AWS_LAMBDA_FUNCTION_NAME" in os.environ and os.environ.get("POWERTOOL
 )
 tracer = Tracer(service=SERVICE) if TRACING else None
 
+# Custom metrics that alarms in template.yaml watch (tests check that each has its alarm and that the
+# code emits it). Dimension: service.
+METRIC_THROTTLED = "Throttled"  # a request answered 429 by our own rate limits
+METRIC_OLDEST_PENDING_NOTIFICATION_AGE = "OldestPendingNotificationAge"  # seconds, after each evaluator run
+METRIC_FETCH_FAILED_SHARE = "FetchFailedShare"  # percent of the tickers a fetch_prices run asked for
+ALARMED_METRICS = (METRIC_THROTTLED, METRIC_OLDEST_PENDING_NOTIFICATION_AGE, METRIC_FETCH_FAILED_SHARE)
+
 LambdaHandler = Callable[[dict[str, Any], Any], Any]
 
 

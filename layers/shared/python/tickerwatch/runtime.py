@@ -7,13 +7,18 @@ when unset, from the embedded Postgres and a generated secret kept beside its da
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
+import threading
+import time
 from functools import lru_cache
+from pathlib import Path
 
 from tickerwatch.db import Database
 from tickerwatch.observability import logger
 from tickerwatch.settings import Settings, get_settings
+from tickerwatch.signing import SigningKeys
 
 SECRET_MAX_AGE_SECONDS = 300
 
@@ -65,16 +70,58 @@ def get_database() -> Database:
     return database
 
 
-def jwt_secret() -> str:
+def jwt_signing_keys() -> SigningKeys:
     settings = get_settings()
     if settings.jwt_secret_arn and not settings.jwt_secret:
-        return _secret_from_aws(settings.jwt_secret_arn)  # Powertools caches it
-    return _local_jwt_secret()
+        return _aws_signing_keys(settings.jwt_secret_arn)
+    return _local_signing_keys(settings.jwt_secret, settings.data_dir, tuple(settings.jwt_previous_secrets))
+
+
+def reload_jwt_signing_keys() -> SigningKeys:
+    """The keys fetched again, for a token whose key id is unknown: in AWS a rotation may have
+    happened since they were cached. At most once every RELOAD_MIN_SECONDS, so tokens with made-up
+    ids cannot turn into a stream of Secrets Manager calls."""
+    settings = get_settings()
+    if settings.jwt_secret_arn and not settings.jwt_secret:
+        return _aws_signing_keys(settings.jwt_secret_arn, reload=True)
+    return _local_signing_keys(settings.jwt_secret, settings.data_dir, tuple(settings.jwt_previous_secrets))
+
+
+@lru_cache(maxsize=4)
+def _local_signing_keys(secret: str | None, data_dir: Path, previous: tuple[str, ...]) -> SigningKeys:
+    return SigningKeys(resolve_jwt_secret(get_settings()), previous)
+
+
+RELOAD_MIN_SECONDS = 30.0
+_aws_keys: dict[str, tuple[float, SigningKeys]] = {}
+_aws_keys_lock = threading.Lock()
+
+
+def _aws_signing_keys(arn: str, *, reload: bool = False) -> SigningKeys:
+    """AWSCURRENT signs; AWSPREVIOUS (absent before the first rotation) is still accepted. Cached for
+    SECRET_MAX_AGE_SECONDS like the other secrets (Powertools' cache keys on the name alone, so it
+    cannot hold two versions of one secret)."""
+    with _aws_keys_lock:
+        fetched_at, keys = _aws_keys.get(arn, (-math.inf, None))
+        age = time.monotonic() - fetched_at
+        if keys is not None and (age < RELOAD_MIN_SECONDS or (age < SECRET_MAX_AGE_SECONDS and not reload)):
+            return keys
+        client = _secrets_client()
+        current = client.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")["SecretString"]
+        try:
+            previous = (client.get_secret_value(SecretId=arn, VersionStage="AWSPREVIOUS")["SecretString"],)
+        except client.exceptions.ResourceNotFoundException:
+            previous = ()
+        keys = SigningKeys(current, previous)
+        _aws_keys[arn] = (time.monotonic(), keys)
+        return keys
 
 
 @lru_cache(maxsize=1)
-def _local_jwt_secret() -> str:
-    return resolve_jwt_secret(get_settings())
+def _secrets_client():
+    import boto3
+
+    return boto3.client("secretsmanager")
 
 
 def _register_snapstart_hook(database: Database) -> None:

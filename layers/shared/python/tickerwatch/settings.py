@@ -28,6 +28,9 @@ class Settings(BaseModel):
 
     jwt_secret: str | None = Field(None, alias="JWT_SECRET")
     jwt_secret_arn: str | None = Field(None, alias="JWT_SECRET_ARN")
+    # Locally, keys accepted but no longer used to sign (comma-separated): after a rotation, the old
+    # JWT_SECRET goes here until the longest token lifetime has passed. In AWS: the secret's AWSPREVIOUS.
+    jwt_previous_secrets: list[str] = Field(default_factory=list, alias="JWT_PREVIOUS_SECRETS")
     access_token_ttl_seconds: int = Field(15 * 60, alias="ACCESS_TOKEN_TTL_SECONDS", gt=0)
     refresh_token_ttl_seconds: int = Field(7 * 24 * 3600, alias="REFRESH_TOKEN_TTL_SECONDS", gt=0)
 
@@ -70,9 +73,9 @@ class Settings(BaseModel):
     email_send_rate: float = Field(14.0, alias="TICKERWATCH_EMAIL_SEND_RATE", gt=0)
     email_concurrency: int | None = Field(None, alias="TICKERWATCH_EMAIL_CONCURRENCY", gt=0, le=256)
 
-    @field_validator("cors_allowed_origins", mode="before")
+    @field_validator("cors_allowed_origins", "jwt_previous_secrets", mode="before")
     @classmethod
-    def _split_origins(cls, value: object) -> object:
+    def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value

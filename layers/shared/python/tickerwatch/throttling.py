@@ -9,7 +9,7 @@ from __future__ import annotations
 from tickerwatch.data import ratelimits
 from tickerwatch.db import Database
 from tickerwatch.errors import RateLimited
-from tickerwatch.observability import logger, metrics
+from tickerwatch.observability import METRIC_THROTTLED, logger, metrics
 
 
 def take(db: Database, scope: str, key: str, per_minute: int) -> None:
@@ -19,7 +19,7 @@ def take(db: Database, scope: str, key: str, per_minute: int) -> None:
     interval = 60.0 / per_minute
     wait = db.one(lambda conn: ratelimits.take(conn, f"{scope}:{key}", interval, 60.0 - interval))
     if wait > 0:
-        metrics.add_metric(name="Throttled", unit="Count", value=1)
+        metrics.add_metric(name=METRIC_THROTTLED, unit="Count", value=1)
         logger.info("throttled", extra={"scope": scope, "retry_after": round(wait, 1)})
         raise RateLimited(wait)
 

@@ -37,7 +37,7 @@ from starlette.routing import Match
 from tickerwatch import accounts, errors, throttling
 from tickerwatch.data.users import User
 from tickerwatch.observability import instrument_http, log_context, logger
-from tickerwatch.runtime import get_database, jwt_secret
+from tickerwatch.runtime import get_database, jwt_signing_keys, reload_jwt_signing_keys
 from tickerwatch.settings import get_settings
 
 STATUS_BY_ERROR: list[tuple[type[errors.DomainError], int]] = [
@@ -350,11 +350,12 @@ def lambda_handler(app: FastAPI):
 def token_policy() -> accounts.TokenPolicy:
     settings = get_settings()
     return accounts.TokenPolicy(
-        secret=jwt_secret(),
+        keys=jwt_signing_keys(),
         access_ttl=timedelta(seconds=settings.access_token_ttl_seconds),
         refresh_ttl=timedelta(seconds=settings.refresh_token_ttl_seconds),
         rotate=settings.refresh_token_rotation == "rotate",
         reuse_grace=timedelta(seconds=settings.refresh_token_reuse_grace_seconds),
+        reload_keys=reload_jwt_signing_keys,
     )
 
 

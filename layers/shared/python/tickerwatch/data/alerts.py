@@ -498,3 +498,13 @@ def mark_failed(conn: Connection, notification_id: int, error: str, retry_at: da
         " lease_until = NULL WHERE id = %s AND status = 'sending'",
         ("pending" if retry_at else "failed", error[:2000], retry_at, notification_id),
     )
+
+
+def oldest_pending_notification_age(conn: Connection) -> float:
+    """Seconds the oldest notification not yet sent (or given up on) has waited, by the database's
+    clock (which stamped it); 0 when none waits."""
+    row = conn.execute(
+        "SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS age FROM notifications"
+        " WHERE status IN ('pending', 'sending')"
+    ).fetchone()
+    return max(float(row["age"]), 0.0)
