@@ -46,6 +46,20 @@ def summary(label: str, seconds: list[float]) -> str:
     return f"{label:<34} n={len(ms):<4} median {statistics.median(ms):9.1f} ms   p95 {p95:9.1f} ms"
 
 
+RESULTS = ROOT / "bench" / "results.json"
+
+
+def record(bench: str, **figures: float) -> None:
+    """Keep this run's headline figures in bench/results.json, which bench/cost_model.py reads: the
+    capacity and cost model in docs/scaling.md is recomputed from the latest measurements."""
+    import json
+    from datetime import date
+
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results[bench] = {"measured_on": date.today().isoformat(), **{k: round(v, 3) for k, v in figures.items()}}
+    RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+
+
 def out(line: str) -> None:
     print(line, flush=True)
     sys.stdout.flush()

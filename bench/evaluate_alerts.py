@@ -22,7 +22,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
-from _common import bench_database, out
+from _common import bench_database, out, record
 
 TICKERS = 5000
 USERS = 1000
@@ -316,12 +316,19 @@ def main() -> None:
         f" median {statistics.median(waits) * 1000:.0f} ms, max {max(waits) * 1000:.0f} ms (n={len(waits)})"
     )
 
+    figures = {
+        "alerts": args.alerts,
+        "changed_run_seconds": changed_seconds,
+        "quiet_run_ms": statistics.median(quiet) * 1000,
+    }
     if args.emails:
         elapsed, sent, duplicates = dispatch(db, args.emails, delay=0.05, rate=100)
         out(
             f"outbox: {sent:,} emails, 50 ms a send, rate 100/s: {elapsed:.1f} s ({sent / elapsed:.0f}/s),"
             f" each sent once ({duplicates} twice)"
         )
+        figures["emails_per_second"] = sent / elapsed
+    record("evaluate_alerts", **figures)
 
 
 if __name__ == "__main__":

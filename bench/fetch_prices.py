@@ -7,7 +7,7 @@ import time
 from datetime import date
 
 import numpy as np
-from _common import bench_database, out
+from _common import bench_database, out, record
 
 from tickerwatch.forecasting import next_trading_days
 from tickerwatch.market_data import History, PriceBar, Quote, close_time
@@ -54,6 +54,7 @@ def main() -> None:
     started = time.perf_counter()
     result = fetch_prices(db, provider, TICKERS, backfill=True)
     backfill = time.perf_counter() - started
+    result_rate = result.bars_written / backfill
     out(
         f"backfill 500 tickers x {len(DAYS)} days: {result.bars_written:,} bars in {backfill:.1f} s "
         f"({result.bars_written / backfill:,.0f} bars/s, binary COPY + upsert)"
@@ -74,6 +75,11 @@ def main() -> None:
     out(
         f"latest bars for 500 tickers (scheduled run): median {statistics.median(latest) * 1000:.0f} ms of 5 "
         f"(min {min(latest) * 1000:.0f}, max {max(latest) * 1000:.0f})"
+    )
+    record(
+        "fetch_prices",
+        backfill_bars_per_second=result_rate,
+        scheduled_run_500_tickers_ms=statistics.median(latest) * 1000,
     )
 
 

@@ -7,7 +7,7 @@ import os
 import statistics
 import time
 
-from _common import bench_database, summary
+from _common import bench_database, record, summary
 
 from tickerwatch.progress import Progress
 
@@ -86,6 +86,12 @@ def main() -> None:
     print(summary("  in process: the 4 plots", drawing))
     ratio = statistics.median(uncached) / statistics.median(cached)
     print(f"speed-up cached vs uncached with plots (median): {ratio:.0f}x")
+    record(
+        "predict",
+        uncached_ms=statistics.median(uncached) * 1000,
+        uncached_no_plots_ms=statistics.median(no_plots) * 1000,
+        cached_ms=statistics.median(cached) * 1000,
+    )
 
 
 if __name__ == "__main__":
