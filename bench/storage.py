@@ -21,9 +21,7 @@ def main() -> None:
     for database, tables in TABLES.items():
         with psycopg.connect(admin.replace("/postgres?", f"/{database}?")) as conn:
             for table in tables:
-                rows, size = conn.execute(
-                    f"SELECT count(*), pg_total_relation_size('{table}') FROM {table}"
-                ).fetchone()
+                rows, size = conn.execute(f"SELECT count(*), pg_total_relation_size('{table}') FROM {table}").fetchone()
                 if rows:
                     figures[f"{table}_bytes_per_row"] = size / rows
                     out(f"{table:<16} {rows:>12,} rows {size / 2**20:>9.1f} MiB {size / rows:>7.0f} bytes a row")
