@@ -72,8 +72,6 @@ def aws_secret(monkeypatch, settings_env):
 
 def rotate(client, arn: str) -> str:
     """What Secrets Manager does on the schedule: the rotation function, step by step, for one new version."""
-    import tickerwatch.key_rotation  # noqa: F401 - the function's module uses it
-
     function = load_function("rotate_jwt_secret")
     function._client = lambda: client  # the function's own client is for the real service
     token = str(uuid.uuid4())
