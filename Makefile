@@ -12,10 +12,15 @@ export SAM_CLI_TELEMETRY := 0
 TORCH_VERSION ?= 2.13.0
 
 
-.PHONY: run test lint check-template sam-build bench train mutants clean help
+.PHONY: run test lint check-template sam-build bench train mutants web clean help
+
+# The browser tests drive Debian's chromium (Playwright's own download cannot work offline).
+CHROMIUM ?= /usr/bin/chromium
+export TICKERWATCH_CHROMIUM := $(CHROMIUM)
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html web/vite.config.js
 
 help:
-	@echo "make run   - set up and start the local stack (API on :8000, jobs, embedded Postgres)"
+	@echo "make run   - set up and start the local stack (web client and API on :8000, jobs, embedded Postgres)"
 	@echo "make test  - set up, lint, check the templates, run every test"
 	@echo "make mutants - plant each bug of the mutation catalogue; every one must be caught"
 
@@ -37,8 +42,21 @@ $(SAM):
 	test -d $(SAM_VENV) || $(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/pip install --quiet aws-sam-cli
 
-run: $(STAMP)
+run: $(STAMP) web/dist/index.html
 	$(BIN)/tickerwatch serve
+
+# The static web client (web/dist), rebuilt when its sources change.
+web: web/dist/index.html
+
+web/node_modules/.package-lock.json: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+
+web/dist/index.html: web/node_modules/.package-lock.json $(WEB_SOURCES)
+	cd web && npm run build
+
+$(CHROMIUM):
+	if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -51,7 +69,7 @@ check-template: $(STAMP) $(SAM)
 sam-build: $(SAM)
 	PATH="$(dir $(PY312)):$$PATH" $(SAM) build --parallel
 
-test: lint check-template $(TRAIN_STAMP)
+test: lint check-template $(TRAIN_STAMP) web/dist/index.html $(CHROMIUM)
 	PATH="$(dir $(PY312)):$(abspath $(SAM_VENV))/bin:$$PATH" $(BIN)/pytest
 	$(MAKE) --no-print-directory mutants
 
@@ -66,4 +84,4 @@ train: $(TRAIN_STAMP)
 	$(BIN)/tickerwatch train --data csv:../shared/data --tickers TSLA GOOG
 
 clean:
-	rm -rf .aws-sam .pytest_cache .ruff_cache .mutants
+	rm -rf .aws-sam .pytest_cache .ruff_cache .mutants web/dist .e2e-artifacts

@@ -84,6 +84,9 @@ def copy_tree(dest: Path) -> None:
             target = dest / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
+    # The browser tests build the web client from the copy's sources with the installed packages.
+    if (ROOT / "web" / "node_modules").is_dir():
+        (dest / "web" / "node_modules").symlink_to(ROOT / "web" / "node_modules")
 
 
 def start_postgres(worker: int) -> str:

@@ -26,7 +26,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from tickerwatch.db import migrate
-    from tickerwatch.local import build_local_app, start_jobs
+    from tickerwatch.local import build_local_app, start_jobs, web_dir
     from tickerwatch.runtime import get_database
 
     settings = get_settings()
@@ -35,7 +35,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     app = build_local_app(settings.cors_allowed_origins) if args.workers == 1 else None
     scheduler = None if args.no_jobs else start_jobs()
     where = "DATABASE_URL" if settings.database_url else f"embedded Postgres in {settings.data_dir / 'pg'}"
-    print(f"tickerwatch: http://{args.host}:{args.port}/docs  (database: {where})", flush=True)
+    base = f"http://{args.host}:{args.port}"
+    client = f"{base}/" if web_dir() else "not built (make run builds it)"
+    print(f"tickerwatch: web client {client}  API docs {base}/docs  (database: {where})", flush=True)
     _say_provider()
     if scheduler:
         every = settings.local_fetch_interval_seconds

@@ -70,6 +70,51 @@ class RequestLogContext:
             await self.app(scope, receive, send)
 
 
+# What the API answers; every other GET is the web client's (a file, or index.html for its routes).
+API_PATHS = ("/api/", "/docs", "/openapi.json")
+IMMUTABLE = "public, max-age=31536000, immutable"  # Vite names assets/ by their content hash
+
+
+def web_dir() -> Path | None:
+    from tickerwatch.settings import get_settings
+
+    configured = get_settings().web_dir
+    folder = configured if configured is not None else functions_dir().parent / "web" / "dist"
+    return folder.resolve() if (folder / "index.html").is_file() else None
+
+
+class WebClient:
+    """Serves the static web client at / as CloudFront does in AWS: files as they are, and
+    index.html for any other path without a file extension (the client's own routes)."""
+
+    def __init__(self, app, root: Path | None):
+        self.app = app
+        self.root = root
+
+    async def __call__(self, scope, receive, send):
+        path = scope.get("path", "")
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD") or path.startswith(API_PATHS):
+            await self.app(scope, receive, send)
+            return
+        await self.response(path)(scope, receive, send)
+
+    def response(self, path: str):
+        from starlette.responses import FileResponse, JSONResponse
+
+        if self.root is None:
+            return JSONResponse(
+                {"detail": "The web client is not built: run `make run`, or `npm ci && npm run build` in web/."},
+                status_code=404,
+            )
+        wanted = (self.root / path.lstrip("/")).resolve()
+        if wanted.is_relative_to(self.root) and wanted.is_file():
+            cache = IMMUTABLE if wanted.parent.name == "assets" else "no-cache"
+            return FileResponse(wanted, headers={"cache-control": cache})
+        if "." in path.rsplit("/", 1)[-1]:
+            return JSONResponse({"detail": "Not found."}, status_code=404)
+        return FileResponse(self.root / "index.html", headers={"cache-control": "no-cache"})
+
+
 def build_local_app(cors_origins: list[str]) -> FastAPI:
     app = create_app("tickerwatch (local)", docs=True)
     for name in function_names():
@@ -80,6 +125,7 @@ def build_local_app(cors_origins: list[str]) -> FastAPI:
             route.function_name = name  # what its log lines say, as in AWS
         app.include_router(module.app.router)
     app.add_middleware(RequestLogContext)
+    app.add_middleware(WebClient, root=web_dir())
 
     _serve_docs(app)
     if cors_origins:

@@ -51,6 +51,8 @@ class Settings(BaseModel):
     cors_allowed_origins: list[str] = Field(default_factory=list, alias="CORS_ALLOWED_ORIGINS")
 
     data_dir: Path = Field(Path(".tickerwatch"), alias="TICKERWATCH_DATA_DIR")
+    # The built web client that `tickerwatch serve` serves at /; unset: web/dist of the checkout.
+    web_dir: Path | None = Field(None, alias="TICKERWATCH_WEB_DIR")
     # yfinance in Lambda; run from a checkout beside ../shared/data, the replayed market (below).
     market_data: str = Field("yfinance", alias="TICKERWATCH_MARKET_DATA")
     replay_seed: int = Field(7, alias="TICKERWATCH_REPLAY_SEED")

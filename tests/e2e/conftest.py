@@ -1,0 +1,126 @@
+"""The web client in a real headless Chromium, against `tickerwatch serve` on the embedded Postgres.
+
+The client is built from web/ into a temporary folder for the session, so the tests judge the
+sources as they are. The server replays a copy of ../shared/data that tests may edit to move the
+market. On failure each test leaves a screenshot, the page's HTML and the browser console under
+.e2e-artifacts/ (git-ignored).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+from e2e_settings import ACCESS_TOKEN_TTL_SECONDS, ROOT
+
+sys.path.insert(0, str(ROOT / "tests" / "integration"))
+from apigw import LocalServer
+
+SHARED_DATA = (ROOT.parent / "shared" / "data").resolve()
+ARTIFACTS = ROOT / ".e2e-artifacts"
+CHROMIUM = os.environ.get("TICKERWATCH_CHROMIUM", "/usr/bin/chromium")
+VIEWPORTS = {"phone": {"width": 375, "height": 740}, "desktop": {"width": 1280, "height": 860}}
+E2E_DB = "tickerwatch_e2e"
+
+
+@pytest.fixture(scope="session")
+def web_build(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("web") / "dist"
+    web = ROOT / "web"
+    if not (web / "node_modules").exists():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=web, check=True, capture_output=True)
+    built = subprocess.run(
+        ["npm", "run", "build", "--", "--outDir", str(out), "--emptyOutDir"],
+        cwd=web,
+        capture_output=True,
+        text=True,
+    )
+    assert built.returncode == 0, built.stdout + built.stderr
+    return out
+
+
+@pytest.fixture(scope="session")
+def market_dir(tmp_path_factory) -> Path:
+    """A copy of the shared histories that the replayed market reads; tests edit it to move prices."""
+    folder = tmp_path_factory.mktemp("market")
+    for name in ("TSLA.csv", "GOOG.csv"):
+        shutil.copy(SHARED_DATA / name, folder / name)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def e2e_database(database_url) -> str:
+    """A database of its own: the integration tests empty theirs between tests."""
+    test_db = re.search(r"/([^/?]+)\?", database_url).group(1)
+    admin = database_url.replace(f"/{test_db}?", "/postgres?")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{E2E_DB}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{E2E_DB}"')
+    return database_url.replace(f"/{test_db}?", f"/{E2E_DB}?")
+
+
+@pytest.fixture(scope="session")
+def site(web_build, market_dir, e2e_database):
+    server = LocalServer(
+        env={
+            "DATABASE_URL": e2e_database,
+            "TICKERWATCH_WEB_DIR": str(web_build),
+            "TICKERWATCH_MARKET_DATA": f"replay:{market_dir}",
+            "TICKERWATCH_FETCH_INTERVAL_SECONDS": "1",
+            "ACCESS_TOKEN_TTL_SECONDS": str(ACCESS_TOKEN_TTL_SECONDS),
+            # A reused refresh token revokes its family at once: a client that kept the first
+            # refresh token is signed out at its second refresh, which the tests would see.
+            "REFRESH_TOKEN_REUSE_GRACE_SECONDS": "0",
+            # Many sign-ups and logins from one address in a minute are this suite, not an attack.
+            "RATE_LIMIT_REGISTER_PER_ADDRESS": "0",
+            "RATE_LIMIT_LOGIN_PER_ADDRESS": "0",
+        }
+    ).wait_ready()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: `make test` installs Debian's chromium"
+    with sync_playwright() as playwright:
+        args = ["--no-sandbox"] if os.geteuid() == 0 else []
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+        yield browser
+        browser.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+@pytest.fixture(params=list(VIEWPORTS))
+def page(request, browser, site):
+    context = browser.new_context(viewport=VIEWPORTS[request.param], base_url=site.url)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    console: list[str] = []
+    page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
+    page.on("pageerror", lambda error: console.append(f"pageerror: {error}"))
+    yield page
+    failed = getattr(request.node, "report_call", None)
+    if failed is not None and failed.failed:
+        folder = ARTIFACTS / re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
+        folder.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(folder / "screenshot.png"), full_page=True)
+        (folder / "page.html").write_text(page.content())
+        (folder / "console.log").write_text("\n".join(console))
+    context.close()
+    errors = [line for line in console if line.startswith("pageerror")]
+    assert not errors, errors

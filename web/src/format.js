@@ -1,0 +1,89 @@
+// Numbers, times and the model's metrics put into words.
+
+export function money(value) {
+  if (value === null || value === undefined || value === "") return "—";
+  return Number(value).toLocaleString("en-US", { style: "currency", currency: "USD" });
+}
+
+export function percent(value, digits = 1) {
+  if (value === null || value === undefined) return "—";
+  return `${Number(value).toFixed(digits)}%`;
+}
+
+export function signedPercent(value) {
+  if (value === null || value === undefined) return "—";
+  const number = Number(value);
+  return `${number > 0 ? "+" : ""}${number.toFixed(2)}%`;
+}
+
+export function when(value) {
+  if (!value) return "—";
+  return new Date(value).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
+export function day(value) {
+  if (!value) return "—";
+  return new Date(`${value}T12:00:00Z`).toLocaleDateString(undefined, { dateStyle: "medium", timeZone: "UTC" });
+}
+
+// The condition an alert (or a trigger) watches, as a sentence.
+export function describeCondition(alert) {
+  const symbol = alert.stock_symbol;
+  const price = money(alert.threshold_price);
+  switch (alert.alert_type) {
+    case "threshold":
+      return {
+        above: `${symbol} is at or above ${price}`,
+        below: `${symbol} is at or below ${price}`,
+        crosses_above: `${symbol} crosses above ${price}`,
+        crosses_below: `${symbol} crosses below ${price}`,
+      }[alert.condition];
+    case "duration":
+      return `${symbol} stays ${alert.condition} ${price} for ${alert.duration_minutes} minutes`;
+    case "percent_change":
+      return `${symbol} moves ${alert.condition} ${percent(alert.percent, 2)} within ${alert.window_minutes} minutes`;
+    default:
+      return `${symbol} ${alert.condition}`;
+  }
+}
+
+// The model's errors beside the naive guess, in words a non-specialist can follow.
+export function metricsInWords(prediction) {
+  const model = prediction.mae;
+  const naive = prediction.baseline.mae;
+  const days = prediction.test_window.days;
+  const better = model < naive;
+  const ratio = naive > 0 ? Math.abs(1 - model / naive) * 100 : 0;
+  const sentences = [
+    `On ${days} recent trading days the model never saw in training, its next-day forecasts were off by ${money(model)} on average (${percent(prediction.mape, 1)} of the price).`,
+    `The naive guess "tomorrow's close equals today's" was off by ${money(naive)} on average.`,
+    better
+      ? `So the model was ${ratio.toFixed(1)}% more accurate than the naive guess over that period.`
+      : `So the model was ${ratio.toFixed(1)}% less accurate than the naive guess over that period: treat its forecast with caution.`,
+  ];
+  if (prediction.directional_accuracy !== null && prediction.directional_accuracy !== undefined) {
+    const hit = prediction.directional_accuracy * 100; // a share, 0-1
+    sentences.push(`It called the day's direction (up or down) right ${hit.toFixed(0)}% of the time; a coin flip gets 50%.`);
+  }
+  return { better, sentences };
+}
+
+// The band coverage at the forecast's horizon, measured on held-out days.
+export function coverageInWords(prediction) {
+  const steps = prediction.bands?.per_step || [];
+  const step = steps.find((s) => s.step === prediction.horizon) || steps[steps.length - 1];
+  if (!step || step.coverage_80 === null) {
+    return ["This forecast has no measured band coverage."];
+  }
+  const share = (value) => percent(value * 100, 0); // shares, 0-1
+  const sentences = [
+    `Over ${step.evaluated} held-out forecasts ${step.step} trading day${step.step === 1 ? "" : "s"} ahead, the 80% band held the actual price ${share(step.coverage_80)} of the time and the 95% band ${share(step.coverage_95)}.`,
+    `The 80% band is ${percent(step.width_80_pct, 1)} of the price wide on average.`,
+  ];
+  if (step.random_walk) {
+    sentences.push(
+      `A simpler band from recent volatility alone held it ${share(step.random_walk.coverage_80)} (80%) and ${share(step.random_walk.coverage_95)} (95%) of the time, ${percent(step.random_walk.width_80_pct, 1)} wide.`,
+    );
+  }
+  return sentences;
+}

@@ -1,0 +1,744 @@
+// tickerwatch's web client: a small router and one function per page.
+import "./style.css";
+import { ApiError, SignedOut, api, isSignedIn, loadConfig, logIn, logOut, onSignedOut } from "./api.js";
+import { forecastChart, movingAverage, priceChart } from "./charts.js";
+import { field, formStatus, h, setStatus, showFieldErrors } from "./dom.js";
+import {
+  coverageInWords,
+  day,
+  describeCondition,
+  metricsInWords,
+  money,
+  percent,
+  signedPercent,
+  when,
+} from "./format.js";
+
+const view = document.getElementById("view");
+const nav = document.getElementById("nav");
+let notice = "";
+
+// ---- routing ----------------------------------------------------------------------------------
+
+const routes = [
+  [/^\/$/, () => navigate(isSignedIn() ? "/stocks" : "/login", true)],
+  [/^\/login$/, loginPage, { public: true }],
+  [/^\/signup$/, signupPage, { public: true }],
+  [/^\/stocks$/, stocksPage, { public: true }],
+  [/^\/stocks\/([A-Za-z0-9.^=-]+)$/, stockPage, { public: true }],
+  [/^\/predict$/, predictPage],
+  [/^\/predictions$/, predictionsPage],
+  [/^\/predictions\/(\d+)$/, predictionPage],
+  [/^\/alerts$/, alertsPage],
+  [/^\/alerts\/new$/, (m) => alertFormPage(m, null)],
+  [/^\/alerts\/(\d+)\/edit$/, (m) => alertFormPage(m, Number(m[1]))],
+  [/^\/triggers$/, triggersPage],
+  [/^\/settings$/, settingsPage],
+];
+
+export function navigate(path, replace = false) {
+  if (replace) history.replaceState(null, "", path);
+  else history.pushState(null, "", path);
+  render();
+}
+
+async function render() {
+  const path = location.pathname.replace(/\/+$/, "") || "/";
+  renderNav(path);
+  for (const [pattern, page, options = {}] of routes) {
+    const match = path.match(pattern);
+    if (!match) continue;
+    if (!options.public && !isSignedIn() && path !== "/") {
+      notice = "Please log in to see that page.";
+      navigate(`/login?next=${encodeURIComponent(path)}`, true);
+      return;
+    }
+    view.replaceChildren();
+    try {
+      await page(match);
+    } catch (error) {
+      handlePageError(error);
+    }
+    focusHeading();
+    return;
+  }
+  view.replaceChildren(h("h1", { text: "Page not found" }), h("p", {}, h("a", { href: "/", text: "Go to the start page" })));
+  document.title = "Not found · tickerwatch";
+}
+
+function handlePageError(error) {
+  if (error instanceof SignedOut) return; // the sign-out listener has moved to the login page
+  const message = error instanceof ApiError ? error.message : `Something went wrong: ${error.message}`;
+  if (!view.querySelector("h1")) show(h("h1", { text: "This page could not be loaded" }));
+  show(h("p", { class: "form-status error", role: "alert", text: message }));
+  console.error(error);
+}
+
+function focusHeading() {
+  const heading = view.querySelector("h1");
+  if (heading) {
+    heading.tabIndex = -1;
+    heading.focus({ preventScroll: true });
+    document.title = `${heading.textContent} · tickerwatch`;
+  }
+}
+
+function renderNav(path) {
+  const links = isSignedIn()
+    ? [
+        ["/stocks", "Stocks"],
+        ["/predict", "Predict"],
+        ["/alerts", "Alerts"],
+        ["/triggers", "Triggered"],
+        ["/predictions", "History"],
+        ["/settings", "Settings"],
+      ]
+    : [
+        ["/stocks", "Stocks"],
+        ["/login", "Log in"],
+        ["/signup", "Sign up"],
+      ];
+  const items = links.map(([href, label]) =>
+    h("li", {}, h("a", { href, "aria-current": path.startsWith(href) ? "page" : false, text: label })),
+  );
+  if (isSignedIn()) {
+    items.push(h("li", {}, h("button", { type: "button", class: "link", onclick: signOut, text: "Log out" })));
+  }
+  nav.replaceChildren(h("ul", {}, items));
+}
+
+async function signOut() {
+  await logOut();
+  notice = "You are logged out.";
+  navigate("/login");
+}
+
+onSignedOut((reason) => {
+  notice = reason;
+  navigate(`/login?next=${encodeURIComponent(location.pathname)}`, true);
+});
+
+document.addEventListener("click", (event) => {
+  const link = event.target.closest("a[href]");
+  if (!link || link.target || link.origin !== location.origin || event.ctrlKey || event.metaKey || event.shiftKey) return;
+  if (link.pathname.startsWith("/api/") || link.pathname.startsWith("/docs")) return;
+  event.preventDefault();
+  navigate(link.pathname + link.search);
+});
+window.addEventListener("popstate", render);
+
+// Runs a form's request: field errors beside the fields, everything else in words above them.
+async function submitting(form, status, action) {
+  const button = form.querySelector("button[type=submit]");
+  button.disabled = true;
+  setStatus(status, "");
+  showFieldErrors(form, {});
+  try {
+    await action();
+  } catch (error) {
+    if (error instanceof SignedOut) return;
+    if (!(error instanceof ApiError)) throw error;
+    const shown = new Set([...form.querySelectorAll(".field")].map((f) => f.dataset.field));
+    const first = showFieldErrors(form, error.fields);
+    const others = Object.entries(error.fields)
+      .filter(([name]) => !shown.has(name))
+      .map(([name, message]) => (name === "non_field_errors" ? message : `${name}: ${message}`));
+    setStatus(status, [error.message, ...others].join(" "));
+    if (first) first.focus();
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// Appends to the page; absent parts (null, false) are skipped rather than shown as text.
+function show(...nodes) {
+  view.append(...nodes.flat().filter(Boolean));
+}
+
+function takeNotice() {
+  const message = notice;
+  notice = "";
+  return message ? h("p", { class: "notice", role: "status", text: message }) : null;
+}
+
+// ---- accounts ---------------------------------------------------------------------------------
+
+function nextPath() {
+  const next = new URLSearchParams(location.search).get("next");
+  return next && next.startsWith("/") && !next.startsWith("//") ? next : "/stocks";
+}
+
+function loginPage() {
+  const status = formStatus();
+  const form = h(
+    "form",
+    { novalidate: true },
+    field("username", "Username", h("input", { autocomplete: "username", required: true })),
+    field("password", "Password", h("input", { type: "password", autocomplete: "current-password", required: true })),
+    status,
+    h("button", { type: "submit", text: "Log in" }),
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    submitting(form, status, async () => {
+      await logIn(form.username.value, form.password.value);
+      navigate(nextPath(), true);
+    });
+  });
+  show(
+    h("h1", { text: "Log in" }),
+    takeNotice(),
+    form,
+    h("p", {}, "New here? ", h("a", { href: "/signup", text: "Create an account" })),
+  );
+}
+
+function signupPage() {
+  const status = formStatus();
+  const form = h(
+    "form",
+    { novalidate: true },
+    field(
+      "username",
+      "Username",
+      h("input", { autocomplete: "username", required: true }),
+      "3 to 150 letters, digits or @ . + - _",
+    ),
+    field("email", "Email", h("input", { type: "email", autocomplete: "email", required: true })),
+    field(
+      "password",
+      "Password",
+      h("input", { type: "password", autocomplete: "new-password", required: true }),
+      "At least 8 characters, not only digits.",
+    ),
+    status,
+    h("button", { type: "submit", text: "Create account" }),
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    submitting(form, status, async () => {
+      const body = { username: form.username.value, email: form.email.value, password: form.password.value };
+      await api("/api/v1/register/", { method: "POST", body });
+      await logIn(body.username, body.password);
+      notice = `Welcome, ${body.username}. Track a stock to get started.`;
+      navigate("/stocks", true);
+    });
+  });
+  show(
+    h("h1", { text: "Create an account" }),
+    form,
+    h("p", {}, "Already registered? ", h("a", { href: "/login", text: "Log in" })),
+  );
+}
+
+async function settingsPage() {
+  const me = await api("/api/v1/me/", { auth: true });
+  const status = formStatus();
+  const checkbox = h("input", { type: "checkbox", id: "email-notifications", checked: me.email_notifications });
+  const form = h(
+    "form",
+    {},
+    h(
+      "div",
+      { class: "check" },
+      checkbox,
+      h("label", { for: "email-notifications", text: `Email me at ${me.email} when an alert fires` }),
+    ),
+    status,
+    h("button", { type: "submit", text: "Save settings" }),
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    submitting(form, status, async () => {
+      const saved = await api("/api/v1/me/", {
+        method: "PATCH",
+        auth: true,
+        body: { email_notifications: checkbox.checked },
+      });
+      checkbox.checked = saved.email_notifications;
+      setStatus(status, saved.email_notifications ? "Saved: emails are on." : "Saved: emails are off.", "ok");
+    });
+  });
+  show(h("h1", { text: "Settings" }), h("p", { text: `Signed in as ${me.username}.` }), form);
+}
+
+// ---- stocks -----------------------------------------------------------------------------------
+
+async function stocksPage() {
+  show(h("h1", { text: "Stocks" }), takeNotice());
+  if (isSignedIn()) {
+    const status = formStatus();
+    const form = h(
+      "form",
+      { class: "inline", novalidate: true },
+      field("symbol", "Symbol to track", h("input", { required: true, autocapitalize: "characters", placeholder: "TSLA" })),
+      h("button", { type: "submit", text: "Track" }),
+      status,
+    );
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      submitting(form, status, async () => {
+        const stock = await api("/api/v1/stocks/", {
+          method: "POST",
+          auth: true,
+          body: { symbol: form.symbol.value.trim().toUpperCase() },
+        });
+        notice = `Tracking ${stock.symbol}.`;
+        navigate("/stocks", true);
+      });
+    });
+    show(form);
+  }
+  const stocks = await api("/api/v1/stocks/");
+  if (!stocks.length) {
+    show(h("p", { text: "No stocks are tracked yet." }));
+    return;
+  }
+  show(
+    h(
+      "table",
+      { class: "data" },
+      h("caption", { text: "Tracked stocks and their latest quotes" }),
+      h(
+        "thead",
+        {},
+        h("tr", {}, ["Symbol", "Name", "Price", "Change", "Quote time"].map((t) => h("th", { scope: "col", text: t }))),
+      ),
+      h(
+        "tbody",
+        {},
+        stocks.map((s) =>
+          h(
+            "tr",
+            { "data-symbol": s.symbol },
+            h("th", { scope: "row" }, h("a", { href: `/stocks/${s.symbol}`, text: s.symbol })),
+            h("td", { text: s.name || "" }),
+            h("td", { class: "num", text: money(s.current_price) }),
+            h("td", { class: `num ${Number(s.change_pct) < 0 ? "down" : "up"}`, text: signedPercent(s.change_pct) }),
+            h("td", { text: when(s.price_time) }),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+async function stockPage(match) {
+  const symbol = match[1].toUpperCase();
+  show(h("h1", { text: `${symbol} price history` }));
+  const bars = await api(`/api/v1/stocks/${encodeURIComponent(symbol)}/prices/`);
+  const dates = bars.map((b) => b.date);
+  const closes = bars.map((b) => b.close);
+  const last = bars[bars.length - 1];
+  const chart = h("div", { class: "chart", role: "img", "aria-label": `${symbol} daily closes with 100- and 200-day averages` });
+  show(
+    h(
+      "figure",
+      {},
+      chart,
+      h("figcaption", {
+        text: last
+          ? `${bars.length} daily closes from ${day(dates[0])} to ${day(last.date)}; last close ${money(last.close)}. Orange: 100-day average; purple: 200-day average.`
+          : "No prices stored yet.",
+      }),
+    ),
+    isSignedIn() ? h("p", {}, h("a", { href: `/predict?ticker=${symbol}`, class: "button", text: `Predict ${symbol}` })) : null,
+  );
+  if (bars.length) priceChart(chart, dates, closes, movingAverage(closes, 100), movingAverage(closes, 200));
+}
+
+// ---- predictions ------------------------------------------------------------------------------
+
+async function predictPage() {
+  const stocks = await api("/api/v1/stocks/").catch(() => []);
+  const status = formStatus();
+  const wanted = new URLSearchParams(location.search).get("ticker") || "";
+  const ticker = h("input", { required: true, list: "tracked-symbols", value: wanted, autocapitalize: "characters" });
+  const form = h(
+    "form",
+    { class: "inline", novalidate: true },
+    field("ticker", "Ticker", ticker),
+    h("datalist", { id: "tracked-symbols" }, stocks.map((s) => h("option", { value: s.symbol }))),
+    field("horizon", "Trading days ahead", h("input", { type: "number", min: 1, max: 30, value: 5, required: true })),
+    h("button", { type: "submit", text: "Predict" }),
+    status,
+  );
+  const result = h("section", { "aria-live": "polite" });
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    submitting(form, status, async () => {
+      result.replaceChildren(h("p", { class: "loading", text: "Computing the forecast…" }));
+      try {
+        const prediction = await api("/api/v1/predict/", {
+          method: "POST",
+          auth: true,
+          body: { ticker: form.ticker.value.trim().toUpperCase(), horizon: Number(form.horizon.value) },
+        });
+        showPrediction(result, prediction);
+      } catch (error) {
+        result.replaceChildren();
+        throw error;
+      }
+    });
+  });
+  show(h("h1", { text: "Predict" }), form, result);
+}
+
+function showPrediction(container, p) {
+  const words = metricsInWords(p);
+  const chart = h("div", { class: "chart", role: "img", "aria-label": `Forecast for ${p.ticker} with 80% and 95% bands` });
+  const last = p.forecast[p.forecast.length - 1];
+  const parts = [
+    h("h2", { text: `${p.ticker}: ${p.horizon} trading day${p.horizon === 1 ? "" : "s"} ahead from ${day(p.as_of)}` }),
+    h(
+      "p",
+      { class: "headline" },
+      `Forecast close on ${day(last.date)}: `,
+      h("strong", { text: money(last.close) }),
+      ` (80% band ${money(last.low_80)} to ${money(last.high_80)}; 95% band ${money(last.low_95)} to ${money(last.high_95)}).`,
+    ),
+    h("figure", {}, chart, h("figcaption", { text: "Recent closes (blue), the forecast (dashed green) and its 80% (darker) and 95% (lighter) bands." })),
+    h("h3", { text: "How good is this model?" }),
+    h("div", { class: `verdict ${words.better ? "better" : "worse"}` }, words.sentences.map((s) => h("p", { text: s }))),
+    metricsTable(p),
+    h("h3", { text: "How often the bands held" }),
+    coverageInWords(p).map((s) => h("p", { text: s })),
+    h("p", { class: "hint", text: `Model ${p.model.name} ${p.model.version}; test window ${day(p.test_window.start)} to ${day(p.test_window.end)}.${p.cached ? " Served from cache." : ""}` }),
+    plots(p),
+  ];
+  container.replaceChildren(...parts.flat().filter(Boolean));
+  forecastChart(chart, p.series, p.forecast);
+}
+
+function metricsTable(p) {
+  const rows = [
+    ["Average error (MAE)", money(p.mae), money(p.baseline.mae)],
+    ["Root mean squared error", money(p.rmse), money(p.baseline.rmse)],
+    ["Average error in % (MAPE)", percent(p.mape, 2), percent(p.baseline.mape, 2)],
+    ["R² (1 is perfect)", p.r2.toFixed(3), p.baseline.r2.toFixed(3)],
+  ];
+  return h(
+    "table",
+    { class: "data metrics" },
+    h("caption", { text: "Model against the naive baseline on held-out days (lower errors are better)" }),
+    h("thead", {}, h("tr", {}, ["Measure", "Model", "Naive: tomorrow = today"].map((t) => h("th", { scope: "col", text: t })))),
+    h("tbody", {}, rows.map(([name, a, b]) => h("tr", {}, h("th", { scope: "row", text: name }), h("td", { class: "num", text: a }), h("td", { class: "num", text: b })))),
+  );
+}
+
+function plots(p) {
+  const images = [
+    ["plot_img", `${p.ticker} closing prices`],
+    ["plot_100_dma", `${p.ticker} with its 100-day moving average`],
+    ["plot_200_dma", `${p.ticker} with its 100- and 200-day moving averages`],
+    ["plot_prediction", `${p.ticker}: the model against actual prices, and the forecast`],
+  ].filter(([key]) => p[key]);
+  if (!images.length) return null;
+  return h(
+    "section",
+    { class: "plots" },
+    h("h3", { text: "Plots" }),
+    images.map(([key, alt]) => h("figure", {}, h("img", { src: p[key], alt, loading: "lazy", "data-plot": key }), h("figcaption", { text: alt }))),
+  );
+}
+
+async function predictionsPage() {
+  show(h("h1", { text: "Prediction history" }));
+  const page = await api("/api/v1/predictions/?limit=50", { auth: true });
+  if (!page.results.length) {
+    show(h("p", {}, "No predictions yet. ", h("a", { href: "/predict", text: "Make one" })));
+    return;
+  }
+  show(
+    h(
+      "table",
+      { class: "data" },
+      h("caption", { text: `Your ${page.count} prediction${page.count === 1 ? "" : "s"}, newest first` }),
+      h("thead", {}, h("tr", {}, ["Requested", "Ticker", "Days ahead", "Forecast", "Model vs naive error"].map((t) => h("th", { scope: "col", text: t })))),
+      h(
+        "tbody",
+        {},
+        page.results.map((p) =>
+          h(
+            "tr",
+            {},
+            h("th", { scope: "row" }, h("a", { href: `/predictions/${p.id}`, text: when(p.requested_at) })),
+            h("td", { text: p.ticker }),
+            h("td", { class: "num", text: p.horizon }),
+            h("td", { class: "num", text: money(p.forecast[p.forecast.length - 1]?.close) }),
+            h("td", { class: "num", text: `${money(p.mae)} vs ${money(p.baseline.mae)}` }),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+async function predictionPage(match) {
+  const p = await api(`/api/v1/predictions/${match[1]}/`, { auth: true });
+  const section = h("section");
+  show(h("h1", { text: `Prediction for ${p.ticker}, ${when(p.requested_at)}` }), section);
+  showPrediction(section, p);
+}
+
+// ---- alerts -----------------------------------------------------------------------------------
+
+const CONDITIONS = {
+  threshold: [
+    ["above", "is at or above"],
+    ["below", "is at or below"],
+    ["crosses_above", "crosses above"],
+    ["crosses_below", "crosses below"],
+  ],
+  duration: [
+    ["above", "stays above"],
+    ["below", "stays below"],
+  ],
+  percent_change: [
+    ["up", "moves up by"],
+    ["down", "moves down by"],
+  ],
+};
+const TYPE_FIELDS = {
+  threshold: ["threshold_price"],
+  duration: ["threshold_price", "duration_minutes"],
+  percent_change: ["percent", "window_minutes"],
+};
+const STATES = {
+  pending: "Not judged yet",
+  waiting: "Watching",
+  stale_price: "Price too old to judge",
+  no_price: "No price yet",
+  cooling_down: "Cooling down",
+  triggered: "Triggered",
+  paused: "Paused",
+  expired: "Expired",
+};
+
+async function alertsPage() {
+  show(
+    h("h1", { text: "Alerts" }),
+    takeNotice(),
+    h("p", {}, h("a", { href: "/alerts/new", class: "button", text: "New alert" })),
+  );
+  const [page, fired] = await Promise.all([
+    api("/api/v1/alerts/?limit=100", { auth: true }),
+    api("/api/v1/alerts/triggered/?limit=3", { auth: true }),
+  ]);
+  if (fired.results.length) {
+    show(
+      h("h2", { text: "Recently fired" }),
+      h(
+        "ul",
+        { class: "recent" },
+        fired.results.map((t) => h("li", { text: `${describeCondition(t)}: ${money(t.price)} at ${when(t.quoted_at)}` })),
+      ),
+      h("p", {}, h("a", { href: "/triggers", text: `All ${fired.count} triggers, with their emails` })),
+    );
+  }
+  show(h("h2", { text: "Your alerts" }));
+  if (!page.results.length) {
+    show(h("p", { text: "You have no alerts yet." }));
+    return;
+  }
+  const status = h("p", { class: "form-status", role: "alert" });
+  const act = (label, run) =>
+    h("button", {
+      type: "button",
+      text: label,
+      onclick: async (event) => {
+        event.target.disabled = true;
+        try {
+          if ((await run()) !== false) render();
+          else event.target.disabled = false;
+        } catch (error) {
+          if (!(error instanceof SignedOut)) setStatus(status, error.message);
+          event.target.disabled = false;
+        }
+      },
+    });
+  show(
+    status,
+    h(
+      "ul",
+      { class: "cards" },
+      page.results.map((a) =>
+        h(
+          "li",
+          { class: "card", "data-alert": a.id },
+          h("p", { class: "what" }, h("strong", { text: describeCondition(a) }), a.recurring ? " (recurring)" : ""),
+          h(
+            "p",
+            {},
+            h("span", { class: `state state-${a.state}`, text: STATES[a.state] || a.state }),
+            ` · last price ${money(a.current_price)} at ${when(a.price_time)}`,
+            a.trigger_count ? ` · fired ${a.trigger_count}× (last ${when(a.last_triggered_at)})` : "",
+            a.expires_at ? ` · expires ${when(a.expires_at)}` : "",
+          ),
+          h(
+            "div",
+            { class: "actions" },
+            h("a", { href: `/alerts/${a.id}/edit`, class: "button", text: "Edit", "aria-label": `Edit: ${describeCondition(a)}` }),
+            a.status === "paused"
+              ? act("Resume", () => api(`/api/v1/alerts/${a.id}/resume/`, { method: "POST", auth: true }))
+              : a.is_active
+                ? act("Pause", () => api(`/api/v1/alerts/${a.id}/pause/`, { method: "POST", auth: true }))
+                : null,
+            act("Delete", async () => {
+              if (!confirm(`Delete the alert "${describeCondition(a)}"?`)) return false;
+              await api(`/api/v1/alerts/${a.id}/`, { method: "DELETE", auth: true });
+              notice = "Alert deleted.";
+            }),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+async function alertFormPage(_match, alertId) {
+  const existing = alertId ? await api(`/api/v1/alerts/${alertId}/`, { auth: true }) : null;
+  const stocks = await api("/api/v1/stocks/").catch(() => []);
+  const status = formStatus();
+  const type = h(
+    "select",
+    {},
+    [
+      ["threshold", "Price crosses or is beyond a level"],
+      ["duration", "Price stays beyond a level for a while"],
+      ["percent_change", "Price moves by a percentage"],
+    ].map(([value, label]) => h("option", { value, text: label })),
+  );
+  const condition = h("select");
+  const input = (attributes) => h("input", { inputmode: "decimal", ...attributes });
+  const form = h(
+    "form",
+    { novalidate: true },
+    field("stock_symbol", "Stock symbol", h("input", { list: "alert-symbols", required: true, autocapitalize: "characters" })),
+    h("datalist", { id: "alert-symbols" }, stocks.map((s) => h("option", { value: s.symbol }))),
+    field("alert_type", "Kind of alert", type),
+    field("condition", "Condition", condition),
+    field("threshold_price", "Price (USD)", input({})),
+    field("duration_minutes", "For how many minutes", input({ inputmode: "numeric" })),
+    field("percent", "Percent", input({})),
+    field("window_minutes", "Within how many minutes", input({ inputmode: "numeric" })),
+    h("div", { class: "check field", "data-field": "recurring" }, h("input", { type: "checkbox", id: "field-recurring", name: "recurring" }), h("label", { for: "field-recurring", text: "Fire again after it re-arms (recurring)" }), h("p", { class: "field-error", id: "field-recurring-error", hidden: true })),
+    field("cooldown_minutes", "Minutes to wait before firing again (recurring only)", input({ inputmode: "numeric", value: "0" })),
+    field("expires_at", "Expires (optional, your local time)", h("input", { type: "datetime-local" })),
+    status,
+    h("button", { type: "submit", text: existing ? "Save alert" : "Create alert" }),
+    " ",
+    h("a", { href: "/alerts", text: "Cancel" }),
+  );
+  const sync = () => {
+    const keep = condition.value;
+    condition.replaceChildren(...CONDITIONS[type.value].map(([value, label]) => h("option", { value, text: label })));
+    if ([...condition.options].some((o) => o.value === keep)) condition.value = keep;
+    for (const name of ["threshold_price", "duration_minutes", "percent", "window_minutes"]) {
+      form.querySelector(`[data-field=${name}]`).hidden = !TYPE_FIELDS[type.value].includes(name);
+    }
+  };
+  type.addEventListener("change", sync);
+  if (existing) {
+    form.stock_symbol.value = existing.stock_symbol;
+    form.stock_symbol.readOnly = true;
+    type.value = existing.alert_type;
+    sync();
+    condition.value = existing.condition;
+    for (const name of ["threshold_price", "duration_minutes", "percent", "window_minutes", "cooldown_minutes"]) {
+      if (existing[name] !== null) form[name].value = existing[name];
+    }
+    form.recurring.checked = existing.recurring;
+    if (existing.expires_at) form.expires_at.value = localInput(existing.expires_at);
+  } else {
+    form.stock_symbol.value = new URLSearchParams(location.search).get("symbol") || "";
+    sync();
+  }
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    submitting(form, status, async () => {
+      const body = {
+        alert_type: type.value,
+        condition: condition.value,
+        recurring: form.recurring.checked,
+        cooldown_minutes: numberOrText(form.cooldown_minutes.value || "0"),
+        expires_at: form.expires_at.value ? new Date(form.expires_at.value).toISOString() : null,
+      };
+      for (const name of ["threshold_price", "duration_minutes", "percent", "window_minutes"]) {
+        if (TYPE_FIELDS[type.value].includes(name)) body[name] = numberOrText(form[name].value);
+        else if (existing) body[name] = null;
+      }
+      if (existing) {
+        await api(`/api/v1/alerts/${existing.id}/`, { method: "PATCH", auth: true, body });
+        notice = "Alert saved; it is armed again.";
+      } else {
+        body.stock_symbol = form.stock_symbol.value.trim().toUpperCase();
+        if (!body.expires_at) delete body.expires_at;
+        await api("/api/v1/alerts/", { method: "POST", auth: true, body });
+        notice = "Alert created.";
+      }
+      navigate("/alerts", true);
+    });
+  });
+  show(h("h1", { text: existing ? "Edit alert" : "New alert" }), form);
+}
+
+// Prices go as the text typed (the API takes numeric strings, exactly); minutes as numbers; an
+// empty box as null, so the API names the missing field.
+function numberOrText(value) {
+  const trimmed = value.trim();
+  if (trimmed === "") return null;
+  return /^\d+$/.test(trimmed) ? Number(trimmed) : trimmed;
+}
+
+function localInput(iso) {
+  const date = new Date(iso);
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
+
+const EMAIL_STATES = {
+  pending: "Email queued",
+  sending: "Email sending",
+  sent: "Email sent",
+  failed: "Email failed",
+  skipped: "No email (notifications off)",
+};
+
+async function triggersPage() {
+  show(h("h1", { text: "Triggered alerts" }));
+  const page = await api("/api/v1/alerts/triggered/?limit=100", { auth: true });
+  if (!page.results.length) {
+    show(h("p", { text: "None of your alerts has fired yet." }));
+    return;
+  }
+  show(
+    h(
+      "table",
+      { class: "data" },
+      h("caption", { text: "Every time one of your alerts fired, newest first" }),
+      h("thead", {}, h("tr", {}, ["Fired", "Condition", "Price", "Quote time", "Email"].map((t) => h("th", { scope: "col", text: t })))),
+      h(
+        "tbody",
+        {},
+        page.results.map((t) => {
+          const email = t.notification || {};
+          const state = EMAIL_STATES[email.status] || "No email";
+          return h(
+            "tr",
+            { "data-trigger": t.id },
+            h("th", { scope: "row", text: when(t.triggered_at) }),
+            h("td", { text: describeCondition(t) }),
+            h("td", { class: "num", text: money(t.price) }),
+            h("td", { text: when(t.quoted_at) }),
+            h("td", { text: email.error ? `${state}: ${email.error}` : email.sent_at ? `${state} ${when(email.sent_at)}` : state }),
+          );
+        }),
+      ),
+    ),
+  );
+}
+
+// ---- start ------------------------------------------------------------------------------------
+
+loadConfig().then(render);
