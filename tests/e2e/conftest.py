@@ -45,7 +45,7 @@ def web_build(tmp_path_factory) -> Path:
     return out
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def market_dir(tmp_path_factory) -> Path:
     """A copy of the shared histories that the replayed market reads; tests edit it to move prices."""
     folder = tmp_path_factory.mktemp("market")
@@ -65,7 +65,9 @@ def e2e_database(database_url) -> str:
     return database_url.replace(f"/{test_db}?", f"/{E2E_DB}?")
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API runs an event loop in this thread while it is open, and the
+# integration tests after this module call Lambda handlers that run their own (Mangum).
+@pytest.fixture(scope="module")
 def site(web_build, market_dir, e2e_database):
     server = LocalServer(
         env={
@@ -86,7 +88,7 @@ def site(web_build, market_dir, e2e_database):
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright
 
