@@ -1,16 +1,29 @@
-"""Stocks: the tracked list, tracking a new symbol, and a symbol's daily bars."""
+"""Stocks: the tracked list, tracking a new symbol, a symbol's daily bars, and the user's watchlists."""
 
 from datetime import date, datetime
 from decimal import Decimal
 
-from fastapi import Response
-from pydantic import BaseModel, ConfigDict
+from fastapi import Depends, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
 
-from tickerwatch import stocks
+from tickerwatch import stocks, watchlists
 from tickerwatch.data.prices import StockRow
 from tickerwatch.runtime import get_database, get_market_data
 from tickerwatch.settings import get_settings
-from tickerwatch.web import CurrentUser, IsoDate, TickerSymbol, create_app, documented_errors, lambda_handler
+from tickerwatch.web import (
+    NOT_MODIFIED,
+    CurrentUser,
+    IsoDate,
+    Limit,
+    Offset,
+    ResourceId,
+    TickerSymbol,
+    conditional_json,
+    create_app,
+    documented_errors,
+    lambda_handler,
+    throttle,
+)
 
 get_settings()
 
@@ -65,7 +78,7 @@ def track(body: TrackRequest, user: CurrentUser, response: Response) -> StockOut
 
 
 @app.get("/api/v1/stocks/{symbol}/prices/", response_model=list[BarOut], responses=documented_errors(404))
-def bars(symbol: str, start: IsoDate | None = None, end: IsoDate | None = None) -> list[BarOut]:
+def bars(symbol: TickerSymbol, start: IsoDate | None = None, end: IsoDate | None = None) -> list[BarOut]:
     return [
         BarOut(
             date=b.day,
@@ -78,6 +91,107 @@ def bars(symbol: str, start: IsoDate | None = None, end: IsoDate | None = None) 
         )
         for b in stocks.price_history(get_database(), symbol, start, end)
     ]
+
+
+# ---------------------------------------------------------------- watchlists
+
+NAME_RULES = {
+    "min_length": 1,
+    "max_length": watchlists.MAX_NAME,
+    "description": "Unique per user, case-insensitively; spaces around it are dropped.",
+    "json_schema_extra": {"pattern": r"\S"},  # not blank; the domain says so in words
+}
+SYMBOLS_RULES = {
+    "max_length": watchlists.MAX_SYMBOLS,
+    "description": "Ticker symbols in display order; an untracked one is tracked first (unknown: 404).",
+}
+
+
+class WatchlistIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"name": "EV makers", "symbols": ["TSLA", "GOOG"]}]}
+    )
+    name: str = Field(**NAME_RULES)
+    symbols: list[TickerSymbol] = Field(**SYMBOLS_RULES)
+
+
+class WatchlistPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(None, **NAME_RULES)
+    symbols: list[TickerSymbol] | None = Field(None, **SYMBOLS_RULES)
+
+
+class WatchedStockOut(BaseModel):
+    symbol: str
+    name: str | None
+    current_price: Decimal | None
+    price_time: datetime | None
+    change_pct: Decimal | None = Field(description="Percent change since the previous close.")
+
+
+class WatchlistOut(BaseModel):
+    id: int
+    name: str
+    symbols: list[WatchedStockOut]
+    created_at: datetime
+    updated_at: datetime
+
+
+class WatchlistPage(BaseModel):
+    count: int
+    limit: int
+    offset: int
+    results: list[WatchlistOut]
+
+
+WATCHLIST = "/api/v1/watchlists/{watchlist_id:int}/"
+watchlist_writes = [Depends(throttle("watchlist-writes", "rate_limit_alert_writes_per_user", by="user"))]
+
+
+@app.post(
+    "/api/v1/watchlists/",
+    status_code=201,
+    response_model=WatchlistOut,
+    responses=documented_errors(404, 409),
+    dependencies=watchlist_writes,
+)
+def create_watchlist(body: WatchlistIn, user: CurrentUser) -> WatchlistOut:
+    created = watchlists.create_watchlist(get_database(), get_market_data(), user.id, body.name, body.symbols)
+    return WatchlistOut(**created)
+
+
+@app.get("/api/v1/watchlists/", response_model=WatchlistPage, responses=NOT_MODIFIED)
+def list_watchlists(request: Request, user: CurrentUser, limit: Limit = 20, offset: Offset = 0) -> Response:
+    total, rows = watchlists.list_watchlists(get_database(), user.id, limit, offset)
+    page = WatchlistPage(count=total, limit=limit, offset=offset, results=[WatchlistOut(**r) for r in rows])
+    return conditional_json(request, page)
+
+
+@app.get(WATCHLIST, response_model=WatchlistOut, responses={**NOT_MODIFIED, **documented_errors(404)})
+def read_watchlist(request: Request, watchlist_id: ResourceId, user: CurrentUser) -> Response:
+    found = watchlists.get_watchlist(get_database(), user.id, watchlist_id)
+    return conditional_json(request, WatchlistOut(**found))
+
+
+@app.patch(
+    WATCHLIST, response_model=WatchlistOut, responses=documented_errors(404, 409), dependencies=watchlist_writes
+)
+def update_watchlist(watchlist_id: ResourceId, body: WatchlistPatch, user: CurrentUser) -> WatchlistOut:
+    changes = body.model_dump(exclude_unset=True)
+    updated = watchlists.update_watchlist(get_database(), get_market_data(), user.id, watchlist_id, changes)
+    return WatchlistOut(**updated)
+
+
+@app.delete(
+    WATCHLIST,
+    status_code=204,
+    response_class=Response,
+    responses=documented_errors(404),
+    dependencies=watchlist_writes,
+)
+def delete_watchlist(watchlist_id: ResourceId, user: CurrentUser) -> Response:
+    watchlists.delete_watchlist(get_database(), user.id, watchlist_id)
+    return Response(status_code=204)
 
 
 handler = lambda_handler(app)

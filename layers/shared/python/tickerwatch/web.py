@@ -16,6 +16,7 @@ connection usable.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import typing
@@ -27,9 +28,9 @@ from typing import Annotated, Any
 import psycopg
 from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
-from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, WithJsonSchema
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -336,6 +337,30 @@ def create_app(title: str, *, docs: bool = False) -> FastAPI:
     app.add_middleware(ErrorBoundary)
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     return app
+
+
+# Polled resources: the client revalidates each time (no-cache) and gets a 304 while nothing changed.
+REVALIDATE = "private, no-cache"
+NOT_MODIFIED = {304: {"description": "Not modified: the `If-None-Match` ETag is still current; no body."}}
+
+
+def _etag_matches(header: str | None, etag: str) -> bool:
+    """If-None-Match uses the weak comparison (RFC 9110 13.1.2): W/ is ignored, `*` matches."""
+    if not header:
+        return False
+    tags = [t.strip() for t in header.split(",")]
+    return "*" in tags or etag in (t.removeprefix("W/") for t in tags)
+
+
+def conditional_json(request: Request, payload: BaseModel) -> Response:
+    """The payload with an ETag that is the hash of its JSON (prices and names included, so any change
+    shows), or 304 without a body when the client's If-None-Match already names it."""
+    body = payload.model_dump_json().encode()
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers = {"ETag": etag, "Cache-Control": REVALIDATE}
+    if _etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
 
 
 def lambda_handler(app: FastAPI):
