@@ -1,14 +1,15 @@
-"""Price alerts of the signed-in user: create, list, read, change, pause/resume, delete, and triggers."""
+"""Price alerts of the signed-in user: create, list, read, change, pause/resume, delete, triggers, and
+the webhooks alerts deliver to."""
 
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
 from fastapi import Depends, Response
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import AnyUrl, BaseModel, ConfigDict, Field, StrictBool
 
-from tickerwatch import alerts
-from tickerwatch.runtime import alert_change_announcer, get_database
+from tickerwatch import alerts, webhooks
+from tickerwatch.runtime import alert_change_announcer, get_database, get_webhook_poster
 from tickerwatch.settings import get_settings
 from tickerwatch.web import (
     CurrentUser,
@@ -34,6 +35,7 @@ Price = positive_decimal(1_000_000, 6, "A price in USD: a JSON number or a numer
 Percent = positive_decimal(1000, 4, "A percentage: a JSON number or a numeric string, up to 4 decimals.")
 Minutes = json_int(1, alerts.MAX_SPAN_MINUTES)
 Cooldown = json_int(0, alerts.MAX_COOLDOWN_MINUTES)
+WebhookId = json_int(1, 2**63 - 1)
 
 
 class AlertOptions(BaseModel):
@@ -42,6 +44,7 @@ class AlertOptions(BaseModel):
     recurring: StrictBool = False
     cooldown_minutes: Cooldown = Field(0, description="Recurring alerts only: minutes before it may fire again.")
     expires_at: IsoDateTime | None = Field(None, description="ISO 8601 with a time zone, in the future.")
+    webhook_id: WebhookId | None = Field(None, description="One of your webhooks, also told when it fires.")
 
 
 class ThresholdAlertIn(AlertOptions):
@@ -95,6 +98,7 @@ class AlertPatch(BaseModel):
     recurring: StrictBool | None = None
     cooldown_minutes: Cooldown | None = None
     expires_at: IsoDateTime | None = None
+    webhook_id: WebhookId | None = Field(None, description="null stops webhook deliveries.")
 
 
 class ConditionOut(BaseModel):
@@ -114,6 +118,7 @@ class AlertOut(ConditionOut):
     recurring: bool
     cooldown_minutes: int
     expires_at: datetime | None
+    webhook_id: int | None
     is_active: bool
     status: str
     state: Literal[
@@ -154,6 +159,10 @@ class TriggerOut(ConditionOut):
     quoted_at: datetime
     triggered_at: datetime
     notification: dict
+    webhook: dict | None = Field(
+        description="The webhook delivery when the alert named one: status, attempts, error, and each attempt's"
+        " status_code, error and response_excerpt."
+    )
 
 
 class TriggerPage(BaseModel):
@@ -257,6 +266,80 @@ def pause(alert_id: ResourceId, user: CurrentUser) -> AlertOut:
 def resume(alert_id: ResourceId, user: CurrentUser) -> AlertOut:
     resumed = alerts.set_paused(get_database(), user.id, alert_id, False, announce=alert_change_announcer(), **_age())
     return AlertOut.of(resumed)
+
+
+# ---------------------------------------------------------------- webhooks
+
+
+class WebhookIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"url": "https://example.com/hooks/tickerwatch"}]}
+    )
+    url: AnyUrl = Field(
+        description="https, to a public address (private, loopback and link-local targets are refused).",
+        json_schema_extra={"maxLength": webhooks.MAX_URL},
+    )
+
+
+class WebhookOut(BaseModel):
+    id: int
+    url: str
+    created_at: datetime
+
+
+class NewWebhookOut(WebhookOut):
+    secret: str = Field(description="The signing secret (whsec_...), shown only now; verify deliveries with it.")
+
+
+class WebhookTestOut(BaseModel):
+    delivered: bool
+    status_code: int | None
+    error: str | None
+    response_excerpt: str | None
+    duration_ms: int
+
+
+WEBHOOK = "/api/v1/webhooks/{webhook_id:int}/"
+
+
+@app.post(
+    "/api/v1/webhooks/",
+    status_code=201,
+    response_model=NewWebhookOut,
+    responses=documented_errors(409),
+    dependencies=writes,
+)
+def create_webhook(body: WebhookIn, user: CurrentUser) -> NewWebhookOut:
+    return NewWebhookOut(**webhooks.create_webhook(get_database(), user.id, str(body.url), get_webhook_poster()))
+
+
+@app.get("/api/v1/webhooks/", response_model=list[WebhookOut])
+def list_webhooks(user: CurrentUser) -> list[WebhookOut]:
+    return [WebhookOut(**w) for w in webhooks.list_webhooks(get_database(), user.id)]
+
+
+@app.get(WEBHOOK, response_model=WebhookOut, responses=documented_errors(404))
+def read_webhook(webhook_id: ResourceId, user: CurrentUser) -> WebhookOut:
+    return WebhookOut(**webhooks.get_webhook(get_database(), user.id, webhook_id))
+
+
+@app.delete(WEBHOOK, status_code=204, response_class=Response, responses=documented_errors(404), dependencies=writes)
+def delete_webhook(webhook_id: ResourceId, user: CurrentUser) -> Response:
+    webhooks.delete_webhook(get_database(), user.id, webhook_id)
+    return Response(status_code=204)
+
+
+@app.post(WEBHOOK + "test/", response_model=WebhookTestOut, responses=documented_errors(404), dependencies=writes)
+def test_webhook(webhook_id: ResourceId, user: CurrentUser) -> WebhookTestOut:
+    """Sends a signed `webhook.test` message now and says what the receiver answered."""
+    d = webhooks.send_test(get_database(), user.id, webhook_id, get_webhook_poster())
+    return WebhookTestOut(
+        delivered=d.delivered,
+        status_code=d.status_code,
+        error=d.error,
+        response_excerpt=d.excerpt,
+        duration_ms=d.duration_ms,
+    )
 
 
 handler = lambda_handler(app)

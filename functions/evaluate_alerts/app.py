@@ -5,7 +5,7 @@ import time
 
 from tickerwatch.alerts import evaluate_alerts
 from tickerwatch.observability import instrument_job
-from tickerwatch.runtime import get_database, get_email_sender
+from tickerwatch.runtime import get_database, get_email_sender, get_webhook_poster
 from tickerwatch.settings import get_settings
 
 settings = get_settings()
@@ -24,6 +24,7 @@ def handler(event, context):
         max_attempts=settings.email_max_attempts,
         send_rate=settings.email_send_rate,
         send_concurrency=settings.email_concurrency,
+        webhook_poster=get_webhook_poster(),
         deadline=time.monotonic() + context.get_remaining_time_in_millis() / 1000 - SAFETY_SECONDS,
     )
     return summary.as_dict()

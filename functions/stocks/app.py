@@ -2,6 +2,7 @@
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Annotated
 
 from fastapi import Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -95,15 +96,11 @@ def bars(symbol: TickerSymbol, start: IsoDate | None = None, end: IsoDate | None
 
 # ---------------------------------------------------------------- watchlists
 
-NAME_RULES = {
-    "min_length": 1,
-    "max_length": watchlists.MAX_NAME,
-    "description": "Unique per user, case-insensitively; spaces around it are dropped.",
-    "json_schema_extra": {"pattern": r"\S"},  # not blank; the domain says so in words
-}
+WatchlistName = Annotated[str, Field(min_length=1, max_length=watchlists.MAX_NAME)]
+NAME_DOC = "Not blank; unique per user, case-insensitively; spaces around it are dropped."
 SYMBOLS_RULES = {
     "max_length": watchlists.MAX_SYMBOLS,
-    "description": "Ticker symbols in display order; an untracked one is tracked first (unknown: 404).",
+    "description": "Ticker symbols in display order; an untracked one is tracked first (unknown: 400).",
 }
 
 
@@ -111,13 +108,13 @@ class WatchlistIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"name": "EV makers", "symbols": ["TSLA", "GOOG"]}]}
     )
-    name: str = Field(**NAME_RULES)
+    name: WatchlistName = Field(description=NAME_DOC)
     symbols: list[TickerSymbol] = Field(**SYMBOLS_RULES)
 
 
 class WatchlistPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(None, **NAME_RULES)
+    name: WatchlistName | None = Field(None, description=NAME_DOC)
     symbols: list[TickerSymbol] | None = Field(None, **SYMBOLS_RULES)
 
 
@@ -152,7 +149,7 @@ watchlist_writes = [Depends(throttle("watchlist-writes", "rate_limit_alert_write
     "/api/v1/watchlists/",
     status_code=201,
     response_model=WatchlistOut,
-    responses=documented_errors(404, 409),
+    responses=documented_errors(409),
     dependencies=watchlist_writes,
 )
 def create_watchlist(body: WatchlistIn, user: CurrentUser) -> WatchlistOut:
@@ -173,9 +170,7 @@ def read_watchlist(request: Request, watchlist_id: ResourceId, user: CurrentUser
     return conditional_json(request, WatchlistOut(**found))
 
 
-@app.patch(
-    WATCHLIST, response_model=WatchlistOut, responses=documented_errors(404, 409), dependencies=watchlist_writes
-)
+@app.patch(WATCHLIST, response_model=WatchlistOut, responses=documented_errors(404, 409), dependencies=watchlist_writes)
 def update_watchlist(watchlist_id: ResourceId, body: WatchlistPatch, user: CurrentUser) -> WatchlistOut:
     changes = body.model_dump(exclude_unset=True)
     updated = watchlists.update_watchlist(get_database(), get_market_data(), user.id, watchlist_id, changes)

@@ -237,6 +237,35 @@ def test_alert_edit_pause_resume_delete(page: Page, site):
     expect(page.get_by_role("status")).to_have_text("Alert deleted.")
 
 
+def test_watchlists_show_prices_and_field_errors(page: Page, site):
+    sign_up(page, unique("wl"))
+    open_nav(page, "Watchlists")
+    expect(page.get_by_text("No watchlists yet.")).to_be_visible()
+    page.get_by_label("List name").fill("EV")
+    page.get_by_label("Symbols").fill("tsla, NOPE")
+    page.get_by_role("button", name="Create list").click()
+    expect(page.locator("#field-symbols-error")).to_have_text("Unknown symbol 'NOPE'.")
+    expect(page.get_by_label("Symbols")).to_be_focused()
+    page.get_by_label("Symbols").fill("tsla goog")
+    page.get_by_role("button", name="Create list").click()
+    expect(page.get_by_role("status")).to_have_text("Created EV.")
+    section = page.locator("section[data-watchlist=EV]")
+    expect(section.locator("tbody tr")).to_have_count(2)
+    price = section.locator("tr[data-symbol=TSLA] td").first
+    expect(price).to_have_text(re.compile(r"^\$[\d,]+\.\d\d$"))
+    shown = Decimal(price.inner_text().lstrip("$").replace(",", ""))
+    assert abs(shown - current_price(site, "TSLA")) <= Decimal("0.01") * shown  # the replayed market moves
+    assert_accessible(page)
+
+    page.get_by_label("List name").fill("ev")
+    page.get_by_role("button", name="Create list").click()
+    expect(page.locator("#field-name-error")).to_have_text("You already have a watchlist with that name.")
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    section.get_by_role("button", name="Delete EV").click()
+    expect(page.get_by_text("No watchlists yet.")).to_be_visible()
+
+
 def test_session_survives_token_expiry_and_a_revoked_one_signs_out_cleanly(page: Page, site):
     sign_up(page, unique("tok"))
     refreshes = []

@@ -105,7 +105,7 @@ def test_invalid_input_names_the_field_and_changes_nothing(api, users, db):
     too_many = create(api, auth, symbols=[f"S{i}" for i in range(101)])
     assert too_many.status_code == 400 and list(too_many.fields()) == ["symbols"]
     unknown = create(api, auth, symbols=["GOOG", "NOPE"])
-    assert (unknown.status_code, unknown.json()["detail"]) == (404, "Unknown symbol 'NOPE'.")
+    assert (unknown.status_code, unknown.fields()) == (400, {"symbols": ["Unknown symbol 'NOPE'."]})
     assert api.request("GET", LISTS, headers=auth).json()["count"] == 0
 
     assert create(api, auth, name="Tech", symbols=[]).status_code == 201

@@ -15,6 +15,7 @@ from tickerwatch.errors import Conflict, InvalidInput, NotFound
 from tickerwatch.market_data import normalise_symbol
 from tickerwatch.notifications import EmailSender, dispatch_notifications
 from tickerwatch.observability import METRIC_OLDEST_PENDING_NOTIFICATION_AGE, logger, metrics
+from tickerwatch.webhooks import WebhookPoster
 
 CONDITIONS = {
     "threshold": {"above", "below", "crosses_above", "crosses_below"},
@@ -47,6 +48,7 @@ class AlertDefinition:
     recurring: bool = False
     cooldown_minutes: int = 0
     expires_at: datetime | None = None
+    webhook_id: int | None = None  # also delivered to this webhook of the owner's when it fires
 
     def fields(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -98,7 +100,7 @@ def validate_definition(d: AlertDefinition, current_price: float | None, now: da
     return errors
 
 
-def _checked(db: Database, d: AlertDefinition, work):
+def _checked(db: Database, user_id: int, d: AlertDefinition, work):
     """Validate against the stock's current price and run ``work`` in the same transaction."""
 
     def run(conn):
@@ -106,6 +108,8 @@ def _checked(db: Database, d: AlertDefinition, work):
         if not tracked:
             raise NotFound(f"'{d.symbol}' is not tracked; start tracking it with POST /api/v1/stocks/.")
         problems = validate_definition(d, price, datetime.now(UTC))
+        if d.webhook_id is not None and not store.owns_webhook(conn, user_id, d.webhook_id):
+            problems.setdefault("webhook_id", []).append("You have no webhook with this id.")
         if problems:
             raise InvalidInput(problems)
         try:
@@ -132,7 +136,7 @@ def create_alert(
     announce: Announce = None,
 ) -> dict:
     d = AlertDefinition(**{**definition.fields(), "symbol": normalise_symbol(definition.symbol, "stock_symbol")})
-    alert = _checked(db, d, lambda conn: store.insert_alert(conn, user_id, d.fields(), max_age))
+    alert = _checked(db, user_id, d, lambda conn: store.insert_alert(conn, user_id, d.fields(), max_age))
     metrics.add_metric(name="AlertCreated", unit="Count", value=1)
     if announce:
         announce()
@@ -168,7 +172,7 @@ def update_alert(
         for name in TYPE_FIELDS - FIELDS_BY_TYPE.get(changes["alert_type"], set()) - set(changes):
             merged[name] = None
     d = AlertDefinition(**merged)
-    updated = _checked(db, d, lambda conn: store.update_alert(conn, user_id, alert_id, d.fields(), max_age))
+    updated = _checked(db, user_id, d, lambda conn: store.update_alert(conn, user_id, alert_id, d.fields(), max_age))
     if updated is None:
         raise NotFound("Alert not found.")
     if announce:
@@ -259,6 +263,7 @@ def evaluate_alerts(
     send_rate: float = 14.0,
     send_concurrency: int | None = None,
     deadline: float | None = None,
+    webhook_poster: WebhookPoster | None = None,
 ) -> EvaluationSummary:
     """Claim every firing alert in one transaction (trigger + outbox row + deactivate/re-arm),
     then send what the outbox holds, including earlier failures that are due again."""
@@ -280,6 +285,7 @@ def evaluate_alerts(
         rate_per_second=send_rate,
         concurrency=send_concurrency,
         deadline=deadline,
+        webhook_poster=webhook_poster,
     )
     summary.emails_sent, summary.emails_failed = sent, failed
     for name, value in summary.as_dict().items():

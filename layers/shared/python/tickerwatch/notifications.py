@@ -1,9 +1,11 @@
-"""Alert emails: rendering, the senders (SES, SMTP, a log sink), and the outbox dispatcher.
+"""Alert notifications: emails (rendering; the senders: SES, SMTP, a log sink), webhook deliveries
+(tickerwatch.webhooks), and the outbox dispatcher that sends both.
 
 The outbox row is written in the same transaction as its trigger, so no trigger is without
 its email. Sending happens after commit: each notification is claimed (SKIP LOCKED, status
 'sending' with a lease), sent, then marked sent; a failure goes back to 'pending' with the
-error and an exponential backoff, and becomes 'failed' after the last attempt.
+error and an exponential backoff, and becomes 'failed' after the last attempt. Webhooks follow the
+same rules, with each attempt also written to the delivery log.
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ from typing import Protocol
 from urllib.parse import unquote, urlparse
 
 from tickerwatch.data import alerts as store
+from tickerwatch.data import webhooks as webhook_store
 from tickerwatch.db import Database
 from tickerwatch.market_data import NEW_YORK
 from tickerwatch.observability import logger
+from tickerwatch.webhooks import WebhookPoster, alert_triggered_payload
 
 LEASE = timedelta(minutes=5)
 BATCH = 200
@@ -190,8 +194,10 @@ def dispatch_notifications(
     rate_per_second: float = 14.0,
     concurrency: int | None = None,
     deadline: float | None = None,
+    webhook_poster: WebhookPoster | None = None,
 ) -> tuple[int, int]:
-    """Send due notifications, several at once up to ``rate_per_second``; returns (sent, failed).
+    """Send due notifications, several at once, emails at most ``rate_per_second``; returns the
+    emails (sent, failed) (webhook counts go to the log).
 
     One dispatcher runs at a time (a session advisory lock): the rate is the provider's for the
     whole account, so two dispatchers would exceed it. A run that finds another at work waits a
@@ -200,6 +206,7 @@ def dispatch_notifications(
     a sent one is never sent again. ``deadline`` (time.monotonic) stops claiming new batches, so a
     Lambda ends before its timeout with the rest left pending.
     """
+    poster = webhook_poster or WebhookPoster()
     workers = concurrency or min(64, max(2, math.ceil(rate_per_second / 5)))
     batch_size = max(1, min(BATCH, int(rate_per_second * 60)))  # a batch finishes well within its lease
     with db.session_lock(DISPATCH_LOCK_KEY, wait_seconds=5) as held:
@@ -207,18 +214,34 @@ def dispatch_notifications(
             logger.info("another dispatcher is sending; leaving the outbox to it")
             return 0, 0
         rate = SendRate(rate_per_second)
-        counts = {"sent": 0, "failed": 0}
+        counts = {(channel, outcome): 0 for channel in ("email", "webhook") for outcome in ("sent", "failed")}
         counts_lock = threading.Lock()
 
         def deliver(row: dict, when: datetime) -> None:
-            rate.wait()
-            try:
-                message_id = sender.send(render_email(row))
-            except Exception as exc:  # any provider failure: keep it, retry later
-                error = f"{type(exc).__name__}: {exc}"
+            log_delivery = None
+            if row["channel"] == "webhook":
+                if row["webhook_url"] is None:  # deleted since the alert fired: nowhere to send it
+                    db.run(lambda conn: store.mark_skipped(conn, row["id"], "The webhook was deleted."))
+                    return
+                message_id = f"msg_{row['id']}"  # the same on every attempt: receivers drop repeats by it
+                payload = alert_triggered_payload(row)
+                delivery = poster.post(row["webhook_url"], row["webhook_secret"], message_id, payload)
+                error = delivery.error
+
+                def log_delivery(conn, d=delivery):
+                    webhook_store.record_delivery(
+                        conn, row["id"], row["attempts"], d.status_code, d.error, d.excerpt, d.duration_ms
+                    )
+            else:
+                rate.wait()
+                try:
+                    message_id, error = sender.send(render_email(row)), None
+                except Exception as exc:  # any provider failure: keep it, retry later
+                    error = f"{type(exc).__name__}: {exc}"
+            if error is not None:
                 retry_at = when + backoff(row["attempts"]) if row["attempts"] < max_attempts else None
                 logger.warning(
-                    "email failed",
+                    f"{row['channel']} failed",
                     extra={
                         "notification_id": row["id"],
                         "attempt": row["attempts"],
@@ -226,13 +249,20 @@ def dispatch_notifications(
                         "will_retry": retry_at is not None,
                     },
                 )
-                db.run(lambda conn: store.mark_failed(conn, row["id"], error, retry_at))
+                finish = lambda conn: store.mark_failed(conn, row["id"], error, retry_at)  # noqa: E731
                 outcome = "failed"
             else:
-                db.run(lambda conn: store.mark_sent(conn, row["id"], message_id))
+                finish = lambda conn: store.mark_sent(conn, row["id"], message_id)  # noqa: E731
                 outcome = "sent"
+
+            def record(conn) -> None:
+                if log_delivery:
+                    log_delivery(conn)
+                finish(conn)
+
+            db.run(record)
             with counts_lock:
-                counts[outcome] += 1
+                counts[row["channel"], outcome] += 1
 
         with ThreadPoolExecutor(workers, thread_name_prefix="sender") as pool:
             while deadline is None or time.monotonic() < deadline:
@@ -242,7 +272,12 @@ def dispatch_notifications(
                     done.result()
                 if len(batch) < batch_size:
                     break
-        return counts["sent"], counts["failed"]
+        if counts["webhook", "sent"] or counts["webhook", "failed"]:
+            logger.info(
+                "webhooks dispatched",
+                extra={"webhooks_sent": counts["webhook", "sent"], "webhooks_failed": counts["webhook", "failed"]},
+            )
+        return counts["email", "sent"], counts["email", "failed"]
 
 
 DISPATCH_LOCK_KEY = 7_320_114_503

@@ -211,3 +211,10 @@ def get_email_sender():
 
     settings = get_settings()
     return build_sender(settings.email_backend, settings.email_from, settings.smtp_url)
+
+
+def get_webhook_poster():
+    from tickerwatch.webhooks import WebhookPoster
+
+    settings = get_settings()
+    return WebhookPoster(allow_private=settings.webhook_allow_private, timeout_seconds=settings.webhook_timeout_seconds)

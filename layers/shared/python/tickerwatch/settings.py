@@ -74,6 +74,10 @@ class Settings(BaseModel):
     # The provider's sending quota (SES's default for a production account is 14 a second).
     email_send_rate: float = Field(14.0, alias="TICKERWATCH_EMAIL_SEND_RATE", gt=0)
     email_concurrency: int | None = Field(None, alias="TICKERWATCH_EMAIL_CONCURRENCY", gt=0, le=256)
+    # Webhooks go to public https addresses only; true lets a local receiver (http, loopback,
+    # private networks) take them, for development.
+    webhook_allow_private: bool = Field(False, alias="TICKERWATCH_WEBHOOK_ALLOW_PRIVATE")
+    webhook_timeout_seconds: float = Field(5.0, alias="TICKERWATCH_WEBHOOK_TIMEOUT_SECONDS", gt=0, le=30)
 
     @field_validator("cors_allowed_origins", "jwt_previous_secrets", mode="before")
     @classmethod

@@ -36,8 +36,13 @@ def clean_symbols(raw: list[str]) -> list[str]:
 
 
 def _track_missing(db: Database, provider: MarketData, symbols: list[str]) -> None:
+    """An unknown symbol is the body's fault (400 on ``symbols``), not a missing watchlist; an
+    unreachable provider is a 503."""
     for symbol in db.one(lambda conn: store.untracked(conn, symbols)):
-        stocks.track_stock(db, provider, symbol)  # NotFound for an unknown symbol, 503 if unreachable
+        try:
+            stocks.track_stock(db, provider, symbol)
+        except NotFound:
+            raise InvalidInput({"symbols": [f"Unknown symbol '{symbol}'."]}) from None
 
 
 def create_watchlist(db: Database, provider: MarketData, user_id: int, name: str, symbols: list[str]) -> dict:

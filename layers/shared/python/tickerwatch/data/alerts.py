@@ -21,6 +21,7 @@ FIELDS = (
     "recurring",
     "cooldown_minutes",
     "expires_at",
+    "webhook_id",
 )
 
 # An alert as its owner sees it: the definition, the effective status, and why it has or has not
@@ -29,7 +30,7 @@ FIELDS = (
 _SELECT = """
 SELECT a.id, a.symbol, a.alert_type, a.condition, a.threshold_price, a.duration_minutes, a.percent,
        a.window_minutes, a.recurring, a.cooldown_minutes, a.expires_at, a.armed, a.trigger_count,
-       a.last_triggered_at, a.created_at, a.updated_at,
+       a.last_triggered_at, a.created_at, a.updated_at, a.webhook_id,
        CASE WHEN a.status = 'active' AND a.expires_at <= now() THEN 'expired' ELSE a.status END AS status,
        (a.status = 'active' AND (a.expires_at IS NULL OR a.expires_at > now())) AS is_active,
        CASE WHEN a.needs_judging AND a.status = 'active' THEN NULL
@@ -159,12 +160,30 @@ def list_triggers(conn: Connection, user_id: int, limit: int, offset: int) -> tu
                   t.percent, t.window_minutes, t.price, t.quoted_at, t.triggered_at,
                   n.status AS notification_status, n.attempts AS notification_attempts,
                   n.last_error AS notification_error, n.sent_at AS notification_sent_at,
+                  CASE WHEN wn.id IS NOT NULL THEN jsonb_build_object(
+                      'status', wn.status, 'attempts', wn.attempts, 'error', wn.last_error, 'sent_at', wn.sent_at,
+                      'url', wn.recipient, 'deliveries', coalesce((
+                          SELECT jsonb_agg(jsonb_build_object(
+                                     'attempt', d.attempt, 'status_code', d.status_code, 'error', d.error,
+                                     'response_excerpt', d.response_excerpt, 'duration_ms', d.duration_ms,
+                                     'attempted_at', d.attempted_at) ORDER BY d.attempt)
+                            FROM webhook_deliveries d WHERE d.notification_id = wn.id), '[]'::jsonb))
+                  END AS webhook,
                   count(*) OVER () AS _total
-             FROM alert_triggers t LEFT JOIN notifications n ON n.trigger_id = t.id
+             FROM alert_triggers t
+             LEFT JOIN notifications n ON n.trigger_id = t.id AND n.channel = 'email'
+             LEFT JOIN notifications wn ON wn.trigger_id = t.id AND wn.channel = 'webhook'
             WHERE t.user_id = %(user)s ORDER BY t.triggered_at DESC, t.id DESC LIMIT %(limit)s OFFSET %(offset)s""",
         {"user": user_id, "limit": limit, "offset": offset},
         "SELECT count(*) AS n FROM alert_triggers WHERE user_id = %(user)s",
         offset,
+    )
+
+
+def owns_webhook(conn: Connection, user_id: int, webhook_id: int) -> bool:
+    return (
+        conn.execute("SELECT 1 FROM webhooks WHERE id = %s AND user_id = %s", (webhook_id, user_id)).fetchone()
+        is not None
     )
 
 
@@ -387,7 +406,7 @@ claimed AS (
       FROM evaluated e
      WHERE a.id = ANY(%(ids)s) AND a.id = e.id AND e.fires AND a.armed AND a.status = 'active'
  RETURNING a.id, a.user_id, a.trigger_count, a.symbol, a.alert_type, a.condition, a.threshold_price,
-           a.duration_minutes, a.percent, a.window_minutes, e.price, e.quoted_at
+           a.duration_minutes, a.percent, a.window_minutes, e.price, e.quoted_at, a.webhook_id
 ),
 triggers AS (
     INSERT INTO alert_triggers (alert_id, user_id, sequence, symbol, alert_type, condition, threshold_price,
@@ -395,12 +414,17 @@ triggers AS (
     SELECT id, user_id, trigger_count, symbol, alert_type, condition, threshold_price, duration_minutes, percent,
            window_minutes, price, quoted_at, %(now)s
       FROM claimed
- RETURNING id, user_id
+ RETURNING id, user_id, alert_id
 ),
 outbox AS (
-    INSERT INTO notifications (trigger_id, user_id, recipient, status, next_attempt_at)
-    SELECT t.id, t.user_id, u.email, CASE WHEN u.email_notifications THEN 'pending' ELSE 'skipped' END, %(now)s
+    -- the email (skipped, not left out, when the owner turned emails off), and the webhook's delivery
+    INSERT INTO notifications (trigger_id, user_id, channel, recipient, webhook_id, status, next_attempt_at)
+    SELECT t.id, t.user_id, 'email', u.email, NULL,
+           CASE WHEN u.email_notifications THEN 'pending' ELSE 'skipped' END, %(now)s
       FROM triggers t JOIN users u ON u.id = t.user_id
+    UNION ALL
+    SELECT t.id, t.user_id, 'webhook', w.url, w.id, 'pending', %(now)s
+      FROM triggers t JOIN claimed c ON c.id = t.alert_id JOIN webhooks w ON w.id = c.webhook_id
  RETURNING id
 ),
 judged AS (
@@ -478,8 +502,11 @@ def claim_notifications(conn: Connection, now: datetime, batch: int, lease: time
                    WHERE (status = 'pending' AND next_attempt_at <= %(now)s)
                       OR (status = 'sending' AND lease_until < %(now)s)
                    ORDER BY next_attempt_at, id LIMIT %(batch)s FOR UPDATE SKIP LOCKED)
-        RETURNING n.id, n.recipient, n.attempts, t.symbol, t.alert_type, t.condition, t.threshold_price,
-                  t.duration_minutes, t.percent, t.window_minutes, t.price, t.quoted_at, t.triggered_at""",
+        RETURNING n.id, n.channel, n.recipient, n.attempts, n.webhook_id, t.id AS trigger_id, t.alert_id,
+                  t.sequence, t.symbol, t.alert_type, t.condition, t.threshold_price, t.duration_minutes, t.percent,
+                  t.window_minutes, t.price, t.quoted_at, t.triggered_at,
+                  (SELECT w.url FROM webhooks w WHERE w.id = n.webhook_id) AS webhook_url,
+                  (SELECT w.secret FROM webhooks w WHERE w.id = n.webhook_id) AS webhook_secret""",
         {"now": now, "lease": now + lease, "batch": batch},
     ).fetchall()
 
@@ -497,6 +524,14 @@ def mark_failed(conn: Connection, notification_id: int, error: str, retry_at: da
         "UPDATE notifications SET status = %s, last_error = %s, next_attempt_at = coalesce(%s, next_attempt_at),"
         " lease_until = NULL WHERE id = %s AND status = 'sending'",
         ("pending" if retry_at else "failed", error[:2000], retry_at, notification_id),
+    )
+
+
+def mark_skipped(conn: Connection, notification_id: int, reason: str) -> None:
+    conn.execute(
+        "UPDATE notifications SET status = 'skipped', last_error = %s, lease_until = NULL"
+        " WHERE id = %s AND status = 'sending'",
+        (reason, notification_id),
     )
 
 

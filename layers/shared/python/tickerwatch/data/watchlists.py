@@ -32,9 +32,7 @@ SELECT ws.watchlist_id, s.symbol, s.name, s.current_price, s.price_time,
 def list_watchlists(
     conn: Connection, user_id: int, limit: int, offset: int, watchlist_id: int | None = None
 ) -> tuple[int, list[dict]]:
-    rows = conn.execute(
-        _LISTS, {"user": user_id, "id": watchlist_id, "limit": limit, "offset": offset}
-    ).fetchall()
+    rows = conn.execute(_LISTS, {"user": user_id, "id": watchlist_id, "limit": limit, "offset": offset}).fetchall()
     total = rows[0]["_total"] if rows else 0
     if not rows and offset and watchlist_id is None:
         total = conn.execute("SELECT count(*) AS n FROM watchlists WHERE user_id = %s", (user_id,)).fetchone()["n"]
@@ -106,9 +104,7 @@ def update_watchlist(
 
 
 def delete_watchlist(conn: Connection, user_id: int, watchlist_id: int) -> bool:
-    return (
-        conn.execute("DELETE FROM watchlists WHERE id = %s AND user_id = %s", (watchlist_id, user_id)).rowcount == 1
-    )
+    return conn.execute("DELETE FROM watchlists WHERE id = %s AND user_id = %s", (watchlist_id, user_id)).rowcount == 1
 
 
 def untracked(conn: Connection, symbols: list[str]) -> list[str]:
