@@ -218,7 +218,7 @@ def dispatch_notifications(
         counts_lock = threading.Lock()
 
         def deliver(row: dict, when: datetime) -> None:
-            log_delivery = None
+            delivery = None  # a webhook attempt, logged with the outcome
             if row["channel"] == "webhook":
                 if row["webhook_url"] is None:  # deleted since the alert fired: nowhere to send it
                     db.run(lambda conn: store.mark_skipped(conn, row["id"], "The webhook was deleted."))
@@ -227,17 +227,13 @@ def dispatch_notifications(
                 payload = alert_triggered_payload(row)
                 delivery = poster.post(row["webhook_url"], row["webhook_secret"], message_id, payload)
                 error = delivery.error
-
-                def log_delivery(conn, d=delivery):
-                    webhook_store.record_delivery(
-                        conn, row["id"], row["attempts"], d.status_code, d.error, d.excerpt, d.duration_ms
-                    )
             else:
                 rate.wait()
                 try:
                     message_id, error = sender.send(render_email(row)), None
                 except Exception as exc:  # any provider failure: keep it, retry later
                     error = f"{type(exc).__name__}: {exc}"
+            retry_at = None
             if error is not None:
                 retry_at = when + backoff(row["attempts"]) if row["attempts"] < max_attempts else None
                 logger.warning(
@@ -249,20 +245,26 @@ def dispatch_notifications(
                         "will_retry": retry_at is not None,
                     },
                 )
-                finish = lambda conn: store.mark_failed(conn, row["id"], error, retry_at)  # noqa: E731
-                outcome = "failed"
-            else:
-                finish = lambda conn: store.mark_sent(conn, row["id"], message_id)  # noqa: E731
-                outcome = "sent"
 
             def record(conn) -> None:
-                if log_delivery:
-                    log_delivery(conn)
-                finish(conn)
+                if delivery is not None:
+                    webhook_store.record_delivery(
+                        conn,
+                        row["id"],
+                        row["attempts"],
+                        delivery.status_code,
+                        delivery.error,
+                        delivery.excerpt,
+                        delivery.duration_ms,
+                    )
+                if error is None:
+                    store.mark_sent(conn, row["id"], message_id)
+                else:
+                    store.mark_failed(conn, row["id"], error, retry_at)
 
             db.run(record)
             with counts_lock:
-                counts[row["channel"], outcome] += 1
+                counts[row["channel"], "sent" if error is None else "failed"] += 1
 
         with ThreadPoolExecutor(workers, thread_name_prefix="sender") as pool:
             while deadline is None or time.monotonic() < deadline:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import psycopg
 
-from tickerwatch.db import Connection
+from tickerwatch.db import Connection, paged
 
 
 class DuplicateName(Exception):
@@ -32,18 +32,18 @@ SELECT ws.watchlist_id, s.symbol, s.name, s.current_price, s.price_time,
 def list_watchlists(
     conn: Connection, user_id: int, limit: int, offset: int, watchlist_id: int | None = None
 ) -> tuple[int, list[dict]]:
-    rows = conn.execute(_LISTS, {"user": user_id, "id": watchlist_id, "limit": limit, "offset": offset}).fetchall()
-    total = rows[0]["_total"] if rows else 0
-    if not rows and offset and watchlist_id is None:
-        total = conn.execute("SELECT count(*) AS n FROM watchlists WHERE user_id = %s", (user_id,)).fetchone()["n"]
-    by_id = {}
-    for row in rows:
-        del row["_total"]
-        row["symbols"] = []
-        by_id[row["id"]] = row
+    params = {"user": user_id, "id": watchlist_id, "limit": limit, "offset": offset}
+    total, rows = paged(
+        conn,
+        _LISTS,
+        params,
+        "SELECT count(*) AS n FROM watchlists WHERE user_id = %(user)s AND (%(id)s::bigint IS NULL OR id = %(id)s)",
+        offset,
+    )
+    by_id = {row["id"]: row | {"symbols": []} for row in rows}
     for item in conn.execute(_SYMBOLS, (list(by_id),)):
         by_id[item.pop("watchlist_id")]["symbols"].append(item)
-    return total, rows
+    return total, list(by_id.values())
 
 
 def get_watchlist(conn: Connection, user_id: int, watchlist_id: int) -> dict | None:
