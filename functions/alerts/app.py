@@ -29,12 +29,17 @@ from tickerwatch.web import (
 
 get_settings()  # fail at cold start on bad configuration
 
-AlertType = Literal["threshold", "duration", "percent_change"]
-Condition = Literal["above", "below", "crosses_above", "crosses_below", "up", "down"]
+AlertType = Literal["threshold", "duration", "percent_change", "indicator", "forecast"]
+Condition = Literal[
+    "above", "below", "crosses_above", "crosses_below", "up", "down", "forecast_above", "forecast_below", "outside_band"
+]
+Indicator = Literal["sma", "ema"]
 Price = positive_decimal(1_000_000, 6, "A price in USD: a JSON number or a numeric string, up to 6 decimals.")
 Percent = positive_decimal(1000, 4, "A percentage: a JSON number or a numeric string, up to 4 decimals.")
 Minutes = json_int(1, alerts.MAX_SPAN_MINUTES)
 Cooldown = json_int(0, alerts.MAX_COOLDOWN_MINUTES)
+Period = json_int(alerts.MIN_PERIOD, alerts.MAX_PERIOD)
+Horizon = json_int(1, alerts.MAX_HORIZON)
 WebhookId = json_int(1, 2**63 - 1)
 
 
@@ -82,7 +87,79 @@ class PercentChangeAlertIn(AlertOptions):
     duration_minutes: None = None
 
 
-AlertCreate = Annotated[ThresholdAlertIn | DurationAlertIn | PercentChangeAlertIn, Field(discriminator="alert_type")]
+class IndicatorAlertIn(AlertOptions):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "stock_symbol": "TSLA",
+                    "alert_type": "indicator",
+                    "condition": "crosses_above",
+                    "indicator": "sma",
+                    "period": 50,
+                },
+                {
+                    "stock_symbol": "TSLA",
+                    "alert_type": "indicator",
+                    "condition": "crosses_above",
+                    "indicator": "sma",
+                    "period": 50,
+                    "other_indicator": "sma",
+                    "other_period": 200,
+                },
+            ]
+        },
+    )
+    alert_type: Literal["indicator"]
+    condition: Literal["above", "below", "crosses_above", "crosses_below"] = Field(
+        description="The latest price against indicator(period), or, with other_indicator and other_period,"
+        " indicator(period) against other_indicator(other_period). Averages are of the daily closes before the"
+        " quote's trading day."
+    )
+    indicator: Indicator
+    period: Period = Field(description="Daily closes averaged; the stock must have at least this many (else 422).")
+    other_indicator: Indicator | None = None
+    other_period: Period | None = None
+    threshold_price: None = None
+    duration_minutes: None = None
+    percent: None = None
+    window_minutes: None = None
+
+
+class ForecastAlertIn(AlertOptions):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "stock_symbol": "TSLA",
+                    "alert_type": "forecast",
+                    "condition": "forecast_above",
+                    "horizon": 5,
+                    "threshold_price": "300",
+                },
+                {"stock_symbol": "TSLA", "alert_type": "forecast", "condition": "outside_band"},
+            ]
+        },
+    )
+    alert_type: Literal["forecast"]
+    condition: Literal["forecast_above", "forecast_below", "outside_band"] = Field(
+        description="forecast_above/forecast_below: the model's forecast close `horizon` trading days ahead is at"
+        " or beyond threshold_price (both required). outside_band: the latest price is outside the 95% band"
+        " forecast from the previous daily bar (neither field)."
+    )
+    threshold_price: Price | None = None
+    horizon: Horizon | None = None
+    duration_minutes: None = None
+    percent: None = None
+    window_minutes: None = None
+
+
+AlertCreate = Annotated[
+    ThresholdAlertIn | DurationAlertIn | PercentChangeAlertIn | IndicatorAlertIn | ForecastAlertIn,
+    Field(discriminator="alert_type"),
+]
 
 
 class AlertPatch(BaseModel):
@@ -95,6 +172,11 @@ class AlertPatch(BaseModel):
     duration_minutes: Minutes | None = None
     percent: Percent | None = None
     window_minutes: Minutes | None = None
+    indicator: Indicator | None = None
+    period: Period | None = None
+    other_indicator: Indicator | None = None
+    other_period: Period | None = None
+    horizon: Horizon | None = None
     recurring: StrictBool | None = None
     cooldown_minutes: Cooldown | None = None
     expires_at: IsoDateTime | None = None
@@ -111,6 +193,11 @@ class ConditionOut(BaseModel):
     duration_minutes: int | None
     percent: Decimal | None
     window_minutes: int | None
+    indicator: str | None
+    period: int | None
+    other_indicator: str | None
+    other_period: int | None
+    horizon: int | None
 
 
 class AlertOut(ConditionOut):
@@ -122,11 +209,13 @@ class AlertOut(ConditionOut):
     is_active: bool
     status: str
     state: Literal[
-        "pending", "waiting", "stale_price", "no_price", "cooling_down", "triggered", "paused", "expired"
+        "pending", "waiting", "stale_price", "no_price", "no_forecast", "cooling_down", "triggered", "paused", "expired"
     ] = Field(
         description="pending: not judged yet; waiting: judged, condition not met; stale_price: the latest quote is"
         " older than the staleness limit (see quote_age_minutes), so it cannot fire; no_price: the stock has no"
-        " quote yet; cooling_down: a recurring alert that fired and re-arms after its cooldown once the condition"
+        " quote yet; no_forecast: a forecast alert whose stock has no forecast yet (made after its next daily bar"
+        " lands, or at once for a new alert; forecast_error says why when it cannot be made);"
+        " cooling_down: a recurring alert that fired and re-arms after its cooldown once the condition"
         " is false again; triggered, paused, expired: as status."
     )
     last_evaluated_at: datetime | None
@@ -135,6 +224,7 @@ class AlertOut(ConditionOut):
     current_price: Decimal | None
     price_time: datetime | None
     quote_age_minutes: Decimal | None = Field(description="Age of the stock's latest quote, in market minutes.")
+    forecast_error: str | None = Field(None, description="Forecast alerts: why the stock's forecast cannot be made.")
     trigger_count: int
     last_triggered_at: datetime | None
     created_at: datetime
@@ -158,6 +248,14 @@ class TriggerOut(ConditionOut):
     price: Decimal
     quoted_at: datetime
     triggered_at: datetime
+    observed_value: Decimal | None = Field(
+        None,
+        description="Indicator and forecast alerts: what was judged (the price or first average; the forecast"
+        " close; the price outside the band).",
+    )
+    reference_value: Decimal | None = Field(
+        None, description="What it was judged against (the average; the threshold; the band edge it passed)."
+    )
     notification: dict
     webhook: dict | None = Field(
         description="The webhook delivery when the alert named one: status, attempts, error, and each attempt's"
@@ -186,7 +284,7 @@ def _age() -> dict[str, int]:
     "/api/v1/alerts/",
     status_code=201,
     response_model=AlertOut,
-    responses=documented_errors(404, 409),
+    responses=documented_errors(404, 409, 422),
     dependencies=writes,
 )
 def create(body: AlertCreate, user: CurrentUser) -> AlertOut:
@@ -242,7 +340,7 @@ def read(alert_id: ResourceId, user: CurrentUser) -> AlertOut:
     return AlertOut.of(alerts.get_alert(get_database(), user.id, alert_id, **_age()))
 
 
-@app.patch(ALERT, response_model=AlertOut, responses=documented_errors(404, 409), dependencies=writes)
+@app.patch(ALERT, response_model=AlertOut, responses=documented_errors(404, 409, 422), dependencies=writes)
 def update(alert_id: ResourceId, body: AlertPatch, user: CurrentUser) -> AlertOut:
     changes = body.model_dump(exclude_unset=True)
     updated = alerts.update_alert(

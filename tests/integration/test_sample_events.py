@@ -101,6 +101,7 @@ def test_each_job_sample_event_is_run_by_its_handler(db):
     for name in ("evaluate_alerts", "evaluate_alerts-prices-changed"):
         summary = invoke("evaluate_alerts", sample(name))
         assert {"evaluated", "triggered"} <= set(summary)
+    assert invoke("forecast_alerts", sample("forecast_alerts")) == {"forecast": [], "failed": {}}
 
 
 @pytest.fixture

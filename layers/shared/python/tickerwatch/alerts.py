@@ -11,7 +11,7 @@ from typing import Any
 from tickerwatch import throttling
 from tickerwatch.data import alerts as store
 from tickerwatch.db import Database
-from tickerwatch.errors import Conflict, InvalidInput, NotFound
+from tickerwatch.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from tickerwatch.market_data import normalise_symbol
 from tickerwatch.notifications import EmailSender, dispatch_notifications
 from tickerwatch.observability import METRIC_OLDEST_PENDING_NOTIFICATION_AGE, logger, metrics
@@ -21,13 +21,34 @@ CONDITIONS = {
     "threshold": {"above", "below", "crosses_above", "crosses_below"},
     "duration": {"above", "below"},
     "percent_change": {"up", "down"},
+    "indicator": {"above", "below", "crosses_above", "crosses_below"},
+    "forecast": {"forecast_above", "forecast_below", "outside_band"},
 }
 FIELDS_BY_TYPE = {
     "threshold": {"threshold_price"},
     "duration": {"threshold_price", "duration_minutes"},
     "percent_change": {"percent", "window_minutes"},
+    "indicator": {"indicator", "period"},
+    "forecast": {"threshold_price", "horizon"},
 }
-TYPE_FIELDS = {"threshold_price", "duration_minutes", "percent", "window_minutes"}
+# Fields a type takes without requiring them: the second average of an indicator alert.
+OPTIONAL_BY_TYPE = {"indicator": {"other_indicator", "other_period"}}
+# outside_band compares the price with the forecast's own band: no threshold, no horizon.
+FIELDS_BY_CONDITION = {("forecast", "outside_band"): set()}
+TYPE_FIELDS = {
+    "threshold_price",
+    "duration_minutes",
+    "percent",
+    "window_minutes",
+    "indicator",
+    "period",
+    "other_indicator",
+    "other_period",
+    "horizon",
+}
+INDICATORS = {"sma": "simple moving average", "ema": "exponential moving average"}
+MIN_PERIOD, MAX_PERIOD = 2, 400
+MAX_HORIZON = 30
 MAX_PRICE = Decimal("1000000")
 # A threshold more than this factor away from the current price is a typo, not an alert.
 MAX_PRICE_FACTOR = Decimal(100)
@@ -45,6 +66,11 @@ class AlertDefinition:
     duration_minutes: int | None = None
     percent: Decimal | None = None
     window_minutes: int | None = None
+    indicator: str | None = None  # the average of daily closes the price (or other average) is judged against
+    period: int | None = None
+    other_indicator: str | None = None  # a second average: indicator(period) is judged against it
+    other_period: int | None = None
+    horizon: int | None = None  # trading days ahead of the forecast close
     recurring: bool = False
     cooldown_minutes: int = 0
     expires_at: datetime | None = None
@@ -66,13 +92,29 @@ def validate_definition(d: AlertDefinition, current_price: float | None, now: da
         return errors
     if d.condition not in CONDITIONS[d.alert_type]:
         add("condition", f"For {d.alert_type} alerts, must be one of: {', '.join(sorted(CONDITIONS[d.alert_type]))}.")
-    wanted = FIELDS_BY_TYPE[d.alert_type]
+    wanted = FIELDS_BY_CONDITION.get((d.alert_type, d.condition), FIELDS_BY_TYPE[d.alert_type])
+    optional = OPTIONAL_BY_TYPE.get(d.alert_type, set())
+    kind = f"{d.condition} alerts" if (d.alert_type, d.condition) in FIELDS_BY_CONDITION else f"{d.alert_type} alerts"
     for name in sorted(TYPE_FIELDS):
         value = getattr(d, name)
         if name in wanted and value is None:
-            add(name, f"This field is required for {d.alert_type} alerts.")
-        elif name not in wanted and value is not None:
-            add(name, f"This field does not apply to {d.alert_type} alerts.")
+            add(name, f"This field is required for {kind}.")
+        elif name not in wanted | optional and value is not None:
+            add(name, f"This field does not apply to {kind}.")
+    for name in ("indicator", "other_indicator"):
+        if getattr(d, name) is not None and getattr(d, name) not in INDICATORS:
+            add(name, f"Must be one of: {', '.join(sorted(INDICATORS))}.")
+    for name in ("period", "other_period"):
+        value = getattr(d, name)
+        if value is not None and not MIN_PERIOD <= value <= MAX_PERIOD:
+            add(name, f"Must be between {MIN_PERIOD} and {MAX_PERIOD} daily closes.")
+    if (d.other_indicator is None) != (d.other_period is None) and d.alert_type == "indicator":
+        missing = "other_period" if d.other_period is None else "other_indicator"
+        add(missing, "other_indicator and other_period go together: give both or neither.")
+    elif d.other_indicator is not None and (d.other_indicator, d.other_period) == (d.indicator, d.period):
+        add("other_period", "Must differ from the first average: an average is never above or below itself.")
+    if d.horizon is not None and not 1 <= d.horizon <= MAX_HORIZON:
+        add("horizon", f"Must be between 1 and {MAX_HORIZON} trading days.")
     if d.threshold_price is not None:
         if d.threshold_price <= 0:
             add("threshold_price", "Must be greater than zero.")
@@ -112,12 +154,28 @@ def _checked(db: Database, user_id: int, d: AlertDefinition, work):
             problems.setdefault("webhook_id", []).append("You have no webhook with this id.")
         if problems:
             raise InvalidInput(problems)
+        _check_history(conn, d)
         try:
             return work(conn)
         except store.DuplicateAlert:
             raise Conflict("You already have an identical active alert.") from None
 
     return db.run(run)
+
+
+def _check_history(conn, d: AlertDefinition) -> None:
+    """An average of more daily closes than the stock has could never be judged: say how many it needs."""
+    if d.alert_type != "indicator":
+        return
+    field, period = max((("period", d.period), ("other_period", d.other_period or 0)), key=lambda fp: fp[1])
+    have = store.daily_close_count(conn, d.symbol)
+    if have < period:
+        indicator = d.indicator if field == "period" else d.other_indicator
+        message = (
+            f"{d.symbol} has {have} daily closes; a {period}-day {INDICATORS[indicator]} needs {period} "
+            f"({period - have} more)."
+        )
+        raise Unprocessable(message, {field: [message]})
 
 
 # Judged against it when an alert's state is shown; the evaluator gets the same setting.
@@ -169,7 +227,8 @@ def update_alert(
         raise InvalidInput({"stock_symbol": ["An alert's stock cannot be changed; create a new alert."]})
     merged = {f: current[f] for f in AlertDefinition.__dataclass_fields__} | changes
     if "alert_type" in changes:  # switching type drops the old type's fields unless given again
-        for name in TYPE_FIELDS - FIELDS_BY_TYPE.get(changes["alert_type"], set()) - set(changes):
+        kept = FIELDS_BY_TYPE.get(changes["alert_type"], set()) | OPTIONAL_BY_TYPE.get(changes["alert_type"], set())
+        for name in TYPE_FIELDS - kept - set(changes):
             merged[name] = None
     d = AlertDefinition(**merged)
     updated = _checked(db, user_id, d, lambda conn: store.update_alert(conn, user_id, alert_id, d.fields(), max_age))

@@ -1,5 +1,6 @@
 """Domain events: "prices changed" from fetch_prices, "alerts changed" from the alerts function,
-to whoever reacts to them (the evaluator).
+"forecasts changed" from forecast_alerts, to whoever reacts to them (the evaluator; forecast_alerts
+for the first two).
 
 In AWS they go to EventBridge (``EVENT_BUS_NAME``), whose rules invoke the subscribed functions,
 so fetch_prices does not know who listens. Locally they go to the subscribers registered in this
@@ -20,6 +21,7 @@ from tickerwatch.observability import logger
 SOURCE = "tickerwatch"
 PRICES_CHANGED = "prices.changed"
 ALERTS_CHANGED = "alerts.changed"
+FORECASTS_CHANGED = "forecasts.changed"
 MAX_SYMBOLS_PER_EVENT = 5000  # ~60 KB of detail, well under EventBridge's 256 KB
 
 Subscriber = Callable[[dict[str, Any]], None]

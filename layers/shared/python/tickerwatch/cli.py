@@ -125,6 +125,10 @@ def _cmd_evaluate_alerts(args: argparse.Namespace) -> int:
     return _run_job("evaluate_alerts", {})
 
 
+def _cmd_forecast_alerts(args: argparse.Namespace) -> int:
+    return _run_job("forecast_alerts", {})
+
+
 def _print_report(report: dict) -> None:
     for ticker, figures in report["tickers"].items():
         m, n = figures["model"], figures["naive_last_value"]
@@ -213,6 +217,9 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.set_defaults(func=_cmd_fetch_prices)
 
     sub.add_parser("evaluate-alerts", help="run the evaluate_alerts job now").set_defaults(func=_cmd_evaluate_alerts)
+    sub.add_parser(
+        "forecast-alerts", help="run the forecast_alerts job now (forecasts that forecast alerts are judged on)"
+    ).set_defaults(func=_cmd_forecast_alerts)
 
     pred = sub.add_parser("predict", help="forecast a ticker; prints the result and writes the plots")
     pred.add_argument("ticker")

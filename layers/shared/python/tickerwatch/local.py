@@ -24,7 +24,7 @@ from tickerwatch.web import create_app
 
 # Job name -> minutes between runs in AWS. template.yaml declares the same rates (a test checks);
 # locally fetch_prices runs every TICKERWATCH_FETCH_INTERVAL_SECONDS.
-SCHEDULES: dict[str, int] = {"fetch_prices": 30, "evaluate_alerts": 5}
+SCHEDULES: dict[str, int] = {"fetch_prices": 30, "evaluate_alerts": 5, "forecast_alerts": 60}
 JOBS_ONLY = {"migrate", "rotate_jwt_secret"}  # invoked by the deploy and by Secrets Manager
 
 
@@ -225,8 +225,13 @@ def start_jobs() -> Scheduler:
     # The replayed market moves its history to the present each day: the first run re-lays it.
     first = {"fetch_prices": {"backfill": True}} if settings.market_data.startswith("replay:") else {}
     scheduler = Scheduler(intervals, first)
-    if "evaluate_alerts" in intervals:
-        for detail_type in (bus.PRICES_CHANGED, bus.ALERTS_CHANGED):
-            bus.subscribe(detail_type, lambda event: scheduler.trigger("evaluate_alerts", event))
+    subscriptions = {
+        "evaluate_alerts": (bus.PRICES_CHANGED, bus.ALERTS_CHANGED, bus.FORECASTS_CHANGED),
+        "forecast_alerts": (bus.PRICES_CHANGED, bus.ALERTS_CHANGED),
+    }
+    for job, detail_types in subscriptions.items():
+        if job in intervals:
+            for detail_type in detail_types:
+                bus.subscribe(detail_type, lambda event, job=job: scheduler.trigger(job, event))
     scheduler.start()
     return scheduler

@@ -131,8 +131,44 @@ def describe_condition(row: dict) -> str:
     if row["alert_type"] == "duration":
         side = "at or above" if condition == "above" else "at or below"
         return f"stayed {side} {threshold} for {row['duration_minutes']} minutes"
+    if row["alert_type"] == "indicator":
+        return _describe_indicator(row)
+    if row["alert_type"] == "forecast":
+        return _describe_forecast(row)
     direction = "rose" if condition == "up" else "fell"
     return f"{direction} by at least {row['percent']:g}% within {row['window_minutes']} minutes"
+
+
+_SIDES = {
+    "above": "at or above",
+    "below": "at or below",
+    "crosses_above": "crossed above",
+    "crosses_below": "crossed below",
+}
+
+
+def _value(row: dict, name: str) -> str:
+    return f" ({row[name]:.2f})" if row.get(name) is not None else ""
+
+
+def _describe_indicator(row: dict) -> str:
+    """ "SMA(50) (243.10) crossed above SMA(200) (240.02)" or "crossed above its SMA(50) (243.10)"."""
+    average = f"{row['indicator'].upper()}({row['period']})"
+    if row.get("other_indicator"):
+        other = f"{row['other_indicator'].upper()}({row['other_period']})"
+        side = _SIDES[row["condition"]]
+        return f"{average}{_value(row, 'observed_value')} {side} {other}{_value(row, 'reference_value')}"
+    return f"{_SIDES[row['condition']]} its {average}{_value(row, 'reference_value')}"
+
+
+def _describe_forecast(row: dict) -> str:
+    if row["condition"] == "outside_band":
+        return f"left the 95% forecast band (edge{_value(row, 'reference_value')})"
+    side = "at or above" if row["condition"] == "forecast_above" else "at or below"
+    return (
+        f"forecast close {row['horizon']} trading days ahead{_value(row, 'observed_value')} is {side} "
+        f"{row['threshold_price']:.2f}"
+    )
 
 
 def render_email(row: dict) -> Email:

@@ -159,6 +159,17 @@ def alert_change_announcer():
     return lambda: bus.publish(bus.ALERTS_CHANGED, [{}], bus_name)
 
 
+def forecast_change_publisher():
+    """What forecast_alerts calls with the symbols that have new forecasts."""
+    from tickerwatch import bus
+
+    bus_name = get_settings().event_bus_name
+    size = bus.MAX_SYMBOLS_PER_EVENT
+    return lambda symbols: bus.publish(
+        bus.FORECASTS_CHANGED, [{"symbols": symbols[i : i + size]} for i in range(0, len(symbols), size)], bus_name
+    )
+
+
 @lru_cache(maxsize=1)
 def get_model():
     from tickerwatch.model import DEFAULT_WEIGHTS, LstmModel

@@ -250,7 +250,17 @@ def alert_triggered_payload(row: dict) -> dict[str, Any]:
         "alert_type": row["alert_type"],
         "condition": row["condition"],
     }
-    for name in ("threshold_price", "duration_minutes", "percent", "window_minutes"):
+    for name in (
+        "threshold_price",
+        "duration_minutes",
+        "percent",
+        "window_minutes",
+        "indicator",
+        "period",
+        "other_indicator",
+        "other_period",
+        "horizon",
+    ):
         if row.get(name) is not None:
             alert[name] = str(row[name]) if name in ("threshold_price", "percent") else row[name]
     trigger = {
@@ -260,6 +270,9 @@ def alert_triggered_payload(row: dict) -> dict[str, Any]:
         "quoted_at": row["quoted_at"].isoformat(),
         "triggered_at": row["triggered_at"].isoformat(),
     }
+    for name in ("observed_value", "reference_value"):  # what an indicator or forecast alert was judged on
+        if row.get(name) is not None:
+            trigger[name] = str(row[name])
     return {
         "type": "alert.triggered",
         "timestamp": row["triggered_at"].isoformat(),

@@ -18,6 +18,11 @@ FIELDS = (
     "duration_minutes",
     "percent",
     "window_minutes",
+    "indicator",
+    "period",
+    "other_indicator",
+    "other_period",
+    "horizon",
     "recurring",
     "cooldown_minutes",
     "expires_at",
@@ -29,7 +34,8 @@ FIELDS = (
 # move of its stock, whichever is later) and its state now.
 _SELECT = """
 SELECT a.id, a.symbol, a.alert_type, a.condition, a.threshold_price, a.duration_minutes, a.percent,
-       a.window_minutes, a.recurring, a.cooldown_minutes, a.expires_at, a.armed, a.trigger_count,
+       a.window_minutes, a.indicator, a.period, a.other_indicator, a.other_period, a.horizon,
+       a.recurring, a.cooldown_minutes, a.expires_at, a.armed, a.trigger_count,
        a.last_triggered_at, a.created_at, a.updated_at, a.webhook_id,
        CASE WHEN a.status = 'active' AND a.expires_at <= now() THEN 'expired' ELSE a.status END AS status,
        (a.status = 'active' AND (a.expires_at IS NULL OR a.expires_at > now())) AS is_active,
@@ -48,12 +54,18 @@ SELECT a.id, a.symbol, a.alert_type, a.condition, a.threshold_price, a.duration_
             WHEN a.expires_at <= now() THEN 'expired'
             WHEN s.price_time IS NULL THEN 'no_price'
             WHEN market_minutes_between(s.price_time, now()) > %(max_age)s THEN 'stale_price'
+            WHEN a.alert_type = 'forecast' AND fo.steps_ready IS NOT TRUE THEN 'no_forecast'
             WHEN a.needs_judging THEN 'pending'
             WHEN NOT a.armed THEN 'cooling_down'
-            ELSE 'waiting' END AS state
+            ELSE 'waiting' END AS state,
+       fo.error AS forecast_error
   FROM alerts a
   LEFT JOIN stocks s ON s.symbol = a.symbol
-  LEFT JOIN evaluation_cursors c ON c.symbol = a.symbol"""
+  LEFT JOIN evaluation_cursors c ON c.symbol = a.symbol
+  LEFT JOIN LATERAL (
+        -- a forecast alert's newest forecast: whether it is there, or why it could not be made
+        SELECT f.steps IS NOT NULL AS steps_ready, f.error FROM forecasts f
+         WHERE a.alert_type = 'forecast' AND f.symbol = a.symbol ORDER BY f.as_of DESC LIMIT 1) fo ON true"""
 
 
 class DuplicateAlert(Exception):
@@ -157,7 +169,8 @@ def list_triggers(conn: Connection, user_id: int, limit: int, offset: int) -> tu
     return paged(
         conn,
         """SELECT t.id, t.alert_id, t.symbol, t.alert_type, t.condition, t.threshold_price, t.duration_minutes,
-                  t.percent, t.window_minutes, t.price, t.quoted_at, t.triggered_at,
+                  t.percent, t.window_minutes, t.indicator, t.period, t.other_indicator, t.other_period, t.horizon,
+                  t.observed_value, t.reference_value, t.price, t.quoted_at, t.triggered_at,
                   n.status AS notification_status, n.attempts AS notification_attempts,
                   n.last_error AS notification_error, n.sent_at AS notification_sent_at,
                   CASE WHEN wn.id IS NOT NULL THEN jsonb_build_object(
@@ -185,6 +198,10 @@ def owns_webhook(conn: Connection, user_id: int, webhook_id: int) -> bool:
         conn.execute("SELECT 1 FROM webhooks WHERE id = %s AND user_id = %s", (webhook_id, user_id)).fetchone()
         is not None
     )
+
+
+def daily_close_count(conn: Connection, symbol: str) -> int:
+    return conn.execute("SELECT count(*) AS n FROM price_bars WHERE symbol = %s", (symbol,)).fetchone()["n"]
 
 
 def current_price(conn: Connection, symbol: str) -> tuple[bool, float | None]:
@@ -218,11 +235,13 @@ freshness AS (
       FROM (SELECT DISTINCT quoted_at FROM changed_all) t
 ),
 changed AS (
-    SELECT ch.symbol, ch.price, ch.quoted_at, p.prev_price
+    SELECT ch.symbol, ch.price, ch.quoted_at, p.prev_price, p.prev_quoted_at,
+           (ch.quoted_at AT TIME ZONE 'America/New_York')::date AS day,
+           (p.prev_quoted_at AT TIME ZONE 'America/New_York')::date AS prev_day
       FROM changed_all ch
       JOIN freshness f ON f.quoted_at = ch.quoted_at AND f.fresh
       LEFT JOIN LATERAL (
-            SELECT q.price AS prev_price FROM quotes q
+            SELECT q.price AS prev_price, q.quoted_at AS prev_quoted_at FROM quotes q
              WHERE q.symbol = ch.symbol AND q.quoted_at < ch.quoted_at
              ORDER BY q.quoted_at DESC LIMIT 1) p ON true
 ),
@@ -240,6 +259,73 @@ windows AS (
             SELECT q.price FROM quotes q
              WHERE q.symbol = c.symbol AND q.quoted_at <= c.quoted_at - make_interval(mins => w.window_minutes)
              ORDER BY q.quoted_at DESC LIMIT 1) anchor ON true
+),
+indicator_definitions AS (
+    -- each indicator definition among a changed symbol's armed alerts: one verdict for all its alerts
+    SELECT c.symbol, c.price, c.prev_price, c.day, c.prev_day, d.*
+      FROM changed c
+      CROSS JOIN LATERAL (
+            SELECT DISTINCT a.indicator, a.period, a.other_indicator, a.other_period, a.condition FROM alerts a
+             WHERE a.symbol = c.symbol AND a.armed AND a.status = 'active' AND a.alert_type = 'indicator') d
+),
+needed_averages AS (
+    SELECT DISTINCT d.symbol, v.kind, v.period, v.day
+      FROM indicator_definitions d
+      CROSS JOIN LATERAL (VALUES (d.indicator, d.period, d.day), (d.other_indicator, d.other_period, d.day),
+                                 (d.indicator, d.period, d.prev_day), (d.other_indicator, d.other_period, d.prev_day))
+           AS v(kind, period, day)
+     WHERE v.kind IS NOT NULL AND v.day IS NOT NULL
+       AND (v.day = d.day OR d.condition IN ('crosses_above', 'crosses_below'))
+),
+averages AS (
+    -- each average once per symbol and trading day: from the cache, or computed (and cached below)
+    SELECT n.symbol, n.kind, n.period, n.day, m.symbol IS NOT NULL AS cached,
+           CASE WHEN m.symbol IS NOT NULL THEN m.value
+                ELSE moving_average(n.symbol, n.kind, n.period, n.day) END AS value
+      FROM needed_averages n
+      LEFT JOIN moving_averages m
+        ON m.symbol = n.symbol AND m.kind = n.kind AND m.period = n.period AND m.before_day = n.day
+),
+cache_averages AS (
+    INSERT INTO moving_averages (symbol, kind, period, before_day, value)
+    SELECT symbol, kind, period, day, value FROM averages WHERE NOT cached
+    ON CONFLICT DO NOTHING
+ RETURNING 1
+),
+indicator_verdicts AS (
+    -- the subject (the price, or the first average when two are compared) against the reference
+    SELECT d.*,
+           CASE d.condition
+             WHEN 'above' THEN s.now >= r.now
+             WHEN 'below' THEN s.now <= r.now
+             WHEN 'crosses_above' THEN s.prev < r.prev AND s.now >= r.now
+             WHEN 'crosses_below' THEN s.prev > r.prev AND s.now <= r.now
+           END AS holds
+      FROM indicator_definitions d
+      LEFT JOIN averages a1 ON (a1.symbol, a1.kind, a1.period, a1.day) = (d.symbol, d.indicator, d.period, d.day)
+      LEFT JOIN averages a1p
+        ON (a1p.symbol, a1p.kind, a1p.period, a1p.day) = (d.symbol, d.indicator, d.period, d.prev_day)
+      LEFT JOIN averages a2
+        ON (a2.symbol, a2.kind, a2.period, a2.day) = (d.symbol, d.other_indicator, d.other_period, d.day)
+      LEFT JOIN averages a2p
+        ON (a2p.symbol, a2p.kind, a2p.period, a2p.day) = (d.symbol, d.other_indicator, d.other_period, d.prev_day)
+      CROSS JOIN LATERAL (SELECT
+            CASE WHEN d.other_indicator IS NULL THEN d.price::float8 ELSE a1.value END AS now,
+            CASE WHEN d.other_indicator IS NULL THEN d.prev_price::float8 ELSE a1p.value END AS prev) s
+      CROSS JOIN LATERAL (SELECT
+            CASE WHEN d.other_indicator IS NULL THEN a1.value ELSE a2.value END AS now,
+            CASE WHEN d.other_indicator IS NULL THEN a1p.value ELSE a2p.value END AS prev) r
+),
+band_breaks AS (
+    -- changed symbols whose price left the 95 percent band forecast from the previous daily bar
+    SELECT c.symbol
+      FROM changed c
+      JOIN LATERAL (
+            SELECT f.steps FROM forecasts f
+             WHERE f.symbol = c.symbol AND f.steps IS NOT NULL
+               AND f.as_of = (SELECT max(b.day) FROM price_bars b WHERE b.symbol = c.symbol AND b.day < c.day)) f
+        ON true
+     WHERE c.price < (f.steps->0->>'low_95')::numeric OR c.price > (f.steps->0->>'high_95')::numeric
 ),
 found AS (
     -- Per changed symbol, index ranges of its armed alerts (OFFSET 0 keeps each a per-symbol index
@@ -276,6 +362,21 @@ found AS (
          WHERE a.symbol = w.symbol AND a.condition = w.condition AND a.window_minutes = w.window_minutes
            AND a.armed AND a.status = 'active' AND a.alert_type = 'percent_change'
            AND a.percent <= CASE w.condition WHEN 'up' THEN w.rise ELSE w.fall END
+        OFFSET 0) f
+    UNION ALL
+    SELECT f.id FROM indicator_verdicts v CROSS JOIN LATERAL (
+        SELECT a.id FROM alerts a
+         WHERE a.symbol = v.symbol AND a.indicator = v.indicator AND a.period = v.period
+           AND coalesce(a.other_indicator, '') = coalesce(v.other_indicator, '')
+           AND coalesce(a.other_period, 0) = coalesce(v.other_period, 0) AND a.condition = v.condition
+           AND a.armed AND a.status = 'active' AND a.alert_type = 'indicator'
+        OFFSET 0) f
+     WHERE v.holds
+    UNION ALL
+    SELECT f.id FROM band_breaks b CROSS JOIN LATERAL (
+        SELECT a.id FROM alerts a
+         WHERE a.symbol = b.symbol AND a.condition = 'outside_band'
+           AND a.armed AND a.status = 'active' AND a.alert_type = 'forecast'
         OFFSET 0) f
 ),
 to_judge AS (
@@ -321,9 +422,10 @@ latest AS (
 ),
 candidates AS (
     SELECT a.id, a.user_id, a.symbol, a.alert_type, a.condition, a.threshold_price, a.duration_minutes,
-           a.percent, a.window_minutes, a.recurring, a.armed, a.cooldown_minutes, a.last_triggered_at,
-           a.events_after, a.needs_judging,
-           l.price, l.quoted_at, coalesce(l.fresh, false) AS fresh
+           a.percent, a.window_minutes, a.indicator, a.period, a.other_indicator, a.other_period, a.horizon,
+           a.recurring, a.armed, a.cooldown_minutes, a.last_triggered_at, a.events_after, a.needs_judging,
+           l.price, l.quoted_at, (l.quoted_at AT TIME ZONE 'America/New_York')::date AS day,
+           coalesce(l.fresh, false) AS fresh
       FROM alerts a
       LEFT JOIN latest l ON l.symbol = a.symbol
      WHERE a.id = ANY(%(ids)s) AND a.status = 'active' AND (a.expires_at IS NULL OR a.expires_at > %(now)s)
@@ -334,6 +436,8 @@ lookback AS (
     -- quote after the most recent gap longer than the staleness limit (coverage); the quote in
     -- force at the start of the span (duration) or window (percent_change).
     SELECT c.*, p.prev_price, cov.covered_since, anchor.quoted_at AS anchor_at, anchor.price AS anchor_price,
+           ind.subject_now, ind.subject_prev, ind.reference_now, ind.reference_prev,
+           fc.forecast_close, fc.band_low, fc.band_high,
            (c.alert_type = 'duration' AND anchor.quoted_at >= cov.covered_since AND NOT EXISTS (
                 SELECT 1 FROM quotes v
                  WHERE v.symbol = c.symbol AND v.quoted_at >= anchor.quoted_at AND v.quoted_at <= c.quoted_at
@@ -341,10 +445,31 @@ lookback AS (
                                         ELSE v.price > c.threshold_price END)) AS held
       FROM candidates c
       LEFT JOIN LATERAL (
-            SELECT q.price AS prev_price FROM quotes q
+            SELECT q.price AS prev_price, (q.quoted_at AT TIME ZONE 'America/New_York')::date AS prev_day
+              FROM quotes q
              WHERE c.condition IN ('crosses_above', 'crosses_below') AND c.fresh
                AND q.symbol = c.symbol AND q.quoted_at < c.quoted_at
              ORDER BY q.quoted_at DESC LIMIT 1) p ON true
+      LEFT JOIN LATERAL (
+            -- the averages in force at the latest and the previous quote (cached by step one)
+            SELECT CASE WHEN c.other_indicator IS NULL THEN c.price::float8 ELSE a1.now END AS subject_now,
+                   CASE WHEN c.other_indicator IS NULL THEN p.prev_price::float8 ELSE a1.prev END AS subject_prev,
+                   CASE WHEN c.other_indicator IS NULL THEN a1.now ELSE a2.now END AS reference_now,
+                   CASE WHEN c.other_indicator IS NULL THEN a1.prev ELSE a2.prev END AS reference_prev
+              FROM (SELECT cached_moving_average(c.symbol, c.indicator, c.period, c.day) AS now,
+                           cached_moving_average(c.symbol, c.indicator, c.period, p.prev_day) AS prev) a1,
+                   (SELECT cached_moving_average(c.symbol, c.other_indicator, c.other_period, c.day) AS now,
+                           cached_moving_average(c.symbol, c.other_indicator, c.other_period, p.prev_day) AS prev) a2
+             WHERE c.alert_type = 'indicator' AND c.fresh) ind ON true
+      LEFT JOIN LATERAL (
+            -- forecast_above/below: the forecast from the newest daily bar, ``horizon`` days ahead;
+            -- outside_band: the next day's 95 percent band forecast from the bar before the quote's day
+            SELECT (f.steps->(c.horizon - 1)->>'close')::numeric AS forecast_close,
+                   (f.steps->0->>'low_95')::numeric AS band_low, (f.steps->0->>'high_95')::numeric AS band_high
+              FROM forecasts f
+             WHERE c.alert_type = 'forecast' AND c.fresh AND f.symbol = c.symbol AND f.steps IS NOT NULL
+               AND f.as_of = (SELECT max(b.day) FROM price_bars b WHERE b.symbol = c.symbol
+                                 AND (c.condition <> 'outside_band' OR b.day < c.day))) fc ON true
       LEFT JOIN LATERAL (
             SELECT coalesce(max(g.quoted_at) FILTER (WHERE g.gap_before), min(g.quoted_at)) AS covered_since
               FROM (SELECT q.quoted_at,
@@ -364,6 +489,16 @@ evaluated AS (
     SELECT l.*,
            CASE
              WHEN NOT l.fresh THEN false
+             WHEN l.alert_type = 'indicator' THEN CASE l.condition
+                 WHEN 'above' THEN l.subject_now >= l.reference_now
+                 WHEN 'below' THEN l.subject_now <= l.reference_now
+                 WHEN 'crosses_above' THEN l.subject_prev < l.reference_prev AND l.subject_now >= l.reference_now
+                      AND l.quoted_at > l.events_after
+                 WHEN 'crosses_below' THEN l.subject_prev > l.reference_prev AND l.subject_now <= l.reference_now
+                      AND l.quoted_at > l.events_after END
+             WHEN l.condition = 'forecast_above' THEN l.forecast_close >= l.threshold_price
+             WHEN l.condition = 'forecast_below' THEN l.forecast_close <= l.threshold_price
+             WHEN l.condition = 'outside_band' THEN l.price < l.band_low OR l.price > l.band_high
              WHEN l.condition = 'above' AND l.alert_type = 'threshold' THEN l.price >= l.threshold_price
              WHEN l.condition = 'below' AND l.alert_type = 'threshold' THEN l.price <= l.threshold_price
              WHEN l.condition = 'crosses_above' THEN l.prev_price < l.threshold_price AND l.price >= l.threshold_price
@@ -378,11 +513,24 @@ evaluated AS (
            END AS fires,
            CASE
              WHEN NOT l.fresh THEN NULL
+             WHEN l.alert_type = 'indicator' AND l.condition IN ('above', 'crosses_above')
+                  THEN l.subject_now >= l.reference_now
+             WHEN l.alert_type = 'indicator' THEN l.subject_now <= l.reference_now
+             WHEN l.condition = 'forecast_above' THEN l.forecast_close >= l.threshold_price
+             WHEN l.condition = 'forecast_below' THEN l.forecast_close <= l.threshold_price
+             WHEN l.condition = 'outside_band' THEN l.price < l.band_low OR l.price > l.band_high
              WHEN l.condition IN ('above', 'crosses_above') THEN l.price >= l.threshold_price
              WHEN l.condition IN ('below', 'crosses_below') THEN l.price <= l.threshold_price
              WHEN l.condition = 'up' THEN (l.price - l.anchor_price) / l.anchor_price * 100 >= l.percent
              WHEN l.condition = 'down' THEN (l.anchor_price - l.price) / l.anchor_price * 100 >= l.percent
-           END AS state_true
+           END AS state_true,
+           CASE WHEN l.alert_type = 'indicator' THEN l.subject_now
+                WHEN l.condition = 'outside_band' THEN l.price
+                WHEN l.alert_type = 'forecast' THEN l.forecast_close END AS observed_value,
+           CASE WHEN l.alert_type = 'indicator' THEN l.reference_now
+                WHEN l.condition = 'outside_band' THEN CASE WHEN l.price < l.band_low THEN l.band_low
+                                                             ELSE l.band_high END
+                WHEN l.alert_type = 'forecast' THEN l.threshold_price END AS reference_value
       FROM lookback l
 )
 """
@@ -406,13 +554,17 @@ claimed AS (
       FROM evaluated e
      WHERE a.id = ANY(%(ids)s) AND a.id = e.id AND e.fires AND a.armed AND a.status = 'active'
  RETURNING a.id, a.user_id, a.trigger_count, a.symbol, a.alert_type, a.condition, a.threshold_price,
-           a.duration_minutes, a.percent, a.window_minutes, e.price, e.quoted_at, a.webhook_id
+           a.duration_minutes, a.percent, a.window_minutes, a.indicator, a.period, a.other_indicator,
+           a.other_period, a.horizon, e.observed_value, e.reference_value, e.price, e.quoted_at, a.webhook_id
 ),
 triggers AS (
     INSERT INTO alert_triggers (alert_id, user_id, sequence, symbol, alert_type, condition, threshold_price,
-                                duration_minutes, percent, window_minutes, price, quoted_at, triggered_at)
+                                duration_minutes, percent, window_minutes, indicator, period, other_indicator,
+                                other_period, horizon, observed_value, reference_value, price, quoted_at,
+                                triggered_at)
     SELECT id, user_id, trigger_count, symbol, alert_type, condition, threshold_price, duration_minutes, percent,
-           window_minutes, price, quoted_at, %(now)s
+           window_minutes, indicator, period, other_indicator, other_period, horizon, observed_value,
+           reference_value, price, quoted_at, %(now)s
       FROM claimed
  RETURNING id, user_id, alert_id
 ),
@@ -504,7 +656,8 @@ def claim_notifications(conn: Connection, now: datetime, batch: int, lease: time
                    ORDER BY next_attempt_at, id LIMIT %(batch)s FOR UPDATE SKIP LOCKED)
         RETURNING n.id, n.channel, n.recipient, n.attempts, n.webhook_id, t.id AS trigger_id, t.alert_id,
                   t.sequence, t.symbol, t.alert_type, t.condition, t.threshold_price, t.duration_minutes, t.percent,
-                  t.window_minutes, t.price, t.quoted_at, t.triggered_at,
+                  t.window_minutes, t.indicator, t.period, t.other_indicator, t.other_period, t.horizon,
+                  t.observed_value, t.reference_value, t.price, t.quoted_at, t.triggered_at,
                   (SELECT w.url FROM webhooks w WHERE w.id = n.webhook_id) AS webhook_url,
                   (SELECT w.secret FROM webhooks w WHERE w.id = n.webhook_id) AS webhook_secret""",
         {"now": now, "lease": now + lease, "batch": batch},

@@ -69,16 +69,22 @@ def write_bars(conn: Connection, bars: list[PriceBar]) -> int:
             if done % 50_000 == 0:
                 bar.advance(50_000)
         bar.advance(len(latest) % 50_000)
-    cur = conn.execute(
-        "INSERT INTO price_bars SELECT * FROM incoming_bars"
+    # The moving averages cached for indicator alerts are dropped with any change to their symbol's
+    # bars (a revised close changes them; a new bar makes the older days' rows useless).
+    written = conn.execute(
+        "WITH written AS ("
+        " INSERT INTO price_bars SELECT * FROM incoming_bars"
         " ON CONFLICT (symbol, day) DO UPDATE SET open = EXCLUDED.open, high = EXCLUDED.high,"
         " low = EXCLUDED.low, close = EXCLUDED.close, adj_close = EXCLUDED.adj_close, volume = EXCLUDED.volume"
         " WHERE (price_bars.open, price_bars.high, price_bars.low, price_bars.close, price_bars.adj_close,"
         " price_bars.volume) IS DISTINCT FROM (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close,"
         " EXCLUDED.adj_close, EXCLUDED.volume)"
-    )
+        " RETURNING symbol),"
+        " stale_averages AS (DELETE FROM moving_averages WHERE symbol IN (SELECT symbol FROM written))"
+        " SELECT count(*) AS n FROM written"
+    ).fetchone()["n"]
     conn.execute("DROP TABLE incoming_bars")
-    return cur.rowcount
+    return written
 
 
 def record_quotes(conn: Connection, quotes: list[Quote]) -> list[str]:
