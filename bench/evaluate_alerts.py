@@ -9,9 +9,15 @@ Prints, in one run:
   sequential scans and rows fetched from `alerts` during the run;
 - the latency from a quote being written to its trigger and outbox row being committed, through
   fetch_prices and the prices.changed event (in process, as the local server wires it);
-- the outbox sending 10,000 emails with a fake sender that takes 50 ms each at 100 a second.
+- the outbox sending 10,000 emails with a fake sender that takes 50 ms each at 100 a second;
+- indicator alerts: 100,000 over 5,000 more tickers with a year of daily bars, judged when all their
+  prices change (the first run of a day computes the averages, later runs read them from the cache),
+  beside 100,000 threshold alerts over another 5,000 tickers in the same run;
+- forecast alerts: 100,000 over 5,000 tickers judged on stored forecasts, when every price changes
+  (outside_band) and when every symbol has a new forecast (forecast_above/below), and the
+  forecast_alerts job's time per symbol (the LSTM forecast with its calibrated bands).
 
-    .venv/bin/python bench/evaluate_alerts.py [--alerts N] [--emails N]
+    .venv/bin/python bench/evaluate_alerts.py [--alerts N] [--emails N] [--side-alerts N]
 """
 
 from __future__ import annotations
@@ -258,10 +264,314 @@ def dispatch(db, count: int, delay: float, rate: float) -> tuple[float, int, int
     return elapsed, sent, len(sent_ids) - len(set(sent_ids))
 
 
+# ---------------------------------------------------------------- indicator and forecast alerts
+
+SIDE_BARS = 260  # a year of daily bars per indicator ticker: enough for a 200-day average
+INDICATOR_KINDS = (  # (condition when the ticker fires, when it does not, indicator, period, other, other period)
+    ("above", "below", "sma", 20, None, None),
+    ("crosses_above", "crosses_below", "ema", 20, None, None),
+    ("above", "below", "sma", 50, None, None),
+    ("above", "below", "sma", 50, "sma", 200),
+    ("crosses_above", "crosses_below", "ema", 12, "sma", 26),
+)
+
+
+def side_symbol(prefix: str, i: int) -> str:
+    return f"{prefix}{i:04d}"
+
+
+def seed_side(db, t: datetime, alerts: int) -> None:
+    """Three more sets of 5,000 tickers, each with ``alerts`` alerts judged on a quote 30 minutes before
+    ``t``: I (indicator alerts, a year of bars rising 10%, so short averages sit above long ones),
+    T (threshold alerts), F (forecast alerts on stored forecasts). 1% of the tickers' alerts fire."""
+    base = {i: 20.0 + (i % 480) for i in range(TICKERS)}
+    before = t - timedelta(minutes=30)
+    days = []
+    day = t.date() - timedelta(days=1)
+    while len(days) < SIDE_BARS:
+        if day.weekday() < 5:
+            days.append(day)
+        day -= timedelta(days=1)
+    days.reverse()
+    first_user = db.run(lambda conn: conn.execute("SELECT min(id) AS id FROM users").fetchone()["id"])
+    per_ticker = alerts // TICKERS
+
+    def work(conn):
+        with conn.cursor() as cur:
+            with cur.copy("COPY stocks (symbol, current_price, price_time) FROM STDIN") as copy:
+                for prefix in "ITF":
+                    for i, p in base.items():
+                        start = p * 0.8 if prefix == "I" else p  # the last judged quote: under every average
+                        copy.write_row((side_symbol(prefix, i), start, before))
+            with cur.copy("COPY evaluation_cursors (symbol, quoted_at, price, judged_at) FROM STDIN") as copy:
+                for prefix in "ITF":
+                    for i, p in base.items():
+                        copy.write_row((side_symbol(prefix, i), before, p * 0.8 if prefix == "I" else p, before))
+            with cur.copy("COPY quotes (symbol, quoted_at, price) FROM STDIN") as copy:
+                for prefix in "ITF":
+                    for i, p in base.items():
+                        copy.write_row((side_symbol(prefix, i), before, p * 0.8 if prefix == "I" else p))
+            with cur.copy(
+                "COPY price_bars (symbol, day, open, high, low, close, adj_close, volume) FROM STDIN"
+            ) as copy:
+                for i, p in base.items():
+                    for k, d in enumerate(days):
+                        c = p * (0.9 + 0.1 * k / (SIDE_BARS - 1))
+                        copy.write_row((side_symbol("I", i), d, c, c, c, c, c, 1000))
+                    for d in days[-2:]:
+                        copy.write_row((side_symbol("F", i), d, p, p, p, p, p, 1000))
+            with cur.copy("COPY forecasts (symbol, as_of, horizon, steps) FROM STDIN") as copy:
+                import json
+
+                for i, p in base.items():
+                    for d in days[-2:]:
+                        steps = [
+                            {
+                                "day": str(d),
+                                "close": round(p * (1 + 0.01 * h), 4),
+                                "low_95": round(p * 0.97, 4),
+                                "high_95": round(p * 1.03, 4),
+                            }
+                            for h in range(1, 6)
+                        ]
+                        copy.write_row((side_symbol("F", i), d, 5, json.dumps(steps)))
+        columns = (
+            "user_id, symbol, alert_type, condition, threshold_price, indicator, period, other_indicator,"
+            " other_period, horizon, events_after, needs_judging, judged_at"
+        )
+        with conn.cursor() as cur, cur.copy(f"COPY alerts ({columns}) FROM STDIN") as copy:
+            for i, p in base.items():
+                fires = i % FIRE_EVERY == 0
+                for n in range(per_ticker):
+                    user = first_user + (i * per_ticker + n) % USERS
+                    when, judged = t - timedelta(hours=2), before
+                    fire_cond, calm_cond, ind, period, other, other_period = INDICATOR_KINDS[n % len(INDICATOR_KINDS)]
+                    copy.write_row(
+                        (
+                            user,
+                            side_symbol("I", i),
+                            "indicator",
+                            fire_cond if fires else calm_cond,
+                            None,
+                            ind,
+                            period,
+                            other,
+                            other_period,
+                            None,
+                            when,
+                            False,
+                            judged,
+                        )
+                    )
+                    threshold = round(p * (1.03 if fires else 1.5), 4)
+                    copy.write_row(
+                        (
+                            user,
+                            side_symbol("T", i),
+                            "threshold",
+                            "above",
+                            threshold,
+                            None,
+                            None,
+                            None,
+                            None,
+                            None,
+                            when,
+                            False,
+                            judged,
+                        )
+                    )
+                    if n % 2:
+                        copy.write_row(
+                            (
+                                user,
+                                side_symbol("F", i),
+                                "forecast",
+                                "outside_band",
+                                None,
+                                None,
+                                None,
+                                None,
+                                None,
+                                None,
+                                when,
+                                False,
+                                judged,
+                            )
+                        )
+                    else:
+                        level = round(p * (1.04 if fires else 1.5), 4)  # the 5-day forecast is 1.05 p
+                        copy.write_row(
+                            (
+                                user,
+                                side_symbol("F", i),
+                                "forecast",
+                                "forecast_above",
+                                level,
+                                None,
+                                None,
+                                None,
+                                None,
+                                5,
+                                when,
+                                False,
+                                judged,
+                            )
+                        )
+
+    db.run(work)
+    db.one(lambda conn: conn.execute("VACUUM ANALYZE"))
+
+
+def move_side(db, prefix: str, t: datetime, factor_firing: float, factor_calm: float) -> None:
+    from tickerwatch.data import prices
+    from tickerwatch.market_data import Quote
+
+    quotes = [
+        Quote(
+            side_symbol(prefix, i),
+            round((20.0 + (i % 480)) * (factor_firing if i % FIRE_EVERY == 0 else factor_calm), 4),
+            t,
+        )
+        for i in range(TICKERS)
+    ]
+    db.run(lambda conn: prices.record_quotes(conn, quotes))
+
+
+def timed_claim(db, now: datetime) -> tuple[float, dict]:
+    from tickerwatch.data import alerts as store
+
+    started = time.perf_counter()
+    counts = db.run(lambda conn: store.claim_triggers(conn, now, 120))
+    return time.perf_counter() - started, counts
+
+
+def side_cases(db, t: datetime, alerts: int) -> dict[str, float]:
+    started = time.perf_counter()
+    seed_side(db, t, alerts)
+    out(
+        f"seeded {alerts:,} indicator, {alerts:,} threshold and {alerts:,} forecast alerts over 3 x {TICKERS:,}"
+        f" more tickers ({SIDE_BARS} daily bars each for the indicator ones) in {time.perf_counter() - started:.0f} s"
+    )
+    figures = {}
+    rows = []
+    from tickerwatch.data import alerts as store
+
+    def warm_the_averages():
+        """What fetch_prices does when the day's bars land: compute the averages for the next session."""
+        symbols = [side_symbol("I", i) for i in range(TICKERS)]
+        db.run(lambda conn: conn.execute("DELETE FROM moving_averages"))
+        started = time.perf_counter()
+        warmed = db.run(lambda conn: store.warm_moving_averages(conn, symbols))
+        seconds = time.perf_counter() - started
+        rows.append((f"(fetch_prices warming {warmed:,} averages as the bars land)", seconds, None))
+        figures["indicator_warm_ms"] = seconds * 1000
+
+    cases = (
+        ("threshold, all 5,000 prices changed", "T", 1.05, 1.05, "threshold_100k_ms", None),
+        (
+            "indicator, all 5,000 prices changed, averages computed in the run (cold cache)",
+            "I",
+            1.05,
+            1.05,
+            "indicator_100k_cold_ms",
+            None,
+        ),
+        (
+            "indicator, all 5,000 prices changed again, averages warmed when the bars landed",
+            "I",
+            1.06,
+            1.06,
+            "indicator_100k_cached_ms",
+            warm_the_averages,
+        ),
+        (
+            "forecast, all 5,000 prices changed (outside_band: 1% leave the band)",
+            "F",
+            1.05,
+            1.01,
+            "forecast_100k_prices_ms",
+            None,
+        ),
+    )
+    for label, prefix, up_firing, up_calm, key, before in cases:
+        if before:
+            before()
+        t = t + timedelta(seconds=1)
+        move_side(db, prefix, t, up_firing, up_calm)
+        seconds, counts = timed_claim(db, t + timedelta(seconds=1))
+        rows.append((label, seconds, counts))
+        figures[key] = seconds * 1000
+    db.run(
+        lambda conn: conn.execute(
+            "UPDATE alerts SET needs_judging = true WHERE alert_type = 'forecast' AND armed AND status = 'active'"
+            " AND condition = 'forecast_above'"
+        )
+    )
+    seconds, counts = timed_claim(db, t + timedelta(seconds=2))
+    rows.append(("forecast, new forecasts for all 5,000 symbols (forecast_above marked to judge)", seconds, counts))
+    figures["forecast_100k_new_forecasts_ms"] = seconds * 1000
+    for label, seconds, counts in rows:
+        judged = f", {counts['evaluated']:,} judged, {counts['triggered']:,} fired" if counts else ""
+        out(f"  {label}: {seconds * 1000:,.0f} ms{judged}")
+    warmed = figures["indicator_100k_cached_ms"] / figures["threshold_100k_ms"]
+    cold = figures["indicator_100k_cold_ms"] / figures["threshold_100k_ms"]
+    out(f"  indicator / threshold run: {warmed:.1f}x with the averages warmed, {cold:.1f}x with a cold cache")
+    averages = db.run(lambda conn: conn.execute("SELECT count(*) AS n FROM moving_averages").fetchone()["n"])
+    out(f"  averages cached: {averages:,} (per symbol, kind, period and last bar; not per alert)")
+    return figures
+
+
+def forecast_job(db, symbols: int) -> list[float]:
+    """The forecast_alerts job on synthetic 400-day random walks: seconds per symbol forecast."""
+    import random
+
+    from tickerwatch.data import prices
+    from tickerwatch.forecast_alerts import refresh_forecasts
+    from tickerwatch.market_data import PriceBar, StockInfo
+    from tickerwatch.runtime import get_model
+
+    model = get_model()
+    rng = random.Random(7)
+    last = datetime.now(UTC).date() - timedelta(days=1)
+    days = []
+    while len(days) < 400:
+        if last.weekday() < 5:
+            days.append(last)
+        last -= timedelta(days=1)
+    days.reverse()
+    first_user = db.run(lambda conn: conn.execute("SELECT min(id) AS id FROM users").fetchone()["id"])
+    times = []
+    for n in range(symbols):
+        symbol = f"J{n:04d}"
+        price, rows = 100.0, []
+        for d in days:
+            price *= 1 + rng.gauss(0, 0.02)
+            rows.append(PriceBar(symbol, d, price, price, price, price, price, 1000))
+
+        def work(conn, symbol=symbol, rows=rows):
+            prices.upsert_stocks(conn, [StockInfo(symbol, symbol, None)])
+            prices.write_bars(conn, rows)
+            conn.execute(
+                "INSERT INTO alerts (user_id, symbol, alert_type, condition)"
+                " VALUES (%s, %s, 'forecast', 'outside_band')",
+                (first_user, symbol),
+            )
+
+        db.run(work)
+        started = time.perf_counter()
+        made = refresh_forecasts(db, model)
+        times.append(time.perf_counter() - started)
+        assert made.forecast == [symbol], made.as_dict()
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--alerts", type=int, default=1_000_000)
     parser.add_argument("--emails", type=int, default=10_000)
+    parser.add_argument("--side-alerts", type=int, default=100_000, help="indicator/threshold/forecast alerts each")
+    parser.add_argument("--forecast-symbols", type=int, default=20)
     args = parser.parse_args()
 
     bench_database("tickerwatch_bench_alerts")
@@ -328,6 +638,15 @@ def main() -> None:
             f" each sent once ({duplicates} twice)"
         )
         figures["emails_per_second"] = sent / elapsed
+    if args.side_alerts:
+        figures |= side_cases(db, t1 + timedelta(minutes=20), args.side_alerts)
+    if args.forecast_symbols:
+        times = forecast_job(db, args.forecast_symbols)
+        out(
+            f"forecast_alerts job, one symbol's forecast (LSTM, 5 days, calibrated bands): median"
+            f" {statistics.median(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms (n={len(times)})"
+        )
+        figures["forecast_job_ms_per_symbol"] = statistics.median(times) * 1000
     record("evaluate_alerts", **figures)
 
 

@@ -83,7 +83,11 @@ def test_create_each_type(api, users, acme, body):
             "condition",
             "Input should be 'above' or 'below'",
         ),
-        ({"alert_type": "sideways"}, "alert_type", "Must be one of: duration, percent_change, threshold."),
+        (
+            {"alert_type": "sideways"},
+            "alert_type",
+            "Must be one of: duration, forecast, indicator, percent_change, threshold.",
+        ),
         ({"cooldown_minutes": 5}, "cooldown_minutes", "Only recurring alerts have a cooldown."),
         ({"expires_at": "2020-01-01T00:00:00Z"}, "expires_at", "Must be in the future."),
         ({"expires_at": "2030-01-01T00:00:00"}, "expires_at", "Must include a time zone."),

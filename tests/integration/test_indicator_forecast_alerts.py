@@ -82,9 +82,10 @@ def fired_triggers(db) -> dict[int, dict]:
 
 
 def sql_average(db, symbol, kind, period, before) -> float | None:
+    """The average in force for a quote on the day ``before``: of the closes before it."""
     return db.run(
         lambda conn: conn.execute(
-            "SELECT moving_average(%s, %s, %s, %s) AS v", (symbol, kind, period, before)
+            "SELECT moving_average(%s, %s, %s, %s) AS v", (symbol, kind, period, before - timedelta(days=1))
         ).fetchone()["v"]
     )
 
@@ -250,14 +251,63 @@ def test_each_average_is_computed_once_per_symbol_and_day_whatever_the_number_of
         alert(db, owner, alert_type="indicator", condition="above", indicator="sma", period=3)
     run(db)
     cached = db.run(lambda conn: conn.execute("SELECT * FROM moving_averages").fetchall())
-    assert [(r["kind"], r["period"], r["before_day"], r["value"]) for r in cached] == [
-        ("sma", 3, WED_3PM.date(), 100.0)
-    ]
-    # a revised bar drops the symbol's cached averages: the next run computes them from the new closes
+    assert [(r["kind"], r["period"], r["through_day"], r["value"]) for r in cached] == [("sma", 3, TUESDAY, 100.0)]
+    # a revised bar drops the averages that used it: the next run computes them from the new closes
     bars(db, "ACME", [80], last=TUESDAY)
     assert db.run(lambda conn: conn.execute("SELECT count(*) AS n FROM moving_averages").fetchone()["n"]) == 0
     quote(db, "ACME", 96, WED_3PM)
     assert run(db, now=WED_3PM + timedelta(minutes=1)).triggered == 30  # SMA(3) is now 90
+
+
+def test_averages_are_computed_when_the_bars_land_and_kept_when_a_newer_bar_follows(db, user, tsla):
+    from tickerwatch.ingest import fetch_prices
+
+    def cached():
+        rows = db.run(lambda conn: conn.execute("SELECT * FROM moving_averages ORDER BY period").fetchall())
+        return [(r["kind"], r["period"], r["through_day"]) for r in rows]
+
+    last_day = db.run(lambda conn: conn.execute("SELECT max(day) AS d FROM price_bars").fetchone()["d"])
+    alert(
+        db,
+        user,
+        symbol="TSLA",
+        alert_type="indicator",
+        condition="above",
+        indicator="sma",
+        period=50,
+        other_indicator="ema",
+        other_period=200,
+    )
+    assert cached() == []
+    fetch_prices(db, StaticHistory(last_day + timedelta(days=1)), ["TSLA"])  # a new bar lands
+    assert cached() == [("sma", 50, last_day + timedelta(days=1)), ("ema", 200, last_day + timedelta(days=1))]
+    expected = sql_average(db, "TSLA", "sma", 50, last_day + timedelta(days=2))
+    assert db.run(lambda conn: conn.execute("SELECT value FROM moving_averages WHERE period = 50").fetchone())[
+        "value"
+    ] == pytest.approx(expected)
+    fetch_prices(db, StaticHistory(last_day + timedelta(days=2)), ["TSLA"])  # and another: both days kept
+    assert len(cached()) == 4
+
+
+class StaticHistory:
+    """A provider with one bar (close 100) and its quote on ``day``."""
+
+    name = "static"
+
+    def __init__(self, day: date):
+        self.day = day
+
+    def history(self, symbols, start, end):
+        from tickerwatch.market_data import History, Quote
+
+        bar = PriceBar(symbols[0], self.day, 100, 100, 100, 100, 100, 1)
+        return History(bars={symbols[0]: [bar]}, quotes={symbols[0]: Quote(symbols[0], 100, at_3pm(self.day))})
+
+    def info(self, symbol):
+        return None
+
+    def describe(self):
+        return "static"
 
 
 def test_a_recurring_indicator_alert_rearms_once_the_condition_is_false_again(db, user):

@@ -200,6 +200,28 @@ def owns_webhook(conn: Connection, user_id: int, webhook_id: int) -> bool:
     )
 
 
+def warm_moving_averages(conn: Connection, symbols: list[str]) -> int:
+    """Compute the averages the symbols' indicator alerts will be judged on, through their newest bar,
+    when the bars land rather than in the first evaluation of the next session."""
+    return conn.execute(
+        """INSERT INTO moving_averages (symbol, kind, period, through_day, value)
+           SELECT n.symbol, n.kind, n.period, b.through, moving_average(n.symbol, n.kind, n.period, b.through)
+             FROM (SELECT DISTINCT a.symbol, v.kind, v.period
+                     FROM alerts a
+                     CROSS JOIN LATERAL (VALUES (a.indicator, a.period), (a.other_indicator, a.other_period))
+                          AS v(kind, period)
+                    WHERE a.symbol = ANY(%s) AND a.alert_type = 'indicator' AND a.status = 'active'
+                      AND v.kind IS NOT NULL) n
+             CROSS JOIN LATERAL (SELECT max(day) AS through FROM price_bars WHERE symbol = n.symbol) b
+            WHERE b.through IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM moving_averages m
+                               WHERE m.symbol = n.symbol AND m.kind = n.kind AND m.period = n.period
+                                 AND m.through_day = b.through)
+           ON CONFLICT DO NOTHING""",
+        (list(symbols),),
+    ).rowcount
+
+
 def daily_close_count(conn: Connection, symbol: str) -> int:
     return conn.execute("SELECT count(*) AS n FROM price_bars WHERE symbol = %s", (symbol,)).fetchone()["n"]
 
@@ -260,35 +282,49 @@ windows AS (
              WHERE q.symbol = c.symbol AND q.quoted_at <= c.quoted_at - make_interval(mins => w.window_minutes)
              ORDER BY q.quoted_at DESC LIMIT 1) anchor ON true
 ),
-indicator_definitions AS (
-    -- each indicator definition among a changed symbol's armed alerts: one verdict for all its alerts
-    SELECT c.symbol, c.price, c.prev_price, c.day, c.prev_day, d.*
+indicator_symbols AS (
+    -- changed symbols with armed indicator alerts, with the last daily bar before the latest quote's
+    -- day and before the previous quote's: the averages in force at each
+    SELECT c.symbol, c.price, c.prev_price, t.through, pt.prev_through
       FROM changed c
+      CROSS JOIN LATERAL (SELECT max(b.day) AS through FROM price_bars b
+                           WHERE b.symbol = c.symbol AND b.day < c.day) t
+      CROSS JOIN LATERAL (SELECT max(b.day) AS prev_through FROM price_bars b
+                           WHERE b.symbol = c.symbol AND b.day < c.prev_day) pt
+     WHERE EXISTS (SELECT 1 FROM alerts a
+                    WHERE a.symbol = c.symbol AND a.armed AND a.status = 'active' AND a.alert_type = 'indicator')
+),
+indicator_definitions AS (
+    -- each indicator definition among those symbols' armed alerts: one verdict for all its alerts
+    SELECT s.*, d.*
+      FROM indicator_symbols s
       CROSS JOIN LATERAL (
             SELECT DISTINCT a.indicator, a.period, a.other_indicator, a.other_period, a.condition FROM alerts a
-             WHERE a.symbol = c.symbol AND a.armed AND a.status = 'active' AND a.alert_type = 'indicator') d
+             WHERE a.symbol = s.symbol AND a.armed AND a.status = 'active' AND a.alert_type = 'indicator') d
 ),
 needed_averages AS (
-    SELECT DISTINCT d.symbol, v.kind, v.period, v.day
+    SELECT DISTINCT d.symbol, v.kind, v.period, v.through
       FROM indicator_definitions d
-      CROSS JOIN LATERAL (VALUES (d.indicator, d.period, d.day), (d.other_indicator, d.other_period, d.day),
-                                 (d.indicator, d.period, d.prev_day), (d.other_indicator, d.other_period, d.prev_day))
-           AS v(kind, period, day)
-     WHERE v.kind IS NOT NULL AND v.day IS NOT NULL
-       AND (v.day = d.day OR d.condition IN ('crosses_above', 'crosses_below'))
+      CROSS JOIN LATERAL (VALUES (d.indicator, d.period, d.through), (d.other_indicator, d.other_period, d.through),
+                                 (d.indicator, d.period, d.prev_through),
+                                 (d.other_indicator, d.other_period, d.prev_through))
+           AS v(kind, period, through)
+     WHERE v.kind IS NOT NULL AND v.through IS NOT NULL
+       AND (v.through = d.through OR d.condition IN ('crosses_above', 'crosses_below'))
 ),
 averages AS (
-    -- each average once per symbol and trading day: from the cache, or computed (and cached below)
-    SELECT n.symbol, n.kind, n.period, n.day, m.symbol IS NOT NULL AS cached,
+    -- each average once per symbol and last bar: from the cache (warmed when the bars landed), or
+    -- computed (and cached below)
+    SELECT n.symbol, n.kind, n.period, n.through, m.symbol IS NOT NULL AS cached,
            CASE WHEN m.symbol IS NOT NULL THEN m.value
-                ELSE moving_average(n.symbol, n.kind, n.period, n.day) END AS value
+                ELSE moving_average(n.symbol, n.kind, n.period, n.through) END AS value
       FROM needed_averages n
       LEFT JOIN moving_averages m
-        ON m.symbol = n.symbol AND m.kind = n.kind AND m.period = n.period AND m.before_day = n.day
+        ON m.symbol = n.symbol AND m.kind = n.kind AND m.period = n.period AND m.through_day = n.through
 ),
 cache_averages AS (
-    INSERT INTO moving_averages (symbol, kind, period, before_day, value)
-    SELECT symbol, kind, period, day, value FROM averages WHERE NOT cached
+    INSERT INTO moving_averages (symbol, kind, period, through_day, value)
+    SELECT symbol, kind, period, through, value FROM averages WHERE NOT cached
     ON CONFLICT DO NOTHING
  RETURNING 1
 ),
@@ -302,13 +338,15 @@ indicator_verdicts AS (
              WHEN 'crosses_below' THEN s.prev > r.prev AND s.now <= r.now
            END AS holds
       FROM indicator_definitions d
-      LEFT JOIN averages a1 ON (a1.symbol, a1.kind, a1.period, a1.day) = (d.symbol, d.indicator, d.period, d.day)
+      LEFT JOIN averages a1
+        ON (a1.symbol, a1.kind, a1.period, a1.through) = (d.symbol, d.indicator, d.period, d.through)
       LEFT JOIN averages a1p
-        ON (a1p.symbol, a1p.kind, a1p.period, a1p.day) = (d.symbol, d.indicator, d.period, d.prev_day)
+        ON (a1p.symbol, a1p.kind, a1p.period, a1p.through) = (d.symbol, d.indicator, d.period, d.prev_through)
       LEFT JOIN averages a2
-        ON (a2.symbol, a2.kind, a2.period, a2.day) = (d.symbol, d.other_indicator, d.other_period, d.day)
+        ON (a2.symbol, a2.kind, a2.period, a2.through) = (d.symbol, d.other_indicator, d.other_period, d.through)
       LEFT JOIN averages a2p
-        ON (a2p.symbol, a2p.kind, a2p.period, a2p.day) = (d.symbol, d.other_indicator, d.other_period, d.prev_day)
+        ON (a2p.symbol, a2p.kind, a2p.period, a2p.through)
+         = (d.symbol, d.other_indicator, d.other_period, d.prev_through)
       CROSS JOIN LATERAL (SELECT
             CASE WHEN d.other_indicator IS NULL THEN d.price::float8 ELSE a1.value END AS now,
             CASE WHEN d.other_indicator IS NULL THEN d.prev_price::float8 ELSE a1p.value END AS prev) s
@@ -456,10 +494,13 @@ lookback AS (
                    CASE WHEN c.other_indicator IS NULL THEN p.prev_price::float8 ELSE a1.prev END AS subject_prev,
                    CASE WHEN c.other_indicator IS NULL THEN a1.now ELSE a2.now END AS reference_now,
                    CASE WHEN c.other_indicator IS NULL THEN a1.prev ELSE a2.prev END AS reference_prev
-              FROM (SELECT cached_moving_average(c.symbol, c.indicator, c.period, c.day) AS now,
-                           cached_moving_average(c.symbol, c.indicator, c.period, p.prev_day) AS prev) a1,
-                   (SELECT cached_moving_average(c.symbol, c.other_indicator, c.other_period, c.day) AS now,
-                           cached_moving_average(c.symbol, c.other_indicator, c.other_period, p.prev_day) AS prev) a2
+              FROM (SELECT max(b.day) AS day FROM price_bars b WHERE b.symbol = c.symbol AND b.day < c.day) t,
+                   (SELECT max(b.day) AS day FROM price_bars b WHERE b.symbol = c.symbol AND b.day < p.prev_day) pt,
+                   LATERAL (SELECT cached_moving_average(c.symbol, c.indicator, c.period, t.day) AS now,
+                                   cached_moving_average(c.symbol, c.indicator, c.period, pt.day) AS prev) a1,
+                   LATERAL (SELECT cached_moving_average(c.symbol, c.other_indicator, c.other_period, t.day) AS now,
+                                   cached_moving_average(c.symbol, c.other_indicator, c.other_period, pt.day) AS prev
+                           ) a2
              WHERE c.alert_type = 'indicator' AND c.fresh) ind ON true
       LEFT JOIN LATERAL (
             -- forecast_above/below: the forecast from the newest daily bar, ``horizon`` days ahead;
@@ -536,7 +577,9 @@ evaluated AS (
 """
 
 # Step two: judge the candidates (``ids``) and claim the firings, each with its trigger and outbox row,
-# and move the symbols' cursors to the quotes judged.
+# and move the symbols' cursors to the quotes judged. The updates join ``evaluated`` by id alone: with
+# id = ANY(ids) beside it, each of their index probes would scan the whole array (with 10,000
+# candidates, seconds).
 CLAIM_TRIGGERS = (
     "WITH"
     + _JUDGE
@@ -552,7 +595,7 @@ claimed AS (
            judged_at = %(now)s, judged_price = e.price, judged_quote_at = e.quoted_at,
            updated_at = %(now)s
       FROM evaluated e
-     WHERE a.id = ANY(%(ids)s) AND a.id = e.id AND e.fires AND a.armed AND a.status = 'active'
+     WHERE a.id = e.id AND e.fires AND a.armed AND a.status = 'active'
  RETURNING a.id, a.user_id, a.trigger_count, a.symbol, a.alert_type, a.condition, a.threshold_price,
            a.duration_minutes, a.percent, a.window_minutes, a.indicator, a.period, a.other_indicator,
            a.other_period, a.horizon, e.observed_value, e.reference_value, e.price, e.quoted_at, a.webhook_id
@@ -584,7 +627,7 @@ judged AS (
     UPDATE alerts a
        SET needs_judging = false, judged_at = %(now)s, judged_price = e.price, judged_quote_at = e.quoted_at
       FROM evaluated e
-     WHERE a.id = ANY(%(ids)s) AND a.id = e.id AND e.needs_judging AND e.fires IS NOT TRUE
+     WHERE a.id = e.id AND e.needs_judging AND e.fires IS NOT TRUE
  RETURNING a.id
 ),
 cursors AS (

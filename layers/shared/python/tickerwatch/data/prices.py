@@ -69,8 +69,8 @@ def write_bars(conn: Connection, bars: list[PriceBar]) -> int:
             if done % 50_000 == 0:
                 bar.advance(50_000)
         bar.advance(len(latest) % 50_000)
-    # The moving averages cached for indicator alerts are dropped with any change to their symbol's
-    # bars (a revised close changes them; a new bar makes the older days' rows useless).
+    # The moving averages cached for indicator alerts that used a bar written here are dropped (a
+    # revised close changes them); a new bar after the rest leaves them be.
     written = conn.execute(
         "WITH written AS ("
         " INSERT INTO price_bars SELECT * FROM incoming_bars"
@@ -79,8 +79,10 @@ def write_bars(conn: Connection, bars: list[PriceBar]) -> int:
         " WHERE (price_bars.open, price_bars.high, price_bars.low, price_bars.close, price_bars.adj_close,"
         " price_bars.volume) IS DISTINCT FROM (EXCLUDED.open, EXCLUDED.high, EXCLUDED.low, EXCLUDED.close,"
         " EXCLUDED.adj_close, EXCLUDED.volume)"
-        " RETURNING symbol),"
-        " stale_averages AS (DELETE FROM moving_averages WHERE symbol IN (SELECT symbol FROM written))"
+        " RETURNING symbol, day),"
+        " stale_averages AS (DELETE FROM moving_averages m USING"
+        " (SELECT symbol, min(day) AS first_day FROM written GROUP BY symbol) w"
+        " WHERE m.symbol = w.symbol AND m.through_day >= w.first_day)"
         " SELECT count(*) AS n FROM written"
     ).fetchone()["n"]
     conn.execute("DROP TABLE incoming_bars")

@@ -64,17 +64,18 @@ ALTER TABLE alert_triggers ADD COLUMN horizon integer;
 ALTER TABLE alert_triggers ADD COLUMN observed_value numeric(18, 6);
 ALTER TABLE alert_triggers ADD COLUMN reference_value numeric(18, 6);
 
--- A moving average of the last ``period`` daily closes before ``before_day`` (the quote's trading
--- day: the day in progress is not a completed bar); NULL when fewer closes are stored.
--- The EMA (alpha = 2 / (period + 1)) runs over at most the last 4 x period closes, seeded with the
--- SMA of the first ``period`` of them: what is left of the seed weighs (1 - alpha)^(3 period),
--- about e^-6, so it agrees with an EMA over all history to a small fraction of a percent.
-CREATE FUNCTION moving_average(p_symbol text, p_kind text, p_period integer, p_before date)
+-- A moving average of the last ``period`` daily closes through ``p_through`` (a quote is judged on
+-- the bars before its trading day: the day in progress is not a completed bar); NULL when fewer
+-- closes are stored. The EMA (alpha = 2 / (period + 1)) runs over at most the last 4 x period
+-- closes, seeded with the SMA of the first ``period`` of them: what is left of the seed weighs
+-- (1 - alpha)^(3 period), about e^-6, so it agrees with an EMA over all history to a small fraction
+-- of a percent.
+CREATE FUNCTION moving_average(p_symbol text, p_kind text, p_period integer, p_through date)
 RETURNS double precision LANGUAGE sql STABLE PARALLEL SAFE AS $$
     WITH recent AS (
         SELECT close, row_number() OVER (ORDER BY day) AS i, count(*) OVER () AS n
           FROM (SELECT day, close FROM price_bars
-                 WHERE symbol = p_symbol AND day < p_before AND p_period IS NOT NULL
+                 WHERE symbol = p_symbol AND day <= p_through AND p_period IS NOT NULL
                  ORDER BY day DESC
                  LIMIT CASE WHEN p_kind = 'ema' THEN 4 * p_period ELSE p_period END) last_closes
     )
@@ -88,25 +89,26 @@ RETURNS double precision LANGUAGE sql STABLE PARALLEL SAFE AS $$
       FROM recent
 $$;
 
--- Averages computed once per symbol, kind, period and trading day, whatever the number of alerts
--- and runs; rows of a symbol whose bars are rewritten are dropped with the write.
+-- Averages computed once per symbol, kind, period and last bar, whatever the number of alerts and
+-- runs: warmed when the bars land (fetch_prices), or by the first run that needs them. A rewritten
+-- bar drops the rows that used it.
 CREATE TABLE moving_averages (
-    symbol     text    NOT NULL,
-    kind       text    NOT NULL,
-    period     integer NOT NULL,
-    before_day date    NOT NULL,
-    value      double precision,
-    PRIMARY KEY (symbol, kind, period, before_day)
+    symbol      text    NOT NULL,
+    kind        text    NOT NULL,
+    period      integer NOT NULL,
+    through_day date    NOT NULL,
+    value       double precision,
+    PRIMARY KEY (symbol, kind, period, through_day)
 );
 
 -- The average from the cache when there, computed otherwise (for the few alerts a run judges).
-CREATE FUNCTION cached_moving_average(p_symbol text, p_kind text, p_period integer, p_before date)
+CREATE FUNCTION cached_moving_average(p_symbol text, p_kind text, p_period integer, p_through date)
 RETURNS double precision LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT CASE WHEN m.symbol IS NOT NULL THEN m.value
-                WHEN p_kind IS NOT NULL THEN moving_average(p_symbol, p_kind, p_period, p_before) END
+                WHEN p_kind IS NOT NULL THEN moving_average(p_symbol, p_kind, p_period, p_through) END
       FROM (SELECT 1) one
       LEFT JOIN moving_averages m
-        ON m.symbol = p_symbol AND m.kind = p_kind AND m.period = p_period AND m.before_day = p_before
+        ON m.symbol = p_symbol AND m.kind = p_kind AND m.period = p_period AND m.through_day = p_through
 $$;
 
 -- The model's forecast per symbol and daily bar, for forecast alerts: computed by the
