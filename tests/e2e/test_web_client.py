@@ -266,6 +266,82 @@ def test_watchlists_show_prices_and_field_errors(page: Page, site):
     expect(page.get_by_text("No watchlists yet.")).to_be_visible()
 
 
+class Receiver:
+    """A webhook receiver on this machine that answers 204 and keeps what it was sent."""
+
+    def __init__(self):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        received = self.received = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                received.append((dict(self.headers), self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/tickerwatch"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+
+
+def test_webhooks_and_an_indicator_alert_that_delivers_to_one(page: Page, site):
+    from standardwebhooks import Webhook
+
+    receiver = Receiver()
+    try:
+        sign_up(page, unique("hook"))
+        open_nav(page, "Webhooks")
+        expect(page.get_by_text("No webhooks yet.")).to_be_visible()
+        page.get_by_label("Webhook URL").fill("ftp://example.com/x")
+        page.get_by_role("button", name="Add webhook").click()
+        expect(page.locator("#field-url-error")).to_contain_text("http")
+        page.get_by_label("Webhook URL").fill(receiver.url)
+        page.get_by_role("button", name="Add webhook").click()
+        secret = page.locator("code.secret")
+        expect(secret).to_have_text(re.compile(r"^whsec_"))
+        card = page.locator(f"li[data-webhook='{receiver.url}']")
+        card.get_by_role("button", name=f"Send a test to {receiver.url}").click()
+        expect(card.get_by_role("status")).to_have_text(
+            re.compile(r"^Delivered: the receiver answered 204 in \d+ ms\.$")
+        )
+        headers, body = receiver.received[-1]
+        assert Webhook(secret.inner_text()).verify(body, headers)["type"] == "webhook.test"
+        assert_accessible(page)
+
+        open_nav(page, "Alerts")
+        page.get_by_role("link", name="New alert").click()
+        page.get_by_label("Stock symbol").fill("TSLA")
+        page.get_by_label("Kind of alert").select_option("indicator")
+        expect(page.get_by_label("Price (USD)")).to_be_hidden()
+        page.get_by_label("Condition").select_option("crosses_above")
+        page.get_by_label("Average", exact=True).select_option("sma")
+        page.get_by_label("Of how many daily closes", exact=True).fill("1000")
+        page.get_by_label("Compared with").select_option("sma")
+        page.get_by_label("Of how many daily closes (second average)").fill("200")
+        page.get_by_label("Also deliver to a webhook").select_option(label=receiver.url)
+        page.get_by_role("button", name="Create alert").click()
+        expect(page.locator("#field-period-error")).to_have_text("Input should be less than or equal to 400")
+        page.get_by_label("Of how many daily closes", exact=True).fill("50")
+        page.get_by_role("button", name="Create alert").click()
+        expect(page.get_by_role("status")).to_have_text("Alert created.")
+        expect(page.locator(".card .what strong")).to_have_text("TSLA SMA(50) crosses above its SMA(200)")
+
+        open_nav(page, "Webhooks")
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.get_by_role("button", name=f"Delete {receiver.url}").click()
+        expect(page.get_by_text("No webhooks yet.")).to_be_visible()
+    finally:
+        receiver.close()
+
+
 def test_session_survives_token_expiry_and_a_revoked_one_signs_out_cleanly(page: Page, site):
     sign_up(page, unique("tok"))
     refreshes = []

@@ -147,6 +147,15 @@ def test_price_against_its_average_including_exactly_at_it(db, user, condition, 
         assert get_alert(db, user, a["id"])["status"] == "triggered"
 
 
+def test_the_bar_of_the_quotes_own_day_is_not_in_its_average(db, user):
+    # Wednesday's bar (200) has landed; a Wednesday quote is still judged on the closes before it.
+    bars(db, "ACME", [90, 100, 110, 200], last=WED_3PM.date())
+    quote(db, "ACME", 100, WED_3PM)
+    alert(db, user, alert_type="indicator", condition="above", indicator="sma", period=3)
+    assert run(db).triggered == 1
+    assert last_trigger(db)["reference_value"] == 100
+
+
 @pytest.mark.parametrize(
     ("condition", "before", "after", "fires"),
     [
@@ -447,6 +456,7 @@ def test_the_job_forecasts_once_per_bar_only_for_symbols_with_forecast_alerts_an
         threshold_price=(price / 2).quantize(Decimal("0.01")),
     )
     assert get_alert(db, user, up["id"], max_age=10**9)["state"] == "no_forecast"
+    assert run(db, now=tsla["price_time"] + timedelta(minutes=1)).triggered == 0  # judged: nothing to judge on
     assert refresh_forecasts(db, model, on_forecasts=announced.append).forecast == ["TSLA"]
     assert announced == [["TSLA"]]
     assert refresh_forecasts(db, model).forecast == []  # once per bar

@@ -42,6 +42,16 @@ export function describeCondition(alert) {
       return `${symbol} stays ${alert.condition} ${price} for ${alert.duration_minutes} minutes`;
     case "percent_change":
       return `${symbol} moves ${alert.condition} ${percent(alert.percent, 2)} within ${alert.window_minutes} minutes`;
+    case "indicator": {
+      const name = (kind, period) => `${kind.toUpperCase()}(${period})`;
+      const side = { above: "is at or above", below: "is at or below", crosses_above: "crosses above", crosses_below: "crosses below" }[alert.condition];
+      return alert.other_indicator
+        ? `${symbol} ${name(alert.indicator, alert.period)} ${side} its ${name(alert.other_indicator, alert.other_period)}`
+        : `${symbol} ${side} its ${name(alert.indicator, alert.period)}`;
+    }
+    case "forecast":
+      if (alert.condition === "outside_band") return `${symbol} leaves its 95% forecast band`;
+      return `${symbol} forecast ${alert.horizon} trading days ahead is at or ${alert.condition === "forecast_above" ? "above" : "below"} ${price}`;
     default:
       return `${symbol} ${alert.condition}`;
   }

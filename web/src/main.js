@@ -34,6 +34,7 @@ const routes = [
   [/^\/alerts\/new$/, (m) => alertFormPage(m, null)],
   [/^\/alerts\/(\d+)\/edit$/, (m) => alertFormPage(m, Number(m[1]))],
   [/^\/triggers$/, triggersPage],
+  [/^\/webhooks$/, webhooksPage],
   [/^\/settings$/, settingsPage],
 ];
 
@@ -92,6 +93,7 @@ function renderNav(path) {
         ["/predict", "Predict"],
         ["/alerts", "Alerts"],
         ["/triggers", "Triggered"],
+        ["/webhooks", "Webhooks"],
         ["/predictions", "History"],
         ["/settings", "Settings"],
       ]
@@ -587,17 +589,35 @@ const CONDITIONS = {
     ["up", "moves up by"],
     ["down", "moves down by"],
   ],
+  indicator: [
+    ["above", "is at or above"],
+    ["below", "is at or below"],
+    ["crosses_above", "crosses above"],
+    ["crosses_below", "crosses below"],
+  ],
+  forecast: [
+    ["forecast_above", "forecast close at or above a price"],
+    ["forecast_below", "forecast close at or below a price"],
+    ["outside_band", "price leaves the 95% forecast band"],
+  ],
 };
 const TYPE_FIELDS = {
   threshold: ["threshold_price"],
   duration: ["threshold_price", "duration_minutes"],
   percent_change: ["percent", "window_minutes"],
+  indicator: ["indicator", "period", "other_indicator", "other_period"],
+  forecast: ["threshold_price", "horizon"],
 };
+// outside_band judges the price against the model's own band: no price, no horizon.
+const CONDITION_FIELDS = { outside_band: [] };
+const KIND_FIELDS = ["threshold_price", "duration_minutes", "percent", "window_minutes", "indicator", "period", "other_indicator", "other_period", "horizon"];
+const fieldsFor = (type, condition) => CONDITION_FIELDS[condition] || TYPE_FIELDS[type];
 const STATES = {
   pending: "Not judged yet",
   waiting: "Watching",
   stale_price: "Price too old to judge",
   no_price: "No price yet",
+  no_forecast: "No forecast yet",
   cooling_down: "Cooling down",
   triggered: "Triggered",
   paused: "Paused",
@@ -696,8 +716,19 @@ async function alertFormPage(_match, alertId) {
       ["threshold", "Price crosses or is beyond a level"],
       ["duration", "Price stays beyond a level for a while"],
       ["percent_change", "Price moves by a percentage"],
+      ["indicator", "Price or average against a moving average"],
+      ["forecast", "The model's forecast"],
     ].map(([value, label]) => h("option", { value, text: label })),
   );
+  const average = (withNone) =>
+    h(
+      "select",
+      {},
+      [...(withNone ? [["", "the price (no second average)"]] : []), ["sma", "Simple moving average"], ["ema", "Exponential moving average"]].map(
+        ([value, label]) => h("option", { value, text: label }),
+      ),
+    );
+  const webhooks = await api("/api/v1/webhooks/", { auth: true }).catch(() => []);
   const condition = h("select");
   const input = (attributes) => h("input", { inputmode: "decimal", ...attributes });
   const form = h(
@@ -711,6 +742,16 @@ async function alertFormPage(_match, alertId) {
     field("duration_minutes", "For how many minutes", input({ inputmode: "numeric" })),
     field("percent", "Percent", input({})),
     field("window_minutes", "Within how many minutes", input({ inputmode: "numeric" })),
+    field("indicator", "Average", average(false)),
+    field("period", "Of how many daily closes", input({ inputmode: "numeric" }), "2 to 400; the stock needs at least that many."),
+    field("other_indicator", "Compared with", average(true)),
+    field("other_period", "Of how many daily closes (second average)", input({ inputmode: "numeric" })),
+    field("horizon", "Trading days ahead", input({ inputmode: "numeric" }), "1 to 30."),
+    field(
+      "webhook_id",
+      "Also deliver to a webhook",
+      h("select", {}, [["", "No webhook"], ...webhooks.map((w) => [String(w.id), w.url])].map(([value, label]) => h("option", { value, text: label }))),
+    ),
     h("div", { class: "check field", "data-field": "recurring" }, h("input", { type: "checkbox", id: "field-recurring", name: "recurring" }), h("label", { for: "field-recurring", text: "Fire again after it re-arms (recurring)" }), h("p", { class: "field-error", id: "field-recurring-error", hidden: true })),
     field("cooldown_minutes", "Minutes to wait before firing again (recurring only)", input({ inputmode: "numeric", value: "0" })),
     field("expires_at", "Expires (optional, your local time)", h("input", { type: "datetime-local" })),
@@ -723,20 +764,25 @@ async function alertFormPage(_match, alertId) {
     const keep = condition.value;
     condition.replaceChildren(...CONDITIONS[type.value].map(([value, label]) => h("option", { value, text: label })));
     if ([...condition.options].some((o) => o.value === keep)) condition.value = keep;
-    for (const name of ["threshold_price", "duration_minutes", "percent", "window_minutes"]) {
-      form.querySelector(`[data-field=${name}]`).hidden = !TYPE_FIELDS[type.value].includes(name);
+    const wanted = fieldsFor(type.value, condition.value);
+    const second = type.value === "indicator" && form.other_indicator.value;
+    for (const name of KIND_FIELDS) {
+      form.querySelector(`[data-field=${name}]`).hidden = !wanted.includes(name) || (name === "other_period" && !second);
     }
   };
   type.addEventListener("change", sync);
+  condition.addEventListener("change", sync);
+  form.other_indicator.addEventListener("change", sync);
   if (existing) {
     form.stock_symbol.value = existing.stock_symbol;
     form.stock_symbol.readOnly = true;
     type.value = existing.alert_type;
     sync();
     condition.value = existing.condition;
-    for (const name of ["threshold_price", "duration_minutes", "percent", "window_minutes", "cooldown_minutes"]) {
+    for (const name of [...KIND_FIELDS, "cooldown_minutes", "webhook_id"]) {
       if (existing[name] !== null) form[name].value = existing[name];
     }
+    sync();
     form.recurring.checked = existing.recurring;
     if (existing.expires_at) form.expires_at.value = localInput(existing.expires_at);
   } else {
@@ -753,10 +799,15 @@ async function alertFormPage(_match, alertId) {
         cooldown_minutes: numberOrText(form.cooldown_minutes.value || "0"),
         expires_at: form.expires_at.value ? new Date(form.expires_at.value).toISOString() : null,
       };
-      for (const name of ["threshold_price", "duration_minutes", "percent", "window_minutes"]) {
-        if (TYPE_FIELDS[type.value].includes(name)) body[name] = numberOrText(form[name].value);
+      const wanted = fieldsFor(type.value, condition.value);
+      for (const name of KIND_FIELDS) {
+        const given = wanted.includes(name) && !form.querySelector(`[data-field=${name}]`).hidden;
+        if (given && ["indicator", "other_indicator"].includes(name)) body[name] = form[name].value || null;
+        else if (given) body[name] = numberOrText(form[name].value);
         else if (existing) body[name] = null;
       }
+      body.webhook_id = form.webhook_id.value ? Number(form.webhook_id.value) : null;
+      if (!existing && body.webhook_id === null) delete body.webhook_id;
       if (existing) {
         await api(`/api/v1/alerts/${existing.id}/`, { method: "PATCH", auth: true, body });
         notice = "Alert saved; it is armed again.";
@@ -784,6 +835,102 @@ function localInput(iso) {
   const date = new Date(iso);
   const pad = (n) => String(n).padStart(2, "0");
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
+
+// ---- webhooks ---------------------------------------------------------------------------------
+
+async function webhooksPage() {
+  const status = formStatus();
+  const form = h(
+    "form",
+    { novalidate: true },
+    field("url", "Webhook URL", h("input", { type: "url", required: true, placeholder: "https://example.com/hooks/tickerwatch" }), "https, to a public address. Alerts that name it are delivered there, signed."),
+    status,
+    h("button", { type: "submit", text: "Add webhook" }),
+  );
+  const secret = h("div", { id: "webhook-secret" });
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    submitting(form, status, async () => {
+      const created = await api("/api/v1/webhooks/", { method: "POST", auth: true, body: { url: form.url.value.trim() } });
+      form.reset();
+      // Shown once: the API never returns the secret again.
+      secret.replaceChildren(
+        h(
+          "div",
+          { class: "notice", role: "status" },
+          h("p", { text: `Webhook added. Its signing secret, shown only now (verify each delivery's webhook-signature with it):` }),
+          h("p", {}, h("code", { class: "secret", text: created.secret })),
+        ),
+      );
+      await renderWebhooks(list);
+    });
+  });
+  const list = h("div", { id: "webhooks" });
+  show(h("h1", { text: "Webhooks" }), takeNotice(), form, secret, list);
+  await renderWebhooks(list);
+}
+
+async function renderWebhooks(container) {
+  const hooks = await api("/api/v1/webhooks/", { auth: true });
+  if (!hooks.length) {
+    container.replaceChildren(h("p", { text: "No webhooks yet." }));
+    return;
+  }
+  container.replaceChildren(
+    h(
+      "ul",
+      { class: "cards" },
+      hooks.map((hook) => {
+        const result = h("p", { class: "form-status", role: "status" });
+        return h(
+          "li",
+          { class: "card", "data-webhook": hook.url },
+          h("p", { class: "what" }, h("strong", { text: hook.url })),
+          h("p", { text: `Added ${when(hook.created_at)}` }),
+          h(
+            "div",
+            { class: "actions" },
+            h("button", {
+              type: "button",
+              text: "Send a test",
+              "aria-label": `Send a test to ${hook.url}`,
+              onclick: async (event) => {
+                event.target.disabled = true;
+                try {
+                  const sent = await api(`/api/v1/webhooks/${hook.id}/test/`, { method: "POST", auth: true });
+                  result.textContent = sent.delivered
+                    ? `Delivered: the receiver answered ${sent.status_code} in ${sent.duration_ms} ms.`
+                    : `Not delivered: ${sent.error || `the receiver answered ${sent.status_code}`}.`;
+                } catch (error) {
+                  if (!(error instanceof SignedOut)) result.textContent = error.message;
+                }
+                event.target.disabled = false;
+              },
+            }),
+            h("button", {
+              type: "button",
+              text: "Delete",
+              "aria-label": `Delete ${hook.url}`,
+              onclick: async (event) => {
+                if (!confirm(`Delete the webhook ${hook.url}? Alerts that name it stop delivering to it.`)) return;
+                event.target.disabled = true;
+                try {
+                  await api(`/api/v1/webhooks/${hook.id}/`, { method: "DELETE", auth: true });
+                  notice = "Webhook deleted.";
+                  navigate("/webhooks", true);
+                } catch (error) {
+                  event.target.disabled = false;
+                  if (!(error instanceof SignedOut)) result.textContent = error.message;
+                }
+              },
+            }),
+          ),
+          result,
+        );
+      }),
+    ),
+  );
 }
 
 const EMAIL_STATES = {
