@@ -458,9 +458,17 @@ def side_cases(db, t: datetime, alerts: int) -> dict[str, float]:
     from tickerwatch.data import alerts as store
 
     def warm_the_averages():
-        """What fetch_prices does when the day's bars land: compute the averages for the next session."""
+        """What fetch_prices does when the day's bars land: compute the averages for the next session.
+        Then the indicator alerts are re-armed and their prices put back under the averages, so that the
+        next move fires as many as the cold run did."""
         symbols = [side_symbol("I", i) for i in range(TICKERS)]
         db.run(lambda conn: conn.execute("DELETE FROM moving_averages"))
+        db.run(
+            lambda conn: conn.execute(
+                "UPDATE alerts SET armed = true, status = 'active' WHERE alert_type = 'indicator'"
+            )
+        )
+        move_side(db, "I", t + timedelta(milliseconds=500), 0.8, 0.8)
         started = time.perf_counter()
         warmed = db.run(lambda conn: store.warm_moving_averages(conn, symbols))
         seconds = time.perf_counter() - started
