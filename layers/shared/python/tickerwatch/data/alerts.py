@@ -683,7 +683,10 @@ def claim_triggers(conn: Connection, now: datetime, max_age_minutes: int) -> dic
     params: dict[str, Any] = {"now": now, "max_age": max_age_minutes}
     found = conn.execute(FIND_CANDIDATES, params).fetchone()
     params |= {k: found[k] for k in ("ids", "symbols", "quoted", "prices")}
-    row = conn.execute(CLAIM_TRIGGERS, params).fetchone()
+    if found["ids"] or found["symbols"]:
+        row = conn.execute(CLAIM_TRIGGERS, params).fetchone()
+    else:  # nothing moved and nothing new: planning the claim would be most of a quiet run
+        row = {"evaluated": 0, "triggered": 0, "notifications": 0, "newly_judged": 0}
     row |= {"symbols_changed": found["symbols_changed"], "skipped_stale": found["skipped_stale"]}
     params["ids"] = conn.execute(REARM_CANDIDATES, params).fetchone()["ids"]
     row["rearmed"] = conn.execute(REARM, params).rowcount if params["ids"] else 0
