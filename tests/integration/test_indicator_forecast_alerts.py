@@ -177,6 +177,15 @@ def test_price_crossing_its_average_between_evaluations(db, user, condition, bef
     assert run(db, now=datetime.now(UTC)).triggered == int(fires)
 
 
+def test_a_new_alert_judged_on_a_quote_after_it_needs_the_previous_quote_on_the_other_side(db, user):
+    now, last_bar = live_clock()
+    bars(db, "ACME", [90, 100, 110], last=last_bar)
+    quote(db, "ACME", 101, now - timedelta(minutes=30))
+    alert(db, user, alert_type="indicator", condition="crosses_above", indicator="sma", period=3)
+    quote(db, "ACME", 102, datetime.now(UTC))  # after the alert, but above the average on both quotes
+    assert run(db, now=datetime.now(UTC)).triggered == 0
+
+
 def test_a_crossing_before_the_alert_existed_does_not_count(db, user):
     bars(db, "ACME", [90, 100, 110])
     quote(db, "ACME", 99, WED_3PM - timedelta(minutes=60))
@@ -389,7 +398,7 @@ def store_forecast(db, symbol: str, as_of: date, steps: list[dict]) -> None:
 
 @pytest.mark.parametrize(("price", "fires", "edge"), [(111, True, 110), (89, True, 90), (110, False, None)])
 def test_outside_band_judges_the_price_against_the_band_forecast_from_the_previous_bar(db, user, price, fires, edge):
-    bars(db, "ACME", [100] * 5)
+    bars(db, "ACME", [100] * 5, last=WED_3PM.date())  # Wednesday's bar has landed too
     store_forecast(db, "ACME", TUESDAY, [{"day": "2024-05-15", "close": 100, "low_95": 90, "high_95": 110}])
     # Wednesday's own forecast (from a bar not yet complete when the quote came) must not be used
     store_forecast(db, "ACME", WED_3PM.date(), [{"day": "2024-05-16", "close": 100, "low_95": 50, "high_95": 500}])
