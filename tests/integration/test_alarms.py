@@ -61,6 +61,7 @@ def test_every_dead_letter_queue_alarms_on_its_first_message():
         "EvaluateAlertsChangesDeadLetterQueue",
         "EvaluateAlertsDeadLetterQueue",
         "FetchPricesDeadLetterQueue",
+        "ForecastAlertsDeadLetterQueue",
     ]
     for queue in queues:
         [alarm] = alarms_on(
@@ -72,7 +73,12 @@ def test_every_dead_letter_queue_alarms_on_its_first_message():
 
 def test_every_scheduled_job_alarms_on_errors():
     jobs = scheduled_jobs()
-    assert set(jobs) == {"FetchPricesFunction", "EvaluateAlertsFunction", "RotateJwtSecretFunction"}
+    assert set(jobs) == {
+        "FetchPricesFunction",
+        "EvaluateAlertsFunction",
+        "ForecastAlertsFunction",
+        "RotateJwtSecretFunction",
+    }
     for job in jobs:
         [alarm] = alarms_on("AWS/Lambda", "Errors", "FunctionName", {"Ref": job})
         assert (alarm["Statistic"], alarm["Threshold"], alarm["ComparisonOperator"]) == (
