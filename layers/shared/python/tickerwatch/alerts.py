@@ -35,17 +35,7 @@ FIELDS_BY_TYPE = {
 OPTIONAL_BY_TYPE = {"indicator": {"other_indicator", "other_period"}}
 # outside_band compares the price with the forecast's own band: no threshold, no horizon.
 FIELDS_BY_CONDITION = {("forecast", "outside_band"): set()}
-TYPE_FIELDS = {
-    "threshold_price",
-    "duration_minutes",
-    "percent",
-    "window_minutes",
-    "indicator",
-    "period",
-    "other_indicator",
-    "other_period",
-    "horizon",
-}
+TYPE_FIELDS = set(store.CONDITION_FIELDS)
 INDICATORS = {"sma": "simple moving average", "ema": "exponential moving average"}
 MIN_PERIOD, MAX_PERIOD = 2, 400
 MAX_HORIZON = 30

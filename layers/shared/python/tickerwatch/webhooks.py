@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 from standardwebhooks.webhooks import Webhook
 
 from tickerwatch.data import webhooks as store
+from tickerwatch.data.alerts import CONDITION_FIELDS
 from tickerwatch.db import Database
 from tickerwatch.errors import Conflict, InvalidInput, NotFound
 
@@ -250,17 +251,7 @@ def alert_triggered_payload(row: dict) -> dict[str, Any]:
         "alert_type": row["alert_type"],
         "condition": row["condition"],
     }
-    for name in (
-        "threshold_price",
-        "duration_minutes",
-        "percent",
-        "window_minutes",
-        "indicator",
-        "period",
-        "other_indicator",
-        "other_period",
-        "horizon",
-    ):
+    for name in CONDITION_FIELDS:
         if row.get(name) is not None:
             alert[name] = str(row[name]) if name in ("threshold_price", "percent") else row[name]
     trigger = {

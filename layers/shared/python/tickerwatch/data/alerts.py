@@ -10,10 +10,8 @@ import psycopg
 
 from tickerwatch.db import Connection, paged
 
-FIELDS = (
-    "symbol",
-    "alert_type",
-    "condition",
+# What an alert watches beyond its type and condition; each type takes some of them.
+CONDITION_FIELDS = (
     "threshold_price",
     "duration_minutes",
     "percent",
@@ -23,6 +21,12 @@ FIELDS = (
     "other_indicator",
     "other_period",
     "horizon",
+)
+FIELDS = (
+    "symbol",
+    "alert_type",
+    "condition",
+    *CONDITION_FIELDS,
     "recurring",
     "cooldown_minutes",
     "expires_at",
