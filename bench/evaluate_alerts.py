@@ -339,84 +339,27 @@ def seed_side(db, t: datetime, alerts: int) -> None:
             "user_id, symbol, alert_type, condition, threshold_price, indicator, period, other_indicator,"
             " other_period, horizon, events_after, needs_judging, judged_at"
         )
+        created = t - timedelta(hours=2)
+
+        def alert_row(user, symbol, alert_type, condition, threshold=None, averages=(None,) * 4, horizon=None):
+            return (user, symbol, alert_type, condition, threshold, *averages, horizon, created, False, before)
+
         with conn.cursor() as cur, cur.copy(f"COPY alerts ({columns}) FROM STDIN") as copy:
             for i, p in base.items():
                 fires = i % FIRE_EVERY == 0
                 for n in range(per_ticker):
                     user = first_user + (i * per_ticker + n) % USERS
-                    when, judged = t - timedelta(hours=2), before
-                    fire_cond, calm_cond, ind, period, other, other_period = INDICATOR_KINDS[n % len(INDICATOR_KINDS)]
-                    copy.write_row(
-                        (
-                            user,
-                            side_symbol("I", i),
-                            "indicator",
-                            fire_cond if fires else calm_cond,
-                            None,
-                            ind,
-                            period,
-                            other,
-                            other_period,
-                            None,
-                            when,
-                            False,
-                            judged,
-                        )
-                    )
+                    fire_cond, calm_cond, *averages = INDICATOR_KINDS[n % len(INDICATOR_KINDS)]
+                    condition = fire_cond if fires else calm_cond
+                    copy.write_row(alert_row(user, side_symbol("I", i), "indicator", condition, averages=averages))
                     threshold = round(p * (1.03 if fires else 1.5), 4)
-                    copy.write_row(
-                        (
-                            user,
-                            side_symbol("T", i),
-                            "threshold",
-                            "above",
-                            threshold,
-                            None,
-                            None,
-                            None,
-                            None,
-                            None,
-                            when,
-                            False,
-                            judged,
-                        )
-                    )
+                    copy.write_row(alert_row(user, side_symbol("T", i), "threshold", "above", threshold))
                     if n % 2:
-                        copy.write_row(
-                            (
-                                user,
-                                side_symbol("F", i),
-                                "forecast",
-                                "outside_band",
-                                None,
-                                None,
-                                None,
-                                None,
-                                None,
-                                None,
-                                when,
-                                False,
-                                judged,
-                            )
-                        )
+                        copy.write_row(alert_row(user, side_symbol("F", i), "forecast", "outside_band"))
                     else:
                         level = round(p * (1.04 if fires else 1.5), 4)  # the 5-day forecast is 1.05 p
                         copy.write_row(
-                            (
-                                user,
-                                side_symbol("F", i),
-                                "forecast",
-                                "forecast_above",
-                                level,
-                                None,
-                                None,
-                                None,
-                                None,
-                                5,
-                                when,
-                                False,
-                                judged,
-                            )
+                            alert_row(user, side_symbol("F", i), "forecast", "forecast_above", level, horizon=5)
                         )
 
     db.run(work)
