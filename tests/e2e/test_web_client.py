@@ -266,6 +266,45 @@ def test_watchlists_show_prices_and_field_errors(page: Page, site):
     expect(page.get_by_text("No watchlists yet.")).to_be_visible()
 
 
+def test_paper_trading_buys_rests_a_limit_and_cancels_it(page: Page, site):
+    sign_up(page, unique("pt"))
+    open_nav(page, "Paper trading")
+    expect(page.locator("[data-figure=Equity] dd")).to_have_text("$100,000.00")
+    expect(page.get_by_text("No positions.")).to_be_visible()
+    assert_accessible(page)
+
+    page.get_by_label("Symbol").fill("goog")
+    page.get_by_label("Quantity").fill("2")
+    page.get_by_role("button", name="Place order").click()
+    expect(page.get_by_role("alert")).to_have_text(re.compile(r"^Filled: buy 2 GOOG at \$[\d,]+\.\d\d\.$"))
+    row = page.locator("#positions tr[data-symbol=GOOG]")
+    expect(row.locator("td").first).to_have_text("2")
+    cash = Decimal(page.locator("[data-figure=Cash] dd").inner_text().lstrip("$").replace(",", ""))
+    assert Decimal(90_000) < cash < Decimal(100_000)
+
+    page.get_by_label("Order type").select_option("limit")
+    page.get_by_label("Quantity").fill("1")
+    page.get_by_role("button", name="Place order").click()  # no limit price: the API names the field
+    expect(page.locator("#field-limit_price-error")).to_have_text("A limit order needs a limit_price.")
+    expect(page.get_by_label("Limit price")).to_be_focused()
+    limit = (current_price(site, "GOOG") / 2).quantize(Decimal("0.01"))
+    page.get_by_label("Limit price").fill(str(limit))
+    page.get_by_label("Time in force").select_option("gtc")
+    page.get_by_role("button", name="Place order").click()
+    expect(page.get_by_role("alert")).to_have_text("Order placed: buy 1 GOOG, open.")
+    open_orders = page.locator("#open-orders tbody tr")
+    expect(open_orders).to_have_count(1)
+    expect(open_orders.first).to_contain_text(f"limit ${limit:,}")
+    power = Decimal(page.locator("[data-figure='Buying power'] dd").inner_text().lstrip("$").replace(",", ""))
+    assert power == cash - limit  # the open buy reserves its cost
+    assert_accessible(page)
+
+    open_orders.first.get_by_role("button", name=re.compile("^Cancel order")).click()
+    expect(page.get_by_text("Open orders: none.")).to_be_visible()
+    expect(page.locator("#closed-orders tbody tr").first).to_contain_text("canceled")
+    expect(page.locator("[data-figure='Buying power'] dd")).to_have_text(f"${cash:,.2f}")
+
+
 class Receiver:
     """A webhook receiver on this machine that answers 204 and keeps what it was sent."""
 

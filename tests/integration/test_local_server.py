@@ -42,11 +42,14 @@ def test_openapi_documents_the_errors_each_operation_really_sends(local_server):
     assert health["503"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/HealthOut"}
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
-            # 422: too little price history for a forecast, or for an indicator alert's average
+            # 422: too little price history for a forecast, or for an indicator alert's average; an
+            # order that does not fit the buying power or the shares; canceling a closed order
             unprocessable = {
                 ("/api/v1/predict/", "post"),
                 ("/api/v1/alerts/", "post"),
                 ("/api/v1/alerts/{alert_id}/", "patch"),
+                ("/api/v1/orders/", "post"),
+                ("/api/v1/orders/{order_id}/", "delete"),
             }
             assert "422" not in operation["responses"] or (path, method) in unprocessable, (path, method)
     create = spec["paths"]["/api/v1/alerts/"]["post"]["requestBody"]["content"]["application/json"]["schema"]

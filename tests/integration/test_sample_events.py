@@ -92,6 +92,9 @@ def test_each_http_sample_event_is_served_by_its_handler(db):
     assert stocks["statusCode"] == 200 and "TSLA" in stocks["body"]
     alert = invoke("alerts", signed("alerts"))
     assert alert["statusCode"] == 201, alert["body"]
+    order = invoke("trading", signed("trading"))  # the sample's quotes are old: the limit order rests
+    assert order["statusCode"] == 201, order["body"]
+    assert json.loads(order["body"])["status"] == "open"
 
 
 def test_each_job_sample_event_is_run_by_its_handler(db):

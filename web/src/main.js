@@ -35,6 +35,7 @@ const routes = [
   [/^\/alerts\/(\d+)\/edit$/, (m) => alertFormPage(m, Number(m[1]))],
   [/^\/triggers$/, triggersPage],
   [/^\/webhooks$/, webhooksPage],
+  [/^\/trade$/, tradePage],
   [/^\/settings$/, settingsPage],
 ];
 
@@ -94,6 +95,7 @@ function renderNav(path) {
         ["/alerts", "Alerts"],
         ["/triggers", "Triggered"],
         ["/webhooks", "Webhooks"],
+        ["/trade", "Paper trading"],
         ["/predictions", "History"],
         ["/settings", "Settings"],
       ]
@@ -978,3 +980,164 @@ async function triggersPage() {
 // ---- start ------------------------------------------------------------------------------------
 
 loadConfig().then(render);
+
+// ---- paper trading ----------------------------------------------------------------------------
+
+const PORTFOLIO_POLL_MS = 15_000;
+
+function choice(options, value) {
+  return h("select", {}, options.map(([v, label]) => h("option", { value: v, text: label, selected: v === value })));
+}
+
+function quantity(value) {
+  return String(Number(value));
+}
+
+async function tradePage() {
+  const status = formStatus();
+  const wanted = new URLSearchParams(location.search).get("symbol") || "";
+  const type = choice([["market", "Market"], ["limit", "Limit"], ["stop", "Stop"]], "market");
+  const limitField = field("limit_price", "Limit price", h("input", { inputmode: "decimal" }), "Buy at or under it; sell at or over it.");
+  const stopField = field("stop_price", "Stop price", h("input", { inputmode: "decimal" }), "A buy fills once the price is at or over it; a sell at or under.");
+  const form = h(
+    "form",
+    { novalidate: true, "aria-label": "Trade ticket" },
+    field("symbol", "Symbol", h("input", { required: true, value: wanted, autocapitalize: "characters" })),
+    field("side", "Side", choice([["buy", "Buy"], ["sell", "Sell"]], "buy")),
+    field("qty", "Quantity", h("input", { required: true, inputmode: "decimal" }), "Shares; fractions up to 6 decimals."),
+    field("type", "Order type", type),
+    limitField,
+    stopField,
+    field("time_in_force", "Time in force", choice([["day", "Day (expires at the close)"], ["gtc", "Good till canceled"]], "day")),
+    status,
+    h("button", { type: "submit", text: "Place order" }),
+  );
+  const showPriceFields = () => {
+    limitField.hidden = type.value !== "limit";
+    stopField.hidden = type.value !== "stop";
+  };
+  type.addEventListener("change", showPriceFields);
+  showPriceFields();
+  const account = h("div", { id: "portfolio", "aria-live": "polite" });
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    submitting(form, status, async () => {
+      const body = { symbol: form.symbol.value.trim(), side: form.side.value, qty: form.qty.value.trim(), type: type.value, time_in_force: form.time_in_force.value };
+      if (type.value === "limit") body.limit_price = form.limit_price.value.trim();
+      if (type.value === "stop") body.stop_price = form.stop_price.value.trim();
+      const order = await api("/api/v1/orders/", { method: "POST", auth: true, body });
+      const what = `${order.side} ${quantity(order.qty)} ${order.symbol}`;
+      setStatus(status, order.status === "filled" ? `Filled: ${what} at ${money(order.filled_avg_price)}.` : `Order placed: ${what}, ${order.status}.`, "ok");
+      form.qty.value = "";
+      await renderPortfolio(account);
+    });
+  });
+  show(h("h1", { text: "Paper trading" }), takeNotice(), h("p", { class: "hint", text: "Play money: orders fill at the latest quote." }), form, account);
+  await renderPortfolio(account);
+  const timer = setInterval(() => {
+    if (!account.isConnected) return clearInterval(timer);
+    renderPortfolio(account).catch(() => {}); // a failed poll keeps what is shown
+  }, PORTFOLIO_POLL_MS);
+}
+
+async function renderPortfolio(container) {
+  const [book, open, closed] = await Promise.all([
+    api("/api/v1/portfolio/", { auth: true }),
+    api("/api/v1/orders/?status=open&limit=100", { auth: true }),
+    api("/api/v1/orders/?status=closed&limit=10", { auth: true }),
+  ]);
+  const pl = (value) => h("td", { class: `num ${Number(value) < 0 ? "down" : "up"}`, text: money(value) });
+  const summary = h(
+    "dl",
+    { class: "summary" },
+    [
+      ["Equity", book.equity],
+      ["Cash", book.cash],
+      ["Buying power", book.buying_power],
+      ["Realized P&L", book.realized_pl],
+      ["Unrealized P&L", book.unrealized_pl],
+    ].map(([label, value]) => h("div", { "data-figure": label }, h("dt", { text: label }), h("dd", { text: money(value) }))),
+  );
+  const positions = book.positions.length
+    ? h(
+        "table",
+        { class: "data", id: "positions" },
+        h("caption", { text: "Positions" }),
+        h("thead", {}, h("tr", {}, ["Symbol", "Quantity", "Average price", "Last price", "Market value", "Unrealized P&L"].map((t) => h("th", { scope: "col", text: t })))),
+        h(
+          "tbody",
+          {},
+          book.positions.map((p) =>
+            h(
+              "tr",
+              { "data-symbol": p.symbol },
+              h("th", { scope: "row" }, h("a", { href: `/stocks/${p.symbol}`, text: p.symbol })),
+              h("td", { class: "num", text: quantity(p.qty) }),
+              h("td", { class: "num", text: money(p.avg_price) }),
+              h("td", { class: "num", text: money(p.last_price) }),
+              h("td", { class: "num", text: money(p.market_value) }),
+              pl(p.unrealized_pl),
+            ),
+          ),
+        ),
+      )
+    : h("p", { text: "No positions." });
+  const orderRow = (o, withCancel) =>
+    h(
+      "tr",
+      { "data-order": o.id },
+      h("td", { text: `${o.side} ${quantity(o.qty)} ${o.symbol}` }),
+      h("td", { text: o.type === "market" ? "market" : `${o.type} ${money(o.limit_price ?? o.stop_price)}` }),
+      h("td", { text: o.status === "filled" ? `filled at ${money(o.filled_avg_price)}` : o.status }),
+      h("td", { text: when(o.submitted_at) }),
+      withCancel
+        ? h(
+            "td",
+            {},
+            h("button", {
+              type: "button",
+              class: "link",
+              text: `Cancel order ${o.id}`,
+              onclick: async (event) => {
+                event.target.disabled = true;
+                try {
+                  await api(`/api/v1/orders/${o.id}/`, { method: "DELETE", auth: true });
+                  await renderPortfolio(container);
+                } catch (error) {
+                  event.target.disabled = false;
+                  if (!(error instanceof SignedOut)) event.target.after(h("p", { class: "form-status error", role: "alert", text: error.message }));
+                }
+              },
+            }),
+          )
+        : h("td", { text: o.reject_reason || "" }),
+    );
+  const ordersTable = (id, caption, orders, withCancel) =>
+    orders.length
+      ? h(
+          "table",
+          { class: "data", id },
+          h("caption", { text: caption }),
+          h("thead", {}, h("tr", {}, ["Order", "Type", "Status", "Submitted", ""].map((t) => h("th", { scope: "col", text: t })))),
+          h("tbody", {}, orders.map((o) => orderRow(o, withCancel))),
+        )
+      : h("p", { text: `${caption}: none.` });
+  const reset = h("button", {
+    type: "button",
+    class: "link",
+    text: "Reset the account",
+    onclick: async () => {
+      if (!confirm(`Reset to ${money(book.starting_cash)} of play money? Open orders are canceled; the history stays.`)) return;
+      await api("/api/v1/portfolio/reset/", { method: "POST", auth: true });
+      await renderPortfolio(container);
+    },
+  });
+  container.replaceChildren(
+    h("h2", { text: "Account" }),
+    summary,
+    positions,
+    ordersTable("open-orders", "Open orders", open.results, true),
+    ordersTable("closed-orders", "Recent orders", closed.results, false),
+    h("p", {}, reset),
+  );
+}

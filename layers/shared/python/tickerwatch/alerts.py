@@ -10,6 +10,7 @@ from typing import Any
 
 from tickerwatch import throttling
 from tickerwatch.data import alerts as store
+from tickerwatch.data import trading as trading_store
 from tickerwatch.db import Database
 from tickerwatch.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from tickerwatch.market_data import normalise_symbol
@@ -295,6 +296,9 @@ class EvaluationSummary:
     triggered: int = 0
     skipped_stale: int = 0
     rearmed: int = 0
+    orders_filled: int = 0  # paper-trading orders resting until a changed quote reached them
+    orders_canceled: int = 0  # reached, but the cash was gone (a buy stop that gapped past its reservation)
+    orders_expired: int = 0  # day orders still open after their session's close
     emails_sent: int = 0
     emails_failed: int = 0
 
@@ -317,13 +321,24 @@ def evaluate_alerts(
     """Claim every firing alert in one transaction (trigger + outbox row + deactivate/re-arm),
     then send what the outbox holds, including earlier failures that are due again."""
     when = now or db.run(store.database_now)
-    counts = db.run(lambda conn: store.claim_triggers(conn, when, max_price_age_minutes))
+
+    def claim(conn) -> tuple[dict, dict]:
+        # Resting orders are matched on the same changed quotes in the same transaction that moves
+        # the symbols' cursors: one change detection, and a crash loses or repeats neither.
+        counts = store.claim_triggers(conn, when, max_price_age_minutes)
+        matched = trading_store.match_resting_orders(conn, *counts.pop("changed"), when)
+        return counts, matched | {"expired": trading_store.expire_day_orders(conn, when)}
+
+    counts, orders = db.run(claim)
     summary = EvaluationSummary(
         symbols_changed=counts["symbols_changed"],
         evaluated=counts["evaluated"],
         triggered=counts["triggered"],
         skipped_stale=counts["skipped_stale"],
         rearmed=counts["rearmed"],
+        orders_filled=orders["filled"],
+        orders_canceled=orders["canceled"],
+        orders_expired=orders["expired"],
     )
     throttling.prune(db)  # forget drained rate-limit counters; the evaluator runs every few minutes anyway
     sent, failed = dispatch_notifications(

@@ -26,6 +26,24 @@ def previous_trading_day(day: date) -> date:
     return day
 
 
+def next_trading_day(day: date) -> date:
+    """The first trading day strictly after ``day``."""
+    day += timedelta(days=1)
+    while not is_trading_day(day):
+        day += timedelta(days=1)
+    return day
+
+
+def session_close_after(now: datetime) -> datetime:
+    """The close that ends the session ``now`` is in, or the next session when the market is shut:
+    when a day order placed at ``now`` expires."""
+    local = now.astimezone(NEW_YORK)
+    day = local.date()
+    if is_trading_day(day) and local.time() < CLOSE:
+        return close_time(day)
+    return close_time(next_trading_day(day))
+
+
 def trading_days_ending(last: date, count: int) -> list[date]:
     """``count`` trading days, oldest first, the newest being ``last`` (itself a trading day)."""
     days, day = [], last

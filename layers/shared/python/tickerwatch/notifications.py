@@ -28,7 +28,7 @@ from tickerwatch.data import webhooks as webhook_store
 from tickerwatch.db import Database
 from tickerwatch.market_data import NEW_YORK
 from tickerwatch.observability import logger
-from tickerwatch.webhooks import WebhookPoster, alert_triggered_payload
+from tickerwatch.webhooks import WebhookPoster, alert_triggered_payload, order_filled_payload
 
 LEASE = timedelta(minutes=5)
 BATCH = 200
@@ -196,6 +196,35 @@ def render_email(row: dict) -> Email:
     return Email(row["recipient"], subject, text, body)
 
 
+def render_fill_email(row: dict) -> Email:
+    """A resting paper-trading order was filled."""
+    quoted = row["quoted_at"].astimezone(NEW_YORK).strftime("%Y-%m-%d %H:%M %Z")
+    qty = f"{row['qty'].normalize():f}"
+    kind = row["order_type"]
+    limit = row["limit_price"] if kind == "limit" else row["stop_price"]
+    what = f"{row['side']} {qty} {row['symbol']} ({kind} {limit:.2f})"
+    price, notional = f"{row['price']:.4f}", f"{row['notional']:,.2f}"
+    subject = f"tickerwatch paper order filled: {what}"
+    text = (
+        f"Your paper order {row['order_id']} was filled.\n\n"
+        f"Order: {what}\n"
+        f"Fill price: {price}\n"
+        f"Amount: {notional}\n"
+        f"Quoted at: {quoted}\n\n"
+        "You can turn emails off in your account settings.\n"
+    )
+    e = html.escape
+    body = (
+        f"<html><body><h2>Paper order filled</h2>"
+        f"<table><tr><th align='left'>Order</th><td>{e(what)}</td></tr>"
+        f"<tr><th align='left'>Fill price</th><td>{e(price)}</td></tr>"
+        f"<tr><th align='left'>Amount</th><td>{e(notional)}</td></tr>"
+        f"<tr><th align='left'>Quoted at</th><td>{e(quoted)}</td></tr></table>"
+        "<p>You can turn emails off in your account settings.</p></body></html>"
+    )
+    return Email(row["recipient"], subject, text, body)
+
+
 # ---------------------------------------------------------------- dispatch
 
 
@@ -260,13 +289,14 @@ def dispatch_notifications(
                     db.run(lambda conn: store.mark_skipped(conn, row["id"], "The webhook was deleted."))
                     return
                 message_id = f"msg_{row['id']}"  # the same on every attempt: receivers drop repeats by it
-                payload = alert_triggered_payload(row)
+                payload = order_filled_payload(row) if row["fill_id"] else alert_triggered_payload(row)
                 delivery = poster.post(row["webhook_url"], row["webhook_secret"], message_id, payload)
                 error = delivery.error
             else:
                 rate.wait()
                 try:
-                    message_id, error = sender.send(render_email(row)), None
+                    email = render_fill_email(row) if row["fill_id"] else render_email(row)
+                    message_id, error = sender.send(email), None
                 except Exception as exc:  # any provider failure: keep it, retry later
                     error = f"{type(exc).__name__}: {exc}"
             retry_at = None

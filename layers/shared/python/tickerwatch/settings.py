@@ -7,6 +7,7 @@ misconfigured Lambda fails at cold start instead of on its first request.
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -47,6 +48,7 @@ class Settings(BaseModel):
     rate_limit_register_per_address: int = Field(5, alias="RATE_LIMIT_REGISTER_PER_ADDRESS", ge=0)
     rate_limit_predict_per_user: int = Field(30, alias="RATE_LIMIT_PREDICT_PER_USER", ge=0)
     rate_limit_alert_writes_per_user: int = Field(60, alias="RATE_LIMIT_ALERT_WRITES_PER_USER", ge=0)
+    rate_limit_orders_per_user: int = Field(10, alias="RATE_LIMIT_ORDERS_PER_USER", ge=0)
 
     cors_allowed_origins: list[str] = Field(default_factory=list, alias="CORS_ALLOWED_ORIGINS")
 
@@ -62,6 +64,10 @@ class Settings(BaseModel):
     # Where fetch_prices announces changed prices (EventBridge, in AWS); unset: in process.
     event_bus_name: str | None = Field(None, alias="EVENT_BUS_NAME")
     max_price_age_minutes: int = Field(120, alias="TICKERWATCH_MAX_PRICE_AGE_MINUTES", gt=0)
+    # A new paper-trading account's play money (and what a reset returns it to).
+    paper_starting_cash: Decimal = Field(
+        Decimal(100000), alias="TICKERWATCH_PAPER_STARTING_CASH", gt=0, le=Decimal(10) ** 12, decimal_places=2
+    )
     model_path: Path | None = Field(None, alias="TICKERWATCH_MODEL_PATH")
     # In AWS the predict function invokes fetch_prices to backfill an unseen ticker; locally
     # (unset) the same job runs in process.

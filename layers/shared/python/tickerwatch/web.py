@@ -475,12 +475,14 @@ def positive_decimal_pattern(max_value: int, places: int) -> str:
     )
 
 
-def positive_decimal(max_value: int, places: int, description: str) -> Any:
+def positive_decimal(max_value: int, places: int, description: str, *, exact: bool = False) -> Any:
     """A positive decimal sent as a JSON number or a numeric string, at most ``max_value``, kept to
-    ``places`` decimals. Checked before rounding, so what the schema refuses the server refuses."""
+    ``places`` decimals. Checked before rounding, so what the schema refuses the server refuses.
+    ``exact``: a number with more decimals is refused too, never rounded (money and quantities)."""
     pattern = positive_decimal_pattern(max_value, places)
     smallest = Decimal(1).scaleb(-places)
     quantum = smallest
+    exact_places = exact
 
     def parse(value: Any) -> Decimal:
         if value is None:
@@ -497,6 +499,8 @@ def positive_decimal(max_value: int, places: int, description: str) -> Any:
             exact = Decimal(str(value))
             if not exact.is_finite() or not smallest <= exact <= max_value:
                 raise ValueError(f"Ensure this value is at least {smallest} and at most {max_value}.")
+            if exact_places and exact.as_tuple().exponent < -places:
+                raise ValueError(f"Ensure that there are no more than {places} decimal places.")
         return exact.quantize(quantum, rounding=ROUND_HALF_UP)
 
     schema = {
@@ -590,6 +594,7 @@ def _route_errors(route: GuardedRoute) -> set[int]:
 # Where a created resource's id leads (OpenAPI links: clients and stateful testers follow them).
 LINKS = {
     ("/api/v1/alerts/", "post", "201"): ("alert_id", "$response.body#/id", "/api/v1/alerts/{alert_id}/"),
+    ("/api/v1/orders/", "post", "201"): ("order_id", "$response.body#/id", "/api/v1/orders/{order_id}/"),
     ("/api/v1/predict/", "post", "200"): (
         "prediction_id",
         "$response.body#/id",

@@ -269,3 +269,26 @@ def alert_triggered_payload(row: dict) -> dict[str, Any]:
         "timestamp": row["triggered_at"].isoformat(),
         "data": {"alert": alert, "trigger": trigger},
     }
+
+
+def order_filled_payload(row: dict) -> dict[str, Any]:
+    """The body of an ``order.filled`` delivery (a resting paper-trading order that a quote reached)."""
+    order = {
+        "id": row["order_id"],
+        "client_order_id": row["client_order_id"],
+        "symbol": row["symbol"],
+        "side": row["side"],
+        "qty": str(row["qty"]),
+        "type": row["order_type"],
+        "limit_price": None if row["limit_price"] is None else str(row["limit_price"]),
+        "stop_price": None if row["stop_price"] is None else str(row["stop_price"]),
+    }
+    fill = {
+        "id": row["fill_id"],
+        "price": str(row["price"]),
+        "notional": str(row["notional"]),
+        "realized_pl": str(row["realized_pl"]),
+        "quoted_at": row["quoted_at"].isoformat(),
+        "filled_at": row["filled_at"].isoformat(),
+    }
+    return {"type": "order.filled", "timestamp": row["filled_at"].isoformat(), "data": {"order": order, "fill": fill}}

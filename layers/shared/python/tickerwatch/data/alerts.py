@@ -438,10 +438,11 @@ SELECT (SELECT coalesce(array_agg(id), '{}') FROM to_judge) AS ids,
        (SELECT count(*) FROM changed_all) AS symbols_changed,
        (SELECT count(*) FROM changed_all ch JOIN freshness f ON f.quoted_at = ch.quoted_at WHERE NOT f.fresh)
            AS skipped_stale,
-       coalesce(array_agg(symbol ORDER BY symbol), '{}') AS symbols,
-       coalesce(array_agg(quoted_at ORDER BY symbol), '{}') AS quoted,
-       coalesce(array_agg(price ORDER BY symbol), '{}') AS prices
-  FROM changed_all"""
+       coalesce(array_agg(ch.symbol ORDER BY ch.symbol), '{}') AS symbols,
+       coalesce(array_agg(ch.quoted_at ORDER BY ch.symbol), '{}') AS quoted,
+       coalesce(array_agg(ch.price ORDER BY ch.symbol), '{}') AS prices,
+       coalesce(array_agg(f.fresh ORDER BY ch.symbol), '{}') AS fresh
+  FROM changed_all ch JOIN freshness f ON f.quoted_at = ch.quoted_at"""
 )
 
 # The rule set: each candidate alert (``to_judge``) with its stock's latest quote. ``fires``: the
@@ -691,7 +692,15 @@ def claim_triggers(conn: Connection, now: datetime, max_age_minutes: int) -> dic
         row = conn.execute(CLAIM_TRIGGERS, params).fetchone()
     else:  # nothing moved and nothing new: planning the claim would be most of a quiet run
         row = {"evaluated": 0, "triggered": 0, "notifications": 0, "newly_judged": 0}
-    row |= {"symbols_changed": found["symbols_changed"], "skipped_stale": found["skipped_stale"]}
+    row |= {
+        "symbols_changed": found["symbols_changed"],
+        "skipped_stale": found["skipped_stale"],
+        # the fresh quotes that moved, on which resting orders are matched
+        "changed": tuple(
+            [value for value, fresh in zip(found[k], found["fresh"], strict=True) if fresh]
+            for k in ("symbols", "quoted", "prices")
+        ),
+    }
     params["ids"] = conn.execute(REARM_CANDIDATES, params).fetchone()["ids"]
     row["rearmed"] = conn.execute(REARM, params).rowcount if params["ids"] else 0
     return row
@@ -706,21 +715,29 @@ def database_now(conn: Connection) -> datetime:
 
 def claim_notifications(conn: Connection, now: datetime, batch: int, lease: timedelta) -> list[dict]:
     """Take due notifications for sending; SKIP LOCKED and the status change keep runs apart.
-    A lease that ran out (a run that died mid-send) makes a notification due again."""
+    A lease that ran out (a run that died mid-send) makes a notification due again. Each row carries
+    what it tells: an alert trigger, or a paper-trading fill (``fill_id`` set)."""
     return conn.execute(
-        """UPDATE notifications n SET status = 'sending', attempts = n.attempts + 1, lease_until = %(lease)s
-             FROM alert_triggers t
-            WHERE t.id = n.trigger_id AND n.id IN (
+        """WITH claimed AS (
+               UPDATE notifications n SET status = 'sending', attempts = n.attempts + 1, lease_until = %(lease)s
+                WHERE n.id IN (
                   SELECT id FROM notifications
                    WHERE (status = 'pending' AND next_attempt_at <= %(now)s)
                       OR (status = 'sending' AND lease_until < %(now)s)
                    ORDER BY next_attempt_at, id LIMIT %(batch)s FOR UPDATE SKIP LOCKED)
-        RETURNING n.id, n.channel, n.recipient, n.attempts, n.webhook_id, t.id AS trigger_id, t.alert_id,
-                  t.sequence, t.symbol, t.alert_type, t.condition, t.threshold_price, t.duration_minutes, t.percent,
-                  t.window_minutes, t.indicator, t.period, t.other_indicator, t.other_period, t.horizon,
-                  t.observed_value, t.reference_value, t.price, t.quoted_at, t.triggered_at,
-                  (SELECT w.url FROM webhooks w WHERE w.id = n.webhook_id) AS webhook_url,
-                  (SELECT w.secret FROM webhooks w WHERE w.id = n.webhook_id) AS webhook_secret""",
+            RETURNING n.id, n.channel, n.recipient, n.attempts, n.webhook_id, n.trigger_id, n.fill_id)
+        SELECT c.id, c.channel, c.recipient, c.attempts, c.webhook_id, c.trigger_id, c.fill_id, t.alert_id,
+               t.sequence, coalesce(t.symbol, f.symbol) AS symbol, t.alert_type, t.condition, t.threshold_price,
+               t.duration_minutes, t.percent, t.window_minutes, t.indicator, t.period, t.other_indicator,
+               t.other_period, t.horizon, t.observed_value, t.reference_value, coalesce(t.price, f.price) AS price,
+               coalesce(t.quoted_at, f.quoted_at) AS quoted_at, t.triggered_at,
+               f.order_id, f.side, f.qty, f.notional, f.realized_pl, f.filled_at, o.order_type, o.limit_price,
+               o.stop_price, o.client_order_id, w.url AS webhook_url, w.secret AS webhook_secret
+          FROM claimed c
+          LEFT JOIN alert_triggers t ON t.id = c.trigger_id
+          LEFT JOIN paper_fills f ON f.id = c.fill_id
+          LEFT JOIN paper_orders o ON o.id = f.order_id
+          LEFT JOIN webhooks w ON w.id = c.webhook_id""",
         {"now": now, "lease": now + lease, "batch": batch},
     ).fetchall()
 

@@ -1,0 +1,251 @@
+"""Data access for paper trading: accounts, positions, orders, fills, and the matching of resting
+orders against changed quotes. A fill is one call of the SQL function ``paper_fill`` (migration
+0012), the one place that moves cash, position and order together."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+
+from tickerwatch.db import Connection, paged
+
+ORDER_COLUMNS = """
+id, client_order_id, symbol, side, qty, order_type, limit_price, stop_price, time_in_force, webhook_id, status,
+reserved_cash, filled_qty, filled_avg_price, submitted_at, expires_at, filled_at, canceled_at, expired_at,
+reject_reason"""
+
+
+class DuplicateClientOrderId(Exception):
+    pass
+
+
+# ---------------------------------------------------------------- account
+
+
+def lock_account(conn: Connection, user_id: int, starting_cash: Decimal) -> dict:
+    """The user's account, created on first use, locked for the rest of the transaction: every
+    writer takes this lock first, so one user's orders, fills, cancels and resets are serialised."""
+    conn.execute(
+        "INSERT INTO paper_accounts (user_id, starting_cash, cash) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+        (user_id, starting_cash, starting_cash),
+    )
+    return conn.execute("SELECT * FROM paper_accounts WHERE user_id = %s FOR UPDATE", (user_id,)).fetchone()
+
+
+def account(conn: Connection, user_id: int) -> dict | None:
+    return conn.execute("SELECT * FROM paper_accounts WHERE user_id = %s", (user_id,)).fetchone()
+
+
+def reservations(conn: Connection, user_id: int, symbol: str | None = None) -> tuple[Decimal, Decimal]:
+    """(cash open buys hold back, shares of ``symbol`` open sells hold back)."""
+    row = conn.execute(
+        """SELECT coalesce(sum(reserved_cash), 0) AS cash,
+                  coalesce(sum(qty) FILTER (WHERE side = 'sell' AND symbol = %(symbol)s), 0) AS shares
+             FROM paper_orders WHERE user_id = %(user)s AND status = 'open'""",
+        {"user": user_id, "symbol": symbol},
+    ).fetchone()
+    return row["cash"], row["shares"]
+
+
+def position_qty(conn: Connection, user_id: int, symbol: str) -> Decimal:
+    row = conn.execute(
+        "SELECT qty FROM paper_positions WHERE user_id = %s AND symbol = %s", (user_id, symbol)
+    ).fetchone()
+    return row["qty"] if row else Decimal(0)
+
+
+def positions(conn: Connection, user_id: int) -> list[dict]:
+    return conn.execute(
+        """SELECT p.symbol, p.qty, p.cost_basis, s.current_price AS last_price, s.price_time
+             FROM paper_positions p JOIN stocks s ON s.symbol = p.symbol
+            WHERE p.user_id = %s ORDER BY p.symbol""",
+        (user_id,),
+    ).fetchall()
+
+
+def reset_account(conn: Connection, user_id: int, now: datetime) -> int:
+    """Back to the starting cash with no positions; open orders canceled; orders and fills kept."""
+    canceled = conn.execute(
+        """UPDATE paper_orders SET status = 'canceled', canceled_at = %(now)s, reserved_cash = 0,
+                  reject_reason = 'Canceled by an account reset.'
+            WHERE user_id = %(user)s AND status = 'open'""",
+        {"user": user_id, "now": now},
+    ).rowcount
+    conn.execute("DELETE FROM paper_positions WHERE user_id = %s", (user_id,))
+    conn.execute(
+        "UPDATE paper_accounts SET cash = starting_cash, realized_pl = 0, reset_at = %s WHERE user_id = %s",
+        (now, user_id),
+    )
+    conn.execute("INSERT INTO paper_resets (user_id, reset_at) VALUES (%s, %s)", (user_id, now))
+    return canceled
+
+
+# ---------------------------------------------------------------- quotes
+
+
+def order_quote(conn: Connection, symbol: str, now: datetime) -> dict | None:
+    """The symbol's latest quote and its age in market minutes. FOR SHARE holds a concurrent
+    fetch's new quote back until this order is committed, so the evaluator that judges that quote
+    sees the order: no quote slips between an order's arrival check and its matching."""
+    return conn.execute(
+        """SELECT current_price AS price, price_time AS quoted_at,
+                  market_minutes_between(price_time, %s) AS age_minutes
+             FROM stocks WHERE symbol = %s AND price_time IS NOT NULL FOR SHARE""",
+        (now, symbol),
+    ).fetchone()
+
+
+# ---------------------------------------------------------------- orders
+
+
+def insert_order(conn: Connection, user_id: int, fields: dict[str, Any]) -> dict:
+    try:
+        with conn.transaction():
+            return conn.execute(
+                f"""INSERT INTO paper_orders (user_id, client_order_id, symbol, side, qty, order_type, limit_price,
+                                              stop_price, time_in_force, webhook_id, status, reserved_cash,
+                                              submitted_at, expires_at)
+                    VALUES (%(user)s, %(client_order_id)s, %(symbol)s, %(side)s, %(qty)s, %(order_type)s,
+                            %(limit_price)s, %(stop_price)s, %(time_in_force)s, %(webhook_id)s, 'open',
+                            %(reserved_cash)s, %(submitted_at)s, %(expires_at)s)
+                    RETURNING {ORDER_COLUMNS}""",
+                {"user": user_id, **fields},
+            ).fetchone()
+    except psycopg.errors.UniqueViolation:
+        raise DuplicateClientOrderId() from None
+
+
+def order_by_client_id(conn: Connection, user_id: int, client_order_id: str) -> dict | None:
+    return conn.execute(
+        f"SELECT {ORDER_COLUMNS} FROM paper_orders WHERE user_id = %s AND client_order_id = %s",
+        (user_id, client_order_id),
+    ).fetchone()
+
+
+def get_order(conn: Connection, user_id: int, order_id: int) -> dict | None:
+    return conn.execute(
+        f"SELECT {ORDER_COLUMNS} FROM paper_orders WHERE user_id = %s AND id = %s", (user_id, order_id)
+    ).fetchone()
+
+
+_STATUS_FILTER = {
+    "open": "status = 'open'",
+    "closed": "status <> 'open'",
+    "all": "true",
+}
+
+
+def list_orders(
+    conn: Connection, user_id: int, status: str, symbol: str | None, limit: int, offset: int
+) -> tuple[int, list[dict]]:
+    where = f"user_id = %(user)s AND {_STATUS_FILTER[status]} AND (%(symbol)s::text IS NULL OR symbol = %(symbol)s)"
+    params = {"user": user_id, "symbol": symbol, "limit": limit, "offset": offset}
+    return paged(
+        conn,
+        f"""SELECT {ORDER_COLUMNS}, count(*) OVER () AS _total FROM paper_orders WHERE {where}
+             ORDER BY submitted_at DESC, id DESC LIMIT %(limit)s OFFSET %(offset)s""",
+        params,
+        f"SELECT count(*) AS n FROM paper_orders WHERE {where}",
+        offset,
+    )
+
+
+def cancel_order(conn: Connection, user_id: int, order_id: int, now: datetime) -> tuple[dict | None, bool]:
+    """(the order, whether this canceled it): canceled if still open (the caller holds the account
+    lock, as a fill does), else as it is."""
+    canceled = conn.execute(
+        f"""UPDATE paper_orders SET status = 'canceled', canceled_at = %(now)s, reserved_cash = 0
+             WHERE user_id = %(user)s AND id = %(id)s AND status = 'open' RETURNING {ORDER_COLUMNS}""",
+        {"user": user_id, "id": order_id, "now": now},
+    ).fetchone()
+    return (canceled, True) if canceled else (get_order(conn, user_id, order_id), False)
+
+
+def fill(conn: Connection, order_id: int, price: Decimal, quoted_at: datetime, now: datetime, notify: bool) -> str:
+    return conn.execute(
+        "SELECT paper_fill(%s, %s, %s, %s, %s) AS outcome", (order_id, price, quoted_at, now, notify)
+    ).fetchone()["outcome"]
+
+
+# ---------------------------------------------------------------- matching (the evaluator's run)
+
+# The open orders each changed quote reaches, found by ranges on the resting-order index (one range
+# per side and type, so an order the price did not reach is never read); filled in account order so
+# that concurrent runs and API calls take account locks in one order.
+MATCH_RESTING_ORDERS = """
+WITH changed AS (
+    SELECT * FROM unnest(%(symbols)s::text[], %(quoted)s::timestamptz[], %(prices)s::numeric[])
+        AS c(symbol, quoted_at, price)
+),
+reached AS (
+    SELECT o.id, o.user_id, c.price, c.quoted_at
+      FROM changed c
+      CROSS JOIN LATERAL (
+            SELECT id, user_id, expires_at FROM paper_orders
+             WHERE status = 'open' AND symbol = c.symbol AND side = 'buy' AND order_type = 'limit'
+               AND trigger_price >= c.price
+            UNION ALL
+            SELECT id, user_id, expires_at FROM paper_orders
+             WHERE status = 'open' AND symbol = c.symbol AND side = 'sell' AND order_type = 'limit'
+               AND trigger_price <= c.price
+            UNION ALL
+            SELECT id, user_id, expires_at FROM paper_orders
+             WHERE status = 'open' AND symbol = c.symbol AND side = 'buy' AND order_type = 'stop'
+               AND trigger_price <= c.price
+            UNION ALL
+            SELECT id, user_id, expires_at FROM paper_orders
+             WHERE status = 'open' AND symbol = c.symbol AND side = 'sell' AND order_type = 'stop'
+               AND trigger_price >= c.price) o
+     WHERE o.expires_at IS NULL OR c.quoted_at < o.expires_at
+     ORDER BY o.user_id, o.id
+     OFFSET 0
+)
+SELECT count(*) FILTER (WHERE outcome = 'filled') AS filled,
+       count(*) FILTER (WHERE outcome = 'canceled') AS canceled
+  FROM (SELECT paper_fill(id, price, quoted_at, %(now)s, true) AS outcome FROM reached) f"""
+
+
+def match_resting_orders(
+    conn: Connection, symbols: list[str], quoted: list[datetime], prices: list[Decimal], now: datetime
+) -> dict[str, int]:
+    if not symbols:
+        return {"filled": 0, "canceled": 0}
+    return conn.execute(
+        MATCH_RESTING_ORDERS, {"symbols": symbols, "quoted": quoted, "prices": prices, "now": now}
+    ).fetchone()
+
+
+def expire_day_orders(conn: Connection, now: datetime) -> int:
+    """Day orders still open after their session's close."""
+    return conn.execute(
+        """UPDATE paper_orders SET status = 'expired', expired_at = %(now)s, reserved_cash = 0
+            WHERE status = 'open' AND expires_at <= %(now)s""",
+        {"now": now},
+    ).rowcount
+
+
+# ---------------------------------------------------------------- history
+
+
+def ledger(conn: Connection, user_id: int) -> tuple[list[dict], list[datetime]]:
+    """Every fill and every reset, oldest first: what the equity history is replayed from."""
+    fills = conn.execute(
+        "SELECT symbol, side, qty, notional, filled_at FROM paper_fills WHERE user_id = %s ORDER BY filled_at, id",
+        (user_id,),
+    ).fetchall()
+    resets = [
+        r["reset_at"]
+        for r in conn.execute("SELECT reset_at FROM paper_resets WHERE user_id = %s ORDER BY reset_at", (user_id,))
+    ]
+    return fills, resets
+
+
+def daily_closes(conn: Connection, symbols: list[str], start, end) -> dict[tuple[str, Any], float]:
+    rows = conn.execute(
+        "SELECT symbol, day, close FROM price_bars WHERE symbol = ANY(%s) AND day BETWEEN %s AND %s",
+        (symbols, start, end),
+    ).fetchall()
+    return {(r["symbol"], r["day"]): r["close"] for r in rows}
