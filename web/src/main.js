@@ -1023,8 +1023,9 @@ async function tradePage() {
     event.preventDefault();
     submitting(form, status, async () => {
       const body = { symbol: form.symbol.value.trim(), side: form.side.value, qty: form.qty.value.trim(), type: type.value, time_in_force: form.time_in_force.value };
-      if (type.value === "limit") body.limit_price = form.limit_price.value.trim();
-      if (type.value === "stop") body.stop_price = form.stop_price.value.trim();
+      // a blank price is left out, so the API says which one the order type needs
+      if (type.value === "limit" && form.limit_price.value.trim()) body.limit_price = form.limit_price.value.trim();
+      if (type.value === "stop" && form.stop_price.value.trim()) body.stop_price = form.stop_price.value.trim();
       const order = await api("/api/v1/orders/", { method: "POST", auth: true, body });
       const what = `${order.side} ${quantity(order.qty)} ${order.symbol}`;
       setStatus(status, order.status === "filled" ? `Filled: ${what} at ${money(order.filled_avg_price)}.` : `Order placed: ${what}, ${order.status}.`, "ok");
