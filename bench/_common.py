@@ -60,6 +60,27 @@ def record(bench: str, **figures: float) -> None:
     RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
 
 
+def copy_market(conn, usernames: list[str], prices: dict[str, float], t0, quote_minutes_before=(0,)) -> None:
+    """Users, stocks priced at ``t0`` with evaluation cursors there (everything judged on these prices),
+    and quotes ``quote_minutes_before`` t0, each written with COPY."""
+    from datetime import timedelta
+
+    with conn.cursor() as cur:
+        with cur.copy("COPY users (username, email, password_hash) FROM STDIN") as copy:
+            for name in usernames:
+                copy.write_row((name, f"{name}@example.com", "x"))
+        with cur.copy("COPY stocks (symbol, current_price, price_time, previous_close) FROM STDIN") as copy:
+            for symbol, p in prices.items():
+                copy.write_row((symbol, p, t0, p))
+        with cur.copy("COPY evaluation_cursors (symbol, quoted_at, price, judged_at) FROM STDIN") as copy:
+            for symbol, p in prices.items():
+                copy.write_row((symbol, t0, p, t0))
+        with cur.copy("COPY quotes (symbol, quoted_at, price) FROM STDIN") as copy:
+            for symbol, p in prices.items():
+                for minutes in quote_minutes_before:
+                    copy.write_row((symbol, t0 - timedelta(minutes=minutes), p))
+
+
 def out(line: str) -> None:
     print(line, flush=True)
     sys.stdout.flush()

@@ -28,7 +28,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
-from _common import bench_database, out, record
+from _common import bench_database, copy_market, out, record
 
 TICKERS = 5000
 USERS = 1000
@@ -50,20 +50,8 @@ def seed(db, alerts: int) -> datetime:
     base = {i: 20.0 + (i % 480) for i in range(TICKERS)}
 
     def work(conn):
-        with conn.cursor() as cur:
-            with cur.copy("COPY users (username, email, password_hash) FROM STDIN") as copy:
-                for u in range(USERS):
-                    copy.write_row((f"bench{u}", f"bench{u}@example.com", "x"))
-            with cur.copy("COPY stocks (symbol, current_price, price_time, previous_close) FROM STDIN") as copy:
-                for i, p in base.items():
-                    copy.write_row((symbol_of(i), p, t0, p))
-            with cur.copy("COPY evaluation_cursors (symbol, quoted_at, price, judged_at) FROM STDIN") as copy:
-                for i, p in base.items():
-                    copy.write_row((symbol_of(i), t0, p, t0))
-            with cur.copy("COPY quotes (symbol, quoted_at, price) FROM STDIN") as copy:
-                for i, p in base.items():
-                    for minutes in (91, 61, 31, 0):
-                        copy.write_row((symbol_of(i), t0 - timedelta(minutes=minutes), p))
+        prices = {symbol_of(i): p for i, p in base.items()}
+        copy_market(conn, [f"bench{u}" for u in range(USERS)], prices, t0, (91, 61, 31, 0))
         first_user = conn.execute("SELECT min(id) AS id FROM users").fetchone()["id"]
         created = t0 - timedelta(hours=2)
         columns = (

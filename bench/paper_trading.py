@@ -25,7 +25,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
 
-from _common import bench_database, out, record, summary
+from _common import bench_database, copy_market, out, record, summary
 
 TICKERS = 5000
 USERS = 1000
@@ -42,19 +42,7 @@ def seed(db, orders: int, alerts: int) -> tuple[datetime, dict[int, float]]:
     base = {i: 20.0 + (i % 480) for i in range(TICKERS)}
 
     def work(conn):
-        with conn.cursor() as cur:
-            with cur.copy("COPY users (username, email, password_hash) FROM STDIN") as copy:
-                for u in range(USERS):
-                    copy.write_row((f"trader{u}", f"trader{u}@example.com", "x"))
-            with cur.copy("COPY stocks (symbol, current_price, price_time, previous_close) FROM STDIN") as copy:
-                for i, p in base.items():
-                    copy.write_row((symbol_of(i), p, t0, p))
-            with cur.copy("COPY evaluation_cursors (symbol, quoted_at, price, judged_at) FROM STDIN") as copy:
-                for i, p in base.items():
-                    copy.write_row((symbol_of(i), t0, p, t0))
-            with cur.copy("COPY quotes (symbol, quoted_at, price) FROM STDIN") as copy:
-                for i, p in base.items():
-                    copy.write_row((symbol_of(i), t0, p))
+        copy_market(conn, [f"trader{u}" for u in range(USERS)], {symbol_of(i): p for i, p in base.items()}, t0)
         first = conn.execute("SELECT min(id) AS id FROM users").fetchone()["id"]
         conn.execute(
             "INSERT INTO paper_accounts (user_id, starting_cash, cash)"

@@ -271,6 +271,9 @@ def test_paper_trading_buys_rests_a_limit_and_cancels_it(page: Page, site):
     open_nav(page, "Paper trading")
     expect(page.locator("[data-figure=Equity] dd")).to_have_text("$100,000.00")
     expect(page.get_by_text("No positions.")).to_be_visible()
+    expect(page.locator("figure .chart canvas").first).to_be_visible()  # the equity history
+    expect(page.locator("figcaption")).to_contain_text("Equity at each trading day's close")
+    expect(page.locator("figcaption")).to_contain_text("$100,000.00")
     assert_accessible(page)
 
     page.get_by_label("Symbol").fill("goog")
@@ -303,6 +306,12 @@ def test_paper_trading_buys_rests_a_limit_and_cancels_it(page: Page, site):
     expect(page.get_by_text("Open orders: none.")).to_be_visible()
     expect(page.locator("#closed-orders tbody tr").first).to_contain_text("canceled")
     expect(page.locator("[data-figure='Buying power'] dd")).to_have_text(f"${cash:,.2f}")
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Reset the account").click()
+    expect(page.get_by_text("No positions.")).to_be_visible()
+    expect(page.locator("[data-figure=Cash] dd")).to_have_text("$100,000.00")
+    expect(page.locator("#closed-orders tbody tr")).to_have_count(2)  # the history stays
 
 
 class Receiver:

@@ -31,6 +31,8 @@ ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = Path(__file__).with_name("catalogue.toml")
 WORK = ROOT / ".mutants"
 TIMEOUT_SECONDS = 300
+# The baseline runs every covering file (a share per worker), not one mutant's few tests.
+BASELINE_TIMEOUT_SECONDS = 900
 
 
 @dataclass
@@ -99,7 +101,9 @@ def start_postgres(worker: int) -> str:
         return embedded_database_url(WORK / f"pg-home-{worker}", "postgres")
 
 
-def run_tests(copy: Path, tests: list[str], k: str | None, admin_url: str, worker: int) -> tuple[int, str]:
+def run_tests(
+    copy: Path, tests: list[str], k: str | None, admin_url: str, worker: int, timeout: float = TIMEOUT_SECONDS
+) -> tuple[int, str]:
     env = {
         **os.environ,
         "PYTHONPATH": str(copy / "layers" / "shared" / "python"),
@@ -113,11 +117,9 @@ def run_tests(copy: Path, tests: list[str], k: str | None, admin_url: str, worke
     if k:
         command += ["-k", k]
     try:
-        done = subprocess.run(
-            command, cwd=copy, env=env, capture_output=True, text=True, timeout=TIMEOUT_SECONDS, check=False
-        )
+        done = subprocess.run(command, cwd=copy, env=env, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired as exc:
-        return -1, f"timed out after {TIMEOUT_SECONDS} s\n{exc.stdout or ''}"
+        return -1, f"timed out after {timeout:.0f} s\n{exc.stdout or ''}"
     return done.returncode, done.stdout[-4000:] + done.stderr[-2000:]
 
 
@@ -170,12 +172,28 @@ def main() -> int:
     for worker in range(jobs):
         copy_tree(WORK / f"worker-{worker}")
 
-    # The baseline: every covering test, unmutated, must pass, or a "kill" means nothing.
+    # The baseline: every covering test, unmutated, must pass, or a "kill" means nothing. The files
+    # are shared out among the workers, which run them side by side.
     targets = sorted({t for m in mutants for t in m.tests})
-    code, output = run_tests(WORK / "worker-0", targets, None, admin_urls[0], 0)
-    if code != 0:
-        print(output)
-        raise SystemExit(f"baseline failed (pytest exit {code}): fix the suite before judging mutants")
+    shares = [targets[w::jobs] for w in range(jobs)]
+    results: list[tuple[int, str]] = [(0, "")] * jobs
+
+    def baseline(worker: int) -> None:
+        if shares[worker]:
+            copy = WORK / f"worker-{worker}"
+            results[worker] = run_tests(
+                copy, shares[worker], None, admin_urls[worker], worker, BASELINE_TIMEOUT_SECONDS
+            )
+
+    runners = [threading.Thread(target=baseline, args=(w,)) for w in range(jobs)]
+    for t in runners:
+        t.start()
+    for t in runners:
+        t.join()
+    for code, output in results:
+        if code != 0:
+            print(output)
+            raise SystemExit(f"baseline failed (pytest exit {code}): fix the suite before judging mutants")
     print(f"baseline green: {len(targets)} test files in {time.monotonic() - started:.0f} s", flush=True)
 
     lock = threading.Lock()

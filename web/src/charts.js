@@ -6,6 +6,7 @@ const COLORS = {
   ma100: "#b45309",
   ma200: "#7e22ce",
   forecast: "#047857",
+  equity: "#0f766e",
   band80: "rgba(4, 120, 87, 0.28)",
   band95: "rgba(4, 120, 87, 0.12)",
 };
@@ -79,6 +80,16 @@ export function forecastChart(container, series, forecast) {
   chart
     .addSeries(LineSeries, { color: COLORS.forecast, lineWidth: 2, lineStyle: LineStyle.Dashed, title: "Forecast" })
     .setData(band("close"));
+  chart.timeScale().fitContent();
+  return chart;
+}
+
+// A paper account's equity at each trading day's close (today: at the latest quotes).
+export function equityChart(container, history) {
+  const chart = baseChart(container);
+  chart
+    .addSeries(LineSeries, { color: COLORS.equity, lineWidth: 2, title: "Equity" })
+    .setData(history.map((p) => ({ time: p.date, value: Number(p.equity) })));
   chart.timeScale().fitContent();
   return chart;
 }

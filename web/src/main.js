@@ -1,7 +1,7 @@
 // tickerwatch's web client: a small router and one function per page.
 import "./style.css";
 import { ApiError, SignedOut, api, isSignedIn, loadConfig, logIn, logOut, onSignedOut } from "./api.js";
-import { forecastChart, movingAverage, priceChart } from "./charts.js";
+import { equityChart, forecastChart, movingAverage, priceChart } from "./charts.js";
 import { field, formStatus, h, setStatus, showFieldErrors } from "./dom.js";
 import {
   coverageInWords,
@@ -1033,8 +1033,9 @@ async function tradePage() {
       await renderPortfolio(account);
     });
   });
-  show(h("h1", { text: "Paper trading" }), takeNotice(), h("p", { class: "hint", text: "Play money: orders fill at the latest quote." }), form, account);
-  await renderPortfolio(account);
+  const history = h("section", { "aria-labelledby": "equity-history" });
+  show(h("h1", { text: "Paper trading" }), takeNotice(), h("p", { class: "hint", text: "Play money: orders fill at the latest quote." }), form, account, history);
+  await Promise.all([renderPortfolio(account), renderEquityHistory(history)]);
   const timer = setInterval(() => {
     if (!account.isConnected) return clearInterval(timer);
     renderPortfolio(account).catch(() => {}); // a failed poll keeps what is shown
@@ -1141,4 +1142,23 @@ async function renderPortfolio(container) {
     ordersTable("closed-orders", "Recent orders", closed.results, false),
     h("p", {}, reset),
   );
+}
+
+async function renderEquityHistory(container) {
+  const points = await api("/api/v1/portfolio/history/", { auth: true });
+  const chart = h("div", { class: "chart", role: "img", "aria-label": "Account equity at each trading day's close" });
+  const first = points[0];
+  const last = points[points.length - 1];
+  container.replaceChildren(
+    h("h2", { id: "equity-history", text: "Equity history" }),
+    h(
+      "figure",
+      {},
+      chart,
+      h("figcaption", {
+        text: `Equity at each trading day's close from ${day(first.date)} to ${day(last.date)} (today at the latest quotes): ${money(last.equity)}.`,
+      }),
+    ),
+  );
+  equityChart(chart, points);
 }

@@ -230,12 +230,23 @@ def cancel_order(db: Database, user_id: int, order_id: int, starting_cash: Decim
 # ---------------------------------------------------------------- the account
 
 
+def _open(db: Database, user_id: int, starting_cash: Decimal) -> None:
+    """Opens the account on first use, in its own transaction: inside a REPEATABLE READ snapshot, two
+    first requests at once (the client loads the portfolio and its history together) would conflict."""
+    db.run(lambda conn: store.open_account(conn, user_id, starting_cash))
+
+
 def portfolio(db: Database, user_id: int, starting_cash: Decimal) -> dict:
     def work(conn) -> dict:
-        account = store.lock_account(conn, user_id, starting_cash)
+        store.one_snapshot(conn)
         held_cash, _ = store.reservations(conn, user_id)
-        return {"account": account, "held_cash": held_cash, "positions": store.positions(conn, user_id)}
+        return {
+            "account": store.account(conn, user_id),
+            "held_cash": held_cash,
+            "positions": store.positions(conn, user_id),
+        }
 
+    _open(db, user_id, starting_cash)
     found = db.run(work)
     account = found["account"]
     positions, market_total, unrealized_total = [], Decimal(0), Decimal(0)
@@ -283,12 +294,12 @@ def equity_history(db: Database, user_id: int, starting_cash: Decimal) -> list[d
     quotes), replayed from the fills and resets over the daily bars."""
 
     def work(conn):
-        store.lock_account(conn, user_id, starting_cash)
-        account = store.account(conn, user_id)
+        store.one_snapshot(conn)
         fills, resets = store.ledger(conn, user_id)
         held = store.positions(conn, user_id)
-        return account, fills, resets, held, alert_store.database_now(conn)
+        return store.account(conn, user_id), fills, resets, held, alert_store.database_now(conn)
 
+    _open(db, user_id, starting_cash)
     account, fills, resets, held, now = db.run(work)
     today = now.astimezone(NEW_YORK).date()
     first = max(account["created_at"].astimezone(NEW_YORK).date(), today - timedelta(days=MAX_HISTORY_DAYS))

@@ -28,11 +28,23 @@ class DuplicateClientOrderId(Exception):
 def lock_account(conn: Connection, user_id: int, starting_cash: Decimal) -> dict:
     """The user's account, created on first use, locked for the rest of the transaction: every
     writer takes this lock first, so one user's orders, fills, cancels and resets are serialised."""
+    open_account(conn, user_id, starting_cash)
+    return conn.execute("SELECT * FROM paper_accounts WHERE user_id = %s FOR UPDATE", (user_id,)).fetchone()
+
+
+def one_snapshot(conn: Connection) -> None:
+    """Every read of this transaction sees one moment: cash, reservations and positions that agree,
+    even while a fill commits in between. First statement of the transaction."""
+    conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+
+
+def open_account(conn: Connection, user_id: int, starting_cash: Decimal) -> dict:
+    """The user's account, created on first use; not locked (readers do not wait for a matching run)."""
     conn.execute(
         "INSERT INTO paper_accounts (user_id, starting_cash, cash) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
         (user_id, starting_cash, starting_cash),
     )
-    return conn.execute("SELECT * FROM paper_accounts WHERE user_id = %s FOR UPDATE", (user_id,)).fetchone()
+    return account(conn, user_id)
 
 
 def account(conn: Connection, user_id: int) -> dict | None:
