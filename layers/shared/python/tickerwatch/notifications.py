@@ -1,5 +1,5 @@
-"""Alert notifications: emails (rendering; the senders: SES, SMTP, a log sink), webhook deliveries
-(tickerwatch.webhooks), and the outbox dispatcher that sends both.
+"""Notifications of alert triggers and of paper-trading fills: emails (rendering; the senders: SES,
+SMTP, a log sink), webhook deliveries (tickerwatch.webhooks), and the outbox dispatcher that sends both.
 
 The outbox row is written in the same transaction as its trigger, so no trigger is without
 its email. Sending happens after commit: each notification is claimed (SKIP LOCKED, status
