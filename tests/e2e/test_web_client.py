@@ -268,7 +268,12 @@ def test_watchlists_show_prices_and_field_errors(page: Page, site):
 
 def test_paper_trading_buys_rests_a_limit_and_cancels_it(page: Page, site):
     sign_up(page, unique("pt"))
-    open_nav(page, "Paper trading")
+    page.get_by_label("Symbol to track").fill("GOOG")
+    page.get_by_role("button", name="Track").click()
+    page.locator("tr[data-symbol=GOOG]").get_by_role("link", name="GOOG").click()
+    page.get_by_role("link", name="Trade GOOG").click()  # the ticket opens on the stock
+    expect(page).to_have_url(re.compile(r"/trade\?symbol=GOOG$"))
+    expect(page.get_by_label("Symbol")).to_have_value("GOOG")
     expect(page.locator("[data-figure=Equity] dd")).to_have_text("$100,000.00")
     expect(page.get_by_text("No positions.")).to_be_visible()
     expect(page.locator("figure .chart canvas").first).to_be_visible()  # the equity history
@@ -276,7 +281,6 @@ def test_paper_trading_buys_rests_a_limit_and_cancels_it(page: Page, site):
     expect(page.locator("figcaption")).to_contain_text("$100,000.00")
     assert_accessible(page)
 
-    page.get_by_label("Symbol").fill("goog")
     page.get_by_label("Quantity").fill("2")
     page.get_by_role("button", name="Place order").click()
     expect(page.get_by_role("alert")).to_have_text(re.compile(r"^Filled: buy 2 GOOG at \$[\d,]+\.\d\d\.$"))

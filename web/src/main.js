@@ -435,7 +435,14 @@ async function stockPage(match) {
           : "No prices stored yet.",
       }),
     ),
-    isSignedIn() ? h("p", {}, h("a", { href: `/predict?ticker=${symbol}`, class: "button", text: `Predict ${symbol}` })) : null,
+    isSignedIn()
+      ? h(
+          "p",
+          { class: "actions" },
+          h("a", { href: `/predict?ticker=${symbol}`, class: "button", text: `Predict ${symbol}` }),
+          h("a", { href: `/trade?symbol=${symbol}`, class: "button", text: `Trade ${symbol}` }),
+        )
+      : null,
   );
   if (bars.length) priceChart(chart, dates, closes, movingAverage(closes, 100), movingAverage(closes, 200));
 }
