@@ -84,4 +84,4 @@ train: $(TRAIN_STAMP)
 	$(BIN)/tickerwatch train --data csv:../shared/data --tickers TSLA GOOG
 
 clean:
-	rm -rf .aws-sam .pytest_cache .ruff_cache .mutants web/dist .e2e-artifacts
+	rm -rf .aws-sam .pytest_cache .ruff_cache .mutants web/dist .e2e-artifacts .hypothesis
