@@ -25,10 +25,6 @@ from tickerwatch.market_time import NEW_YORK, close_time, is_trading_day, sessio
 from tickerwatch.observability import logger, metrics
 
 CENT = Decimal("0.01")
-SIDES = ("buy", "sell")
-ORDER_TYPES = ("market", "limit", "stop")
-TIMES_IN_FORCE = ("day", "gtc")
-STATUS_FILTERS = ("open", "closed", "all")
 MAX_QTY = 1_000_000_000
 MAX_PRICE = 1_000_000
 QTY_PLACES, PRICE_PLACES = 6, 4
