@@ -181,11 +181,8 @@ def place_order(
             row = store.get_order(conn, user_id, row["id"])
         return row, True
 
-    try:
-        placed, created = db.run(work)
-    except store.DuplicateClientOrderId:  # only if the lock were bypassed; answered as the retry it is
-        earlier = db.one(lambda conn: store.order_by_client_id(conn, user_id, order.client_order_id))
-        return _replay(order, earlier), False
+    # Under the account lock a retry finds its first order above; (user_id, client_order_id) is unique too.
+    placed, created = db.run(work)
     if created:
         metrics.add_metric(name="OrderPlaced", unit="Count", value=1)
         logger.info("order placed", extra={"order_id": placed["id"], "status": placed["status"]})

@@ -482,7 +482,6 @@ def positive_decimal(max_value: int, places: int, description: str, *, exact: bo
     pattern = positive_decimal_pattern(max_value, places)
     smallest = Decimal(1).scaleb(-places)
     quantum = smallest
-    exact_places = exact
 
     def parse(value: Any) -> Decimal:
         if value is None:
@@ -494,14 +493,14 @@ def positive_decimal(max_value: int, places: int, description: str, *, exact: bo
                 raise ValueError(
                     f"Enter a number greater than 0 and at most {max_value}, with at most {places} decimals."
                 )
-            exact = Decimal(value)
+            number = Decimal(value)
         else:
-            exact = Decimal(str(value))
-            if not exact.is_finite() or not smallest <= exact <= max_value:
+            number = Decimal(str(value))
+            if not number.is_finite() or not smallest <= number <= max_value:
                 raise ValueError(f"Ensure this value is at least {smallest} and at most {max_value}.")
-            if exact_places and exact.as_tuple().exponent < -places:
+            if exact and number.as_tuple().exponent < -places:
                 raise ValueError(f"Ensure that there are no more than {places} decimal places.")
-        return exact.quantize(quantum, rounding=ROUND_HALF_UP)
+        return number.quantize(quantum, rounding=ROUND_HALF_UP)
 
     schema = {
         "description": description,

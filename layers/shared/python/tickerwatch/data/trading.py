@@ -8,18 +8,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import psycopg
-
 from tickerwatch.db import Connection, paged
 
 ORDER_COLUMNS = """
 id, client_order_id, symbol, side, qty, order_type, limit_price, stop_price, time_in_force, webhook_id, status,
 reserved_cash, filled_qty, filled_avg_price, submitted_at, expires_at, filled_at, canceled_at, expired_at,
 reject_reason"""
-
-
-class DuplicateClientOrderId(Exception):
-    pass
 
 
 # ---------------------------------------------------------------- account
@@ -114,20 +108,16 @@ def order_quote(conn: Connection, symbol: str, now: datetime) -> dict | None:
 
 
 def insert_order(conn: Connection, user_id: int, fields: dict[str, Any]) -> dict:
-    try:
-        with conn.transaction():
-            return conn.execute(
-                f"""INSERT INTO paper_orders (user_id, client_order_id, symbol, side, qty, order_type, limit_price,
-                                              stop_price, time_in_force, webhook_id, status, reserved_cash,
-                                              submitted_at, expires_at)
-                    VALUES (%(user)s, %(client_order_id)s, %(symbol)s, %(side)s, %(qty)s, %(order_type)s,
-                            %(limit_price)s, %(stop_price)s, %(time_in_force)s, %(webhook_id)s, 'open',
-                            %(reserved_cash)s, %(submitted_at)s, %(expires_at)s)
-                    RETURNING {ORDER_COLUMNS}""",
-                {"user": user_id, **fields},
-            ).fetchone()
-    except psycopg.errors.UniqueViolation:
-        raise DuplicateClientOrderId() from None
+    return conn.execute(
+        f"""INSERT INTO paper_orders (user_id, client_order_id, symbol, side, qty, order_type, limit_price,
+                                      stop_price, time_in_force, webhook_id, status, reserved_cash,
+                                      submitted_at, expires_at)
+            VALUES (%(user)s, %(client_order_id)s, %(symbol)s, %(side)s, %(qty)s, %(order_type)s,
+                    %(limit_price)s, %(stop_price)s, %(time_in_force)s, %(webhook_id)s, 'open',
+                    %(reserved_cash)s, %(submitted_at)s, %(expires_at)s)
+            RETURNING {ORDER_COLUMNS}""",
+        {"user": user_id, **fields},
+    ).fetchone()
 
 
 def order_by_client_id(conn: Connection, user_id: int, client_order_id: str) -> dict | None:
