@@ -35,13 +35,14 @@ class PreferencesPatch(BaseModel):
 app = create_app("tickerwatch account")
 
 
+# No I/O (the guard has loaded the user): served on the event loop, not in the thread pool.
 @app.get("/api/v1/protected-view/", response_model=ProtectedOut)
-def protected_view(user: CurrentUser) -> ProtectedOut:
+async def protected_view(user: CurrentUser) -> ProtectedOut:
     return ProtectedOut(status="Request was permitted", user=UserOut.of(user))
 
 
 @app.get("/api/v1/me/", response_model=UserOut)
-def me(user: CurrentUser) -> UserOut:
+async def me(user: CurrentUser) -> UserOut:
     return UserOut.of(user)
 
 

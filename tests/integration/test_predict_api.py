@@ -116,6 +116,8 @@ def test_history_is_own_newest_first_and_paginated(api, users):
     assert page["count"] == 3
     assert [p["horizon"] for p in page["results"]] == [3, 2]
     assert "series" not in page["results"][0]
+    # the summary names its band coverage as the detail does (field aliases), not by attribute names
+    assert set(page["results"][0]["interval_coverage"]) == {"80", "95", "evaluated_points"}
     rest = api.request("GET", "/api/v1/predictions/", params={"limit": 2, "offset": 2}, headers=alice).json()
     assert [p["horizon"] for p in rest["results"]] == [1]
 

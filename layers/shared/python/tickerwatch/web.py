@@ -16,7 +16,9 @@ connection usable.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
 import json
 import re
 import typing
@@ -210,8 +212,10 @@ def _depends_on(dependant, call: Callable) -> bool:
 class GuardedRoute(APIRoute):
     """A route whose guards run before FastAPI reads and validates the body."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, path: str, endpoint: Callable, **kwargs: Any) -> None:
+        if not inspect.iscoroutinefunction(endpoint):
+            endpoint = _serialised_in_its_thread(self, endpoint)
+        super().__init__(path, endpoint, **kwargs)
         self.requires_auth = _depends_on(self.dependant, current_user)
         self.expects_json = self.body_field is not None
         self.discriminator, self.union_tags = _discriminated_union(self.body_field)
@@ -254,6 +258,42 @@ class GuardedRoute(APIRoute):
                 return {**error, "loc": ("body", *loc[2:]), "msg": f"This field does not apply to {loc[1]} alerts."}
             return {**error, "loc": ("body", *loc[2:])}
         return error
+
+
+def _serialised_in_its_thread(route: APIRoute, endpoint: Callable) -> Callable:
+    """A sync endpoint whose answer is exactly its route's response model is serialised where it ran.
+    FastAPI would validate that model again in another hop to the thread pool (a no-op for an instance
+    of the model's own class) before serialising it: about 0.6 ms for a page of 20 alerts. Anything
+    else (a dict, a Response, a route that sets headers through a Response parameter) goes FastAPI's way."""
+
+    @functools.wraps(endpoint)
+    def serialised(*args: Any, **kwargs: Any) -> Any:
+        answer = endpoint(*args, **kwargs)
+        field = route.response_field
+        if field is None or route.dependant.response_param_name or not _is_exactly(answer, route.response_model):
+            return answer
+        body = field.serialize_json(
+            answer,
+            include=route.response_model_include,
+            exclude=route.response_model_exclude,
+            by_alias=route.response_model_by_alias,
+            exclude_unset=route.response_model_exclude_unset,
+            exclude_defaults=route.response_model_exclude_defaults,
+            exclude_none=route.response_model_exclude_none,
+        )
+        return Response(body, status_code=route.status_code or 200, media_type="application/json")
+
+    return serialised
+
+
+def _is_exactly(answer: Any, model: Any) -> bool:
+    """An instance of the model class itself, or a list of them for ``list[Model]``."""
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return type(answer) is model
+    if typing.get_origin(model) is list and isinstance(answer, list):
+        (item,) = typing.get_args(model)
+        return isinstance(item, type) and issubclass(item, BaseModel) and all(type(a) is item for a in answer)
+    return False
 
 
 def _discriminated_union(body_field: Any) -> tuple[str | None, set[str]]:

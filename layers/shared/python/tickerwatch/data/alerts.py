@@ -53,18 +53,21 @@ SELECT a.id, a.symbol, a.alert_type, a.condition, a.threshold_price, a.duration_
             WHEN a.status = 'active' AND c.judged_at > coalesce(a.judged_at, '-infinity') THEN c.quoted_at
             ELSE a.judged_quote_at END AS last_evaluated_quote_at,
        s.current_price, s.price_time,
-       round(market_minutes_between(s.price_time, now())::numeric, 1) AS quote_age_minutes,
+       round(s.age::numeric, 1) AS quote_age_minutes,
        CASE WHEN a.status <> 'active' THEN a.status
             WHEN a.expires_at <= now() THEN 'expired'
             WHEN s.price_time IS NULL THEN 'no_price'
-            WHEN market_minutes_between(s.price_time, now()) > %(max_age)s THEN 'stale_price'
+            WHEN s.age > %(max_age)s THEN 'stale_price'
             WHEN a.alert_type = 'forecast' AND fo.steps_ready IS NOT TRUE THEN 'no_forecast'
             WHEN a.needs_judging THEN 'pending'
             WHEN NOT a.armed THEN 'cooling_down'
             ELSE 'waiting' END AS state,
        fo.error AS forecast_error
   FROM alerts a
-  LEFT JOIN stocks s ON s.symbol = a.symbol
+  LEFT JOIN LATERAL (
+        -- the quote's age once per symbol, not twice per alert (OFFSET 0 keeps the call here)
+        SELECT st.current_price, st.price_time, market_minutes_between(st.price_time, now()) AS age
+          FROM stocks st WHERE st.symbol = a.symbol OFFSET 0) s ON true
   LEFT JOIN evaluation_cursors c ON c.symbol = a.symbol
   LEFT JOIN LATERAL (
         -- a forecast alert's newest forecast: whether it is there, or why it could not be made
@@ -451,28 +454,25 @@ SELECT (SELECT coalesce(array_agg(id), '{}') FROM to_judge) AS ids,
 # again before a recurring alert re-arms. Duration and percent alerts look back through the stored
 # quotes, which must cover the span without a gap longer than the staleness limit (market time).
 _JUDGE = """
-latest_quotes AS (
-    SELECT s.symbol, s.current_price AS price, s.price_time AS quoted_at
-      FROM stocks s
-     WHERE s.price_time IS NOT NULL
-       AND s.symbol IN (SELECT a.symbol FROM alerts a WHERE a.id = ANY(%(ids)s))
-),
-latest AS (
-    -- freshness once per distinct quote time (a fetch stamps its batch alike), not per symbol
-    SELECT l.*, f.fresh
-      FROM latest_quotes l
-      JOIN (SELECT t.quoted_at, market_minutes_between(t.quoted_at, %(now)s) <= %(max_age)s AS fresh
-              FROM (SELECT DISTINCT quoted_at FROM latest_quotes) t) f ON f.quoted_at = l.quoted_at
-),
-candidates AS (
+candidate_rows AS (
+    -- the alerts to judge, each with its stock's latest quote (none before the first), read once
     SELECT a.id, a.user_id, a.symbol, a.alert_type, a.condition, a.threshold_price, a.duration_minutes,
            a.percent, a.window_minutes, a.indicator, a.period, a.other_indicator, a.other_period, a.horizon,
            a.recurring, a.armed, a.cooldown_minutes, a.last_triggered_at, a.events_after, a.needs_judging,
-           l.price, l.quoted_at, (l.quoted_at AT TIME ZONE 'America/New_York')::date AS day,
-           coalesce(l.fresh, false) AS fresh
+           s.current_price AS price, s.price_time AS quoted_at
       FROM alerts a
-      LEFT JOIN latest l ON l.symbol = a.symbol
+      LEFT JOIN stocks s ON s.symbol = a.symbol AND s.price_time IS NOT NULL
      WHERE a.id = ANY(%(ids)s) AND a.status = 'active' AND (a.expires_at IS NULL OR a.expires_at > %(now)s)
+),
+quote_freshness AS (
+    -- once per distinct quote time (a fetch stamps its batch alike), not per symbol
+    SELECT t.quoted_at, market_minutes_between(t.quoted_at, %(now)s) <= %(max_age)s AS fresh
+      FROM (SELECT DISTINCT quoted_at FROM candidate_rows WHERE quoted_at IS NOT NULL) t
+),
+candidates AS (
+    SELECT r.*, (r.quoted_at AT TIME ZONE 'America/New_York')::date AS day, coalesce(f.fresh, false) AS fresh
+      FROM candidate_rows r
+      LEFT JOIN quote_freshness f ON f.quoted_at = r.quoted_at
 ),
 lookback AS (
     -- Per-alert look-ups, each skipped (one-time filter) unless the alert's type needs it, and

@@ -99,23 +99,18 @@ _NO_PLOTS = ',"plot_img":null,"plot_100_dma":null,"plot_200_dma":null,"plot_pred
 
 def entry_json(conn: Connection, user_id: int, prediction_id: int, *, cached: bool | None, plots: bool) -> str | None:
     """One history entry as the JSON the API answers with, spliced together from stored text: a
-    forecast is served without being parsed and serialised again."""
+    forecast is served without being parsed and serialised again. The splicing happens here, not in
+    SQL: there each reference to the stored text de-toasted and decompressed it again (1.8 ms a read
+    against 0.5 ms for the text alone, measured on a 100 KB forecast)."""
     row = conn.execute(
-        """SELECT '{"id":' || p.id || ',"requested_at":' || to_json(p.requested_at)::text
-                  || %(cached)s
-                  || ',' || substr(r.result_json::text, 2, length(r.result_json::text) - 2)
-                  || CASE WHEN %(plots)s AND r.plots_json IS NOT NULL
-                          THEN ',' || substr(r.plots_json::text, 2, length(r.plots_json::text) - 2)
-                          ELSE %(no_plots)s END
-                  || '}' AS body
-             FROM predictions p JOIN prediction_results r ON r.id = p.result_id
-            WHERE p.user_id = %(user)s AND p.id = %(id)s""",
-        {
-            "cached": "" if cached is None else f',"cached":{"true" if cached else "false"}',
-            "plots": plots,
-            "no_plots": _NO_PLOTS,
-            "user": user_id,
-            "id": prediction_id,
-        },
+        "SELECT p.id, to_json(p.requested_at)::text AS requested_at, r.result_json::text AS result,"
+        " CASE WHEN %(plots)s THEN r.plots_json::text END AS plots"
+        " FROM predictions p JOIN prediction_results r ON r.id = p.result_id"
+        " WHERE p.user_id = %(user)s AND p.id = %(id)s",
+        {"plots": plots, "user": user_id, "id": prediction_id},
     ).fetchone()
-    return row["body"] if row else None
+    if row is None:
+        return None
+    cached_field = "" if cached is None else f',"cached":{"true" if cached else "false"}'
+    plot_fields = "," + row["plots"][1:-1] if row["plots"] is not None else _NO_PLOTS
+    return f'{{"id":{row["id"]},"requested_at":{row["requested_at"]}{cached_field},{row["result"][1:-1]}{plot_fields}}}'
