@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 
@@ -47,10 +49,15 @@ def test_the_limit_is_shared_by_every_instance(lambda_api, local_server, db):
 
 
 def test_refreshes_are_limited_per_address(api):
-    for _ in range(30):
-        assert api.request("POST", "/api/v1/token/refresh/", json_body={"refresh": "garbage"}).status_code == 401
-    reply = api.request("POST", "/api/v1/token/refresh/", json_body={"refresh": "garbage"})
-    assert reply.status_code == 429
+    started = time.monotonic()
+    answers = []
+    while len(answers) < 60 and 429 not in answers:
+        reply = api.request("POST", "/api/v1/token/refresh/", json_body={"refresh": "garbage"})
+        answers.append(reply.status_code)
+    elapsed = time.monotonic() - started
+    assert answers[-1] == 429 and set(answers[:-1]) == {401}
+    # 30 a minute: a burst of 30, then one more each 2 seconds, which a loaded machine can take to send them
+    assert 30 <= len(answers) - 1 <= 30 + int(elapsed / 2)
     assert 1 <= int(reply.headers["retry-after"]) <= 2
 
 
