@@ -63,15 +63,20 @@ def start_server(port: int, workers: int, limits: dict[str, str] | None = None) 
     command = [sys.executable, "-m", "tickerwatch.cli", "serve", "--no-jobs", "--port", str(port)]
     command += ["--log-level", "warning", "--workers", str(workers)]
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    wait_until_up(server, port)
+    return server
+
+
+def wait_until_up(server: subprocess.Popen, port: int) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/api/v1/health/", timeout=1).status_code == 200:
-                return server
+                return
         except httpx.HTTPError:
             time.sleep(0.2)
     server.kill()
-    raise SystemExit("server did not start")
+    raise SystemExit(f"server on port {port} did not start")
 
 
 def seed(base: str) -> list[dict]:
@@ -214,60 +219,113 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p * (len(ordered) - 1)))] * 1000
 
 
+def start_bare_app(port: int, workers: int) -> subprocess.Popen:
+    """bench/_bare_app.py: the same reads without our edge, the rest of the API behind them."""
+    env = {**os.environ, "POWERTOOLS_LOG_LEVEL": "WARNING", **RAISED_LIMITS}
+    command = [sys.executable, "-m", "uvicorn", "_bare_app:app", "--app-dir", str(ROOT / "bench"), "--port", str(port)]
+    command += ["--workers", str(workers), "--log-level", "warning", "--no-proxy-headers"]
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    wait_until_up(server, port)
+    return server
+
+
+def reads_per_second(run: dict) -> float:
+    return sum(len(v) for k, v in run["timings"].items() if k in READS) / run["wall"]
+
+
+def median_run(runs: list[dict]) -> dict:
+    """The median run by reads a second, with every run's rate and the reads' p50 and p99."""
+    runs = sorted(runs, key=reads_per_second)
+    result = runs[len(runs) // 2]
+    read_times = [t for k, v in result["timings"].items() if k in READS for t in v]
+    return {
+        **result,
+        "rates": [reads_per_second(r) for r in runs],
+        "reads": reads_per_second(result),
+        "p50": percentile(read_times, 0.5),
+        "p99": percentile(read_times, 0.99),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--levels", default="1,4,8,16,32")
     parser.add_argument("--workers", type=int, default=3, help="uvicorn worker processes")
     parser.add_argument("--repeat", type=int, default=3, help="runs per level; the median run is printed")
+    parser.add_argument(
+        "--bare-levels", default="8,16", help="levels also run against bench/_bare_app.py, alternately ('' for none)"
+    )
     args = parser.parse_args()
+    levels = [int(c) for c in args.levels.split(",")]
+    bare_levels = {int(c) for c in args.bare_levels.split(",") if c}
 
     bench_database("tickerwatch_bench_load")
-    port = 8799
+    port, bare_port = 8799, 8798
     server = start_server(port, args.workers)
+    bare = start_bare_app(bare_port, args.workers) if bare_levels else None
     try:
         accounts = seed(f"http://127.0.0.1:{port}")
         out(f"seeded {USERS} users x {ALERTS_PER_USER} alerts; server workers={args.workers}; {os.cpu_count()} cores")
         out(f"{'conc':>5} {'req/s':>8} {'reads/s':>8} {'errors':>6}  per endpoint: p50 / p95 / p99 ms")
-        best_within_50ms = most_reads = 0.0
-        for concurrency in (int(c) for c in args.levels.split(",")):
-            runs = []
+        best_within_50ms = most_reads = bare_within_50ms = 0.0
+        compared = []
+        for concurrency in levels:
+            ours, theirs = [], []
             for _ in range(args.repeat):
-                asyncio.run(level(port, accounts, concurrency, 1.0))  # warm the connections and threads
-                runs.append(asyncio.run(level(port, accounts, concurrency, args.seconds)))
-            rates = sorted(sum(len(v) for k, v in r["timings"].items() if k in READS) / r["wall"] for r in runs)
-            runs.sort(key=lambda r: sum(len(v) for k, v in r["timings"].items() if k in READS) / r["wall"])
-            result = runs[len(runs) // 2]
+                # Alternately, so that both meet the same moments of this shared machine.
+                for target, runs in ((port, ours), (bare_port, theirs)):
+                    if target == bare_port and concurrency not in bare_levels:
+                        continue
+                    asyncio.run(level(target, accounts, concurrency, 1.0))  # warm the connections and threads
+                    runs.append(asyncio.run(level(target, accounts, concurrency, args.seconds)))
+            result = median_run(ours)
             timings, wall = result["timings"], result["wall"]
             total = sum(len(v) for v in timings.values())
-            reads = sum(len(v) for k, v in timings.items() if k in READS)
             parts = [
                 f"{name} {percentile(v, 0.5):.1f}/{percentile(v, 0.95):.1f}/{percentile(v, 0.99):.1f}"
                 for name, v in sorted(timings.items())
             ]
-            read_times = [t for k, v in timings.items() if k in READS for t in v]
-            most_reads = max(most_reads, reads / wall)
-            if percentile(read_times, 0.99) <= 50:
-                best_within_50ms = max(best_within_50ms, reads / wall)
+            most_reads = max(most_reads, result["reads"])
+            if result["p99"] <= 50:
+                best_within_50ms = max(best_within_50ms, result["reads"])
             out(
-                f"{concurrency:>5} {total / wall:>8.0f} {reads / wall:>8.0f} {result['errors']:>6}  "
-                f"reads p50 {percentile(read_times, 0.5):.1f} p99 {percentile(read_times, 0.99):.1f} | "
+                f"{concurrency:>5} {total / wall:>8.0f} {result['reads']:>8.0f} {result['errors']:>6}  "
+                f"reads p50 {result['p50']:.1f} p99 {result['p99']:.1f} | "
                 + "  ".join(parts)
-                + f"  (reads/s of each run: {', '.join(f'{r:.0f}' for r in rates)})"
+                + f"  (reads/s of each run: {', '.join(f'{r:.0f}' for r in result['rates'])})"
             )
+            if theirs:
+                compared.append((concurrency, result, median_run(theirs)))
         out(
             f"(each line: the median of {args.repeat} {args.seconds:.0f}-second runs, each after a 1-second warm-up;"
             " percentiles over all its requests)"
         )
+        if compared:
+            out(
+                "the same reads on bare FastAPI (bench/_bare_app.py: same token check, SQL and JSON, none of our edge),"
+            )
+            out("run alternately with the lines above:")
+            out(f"{'conc':>5} {'ours reads/s':>13} {'p99':>7} {'bare reads/s':>13} {'p99':>7} {'ours/bare':>10}")
+            for concurrency, mine, theirs_run in compared:
+                bare_within_50ms = max(bare_within_50ms, theirs_run["reads"] if theirs_run["p99"] <= 50 else 0.0)
+                out(
+                    f"{concurrency:>5} {mine['reads']:>13.0f} {mine['p99']:>7.1f} {theirs_run['reads']:>13.0f}"
+                    f" {theirs_run['p99']:>7.1f} {mine['reads'] / theirs_run['reads']:>10.2f}"
+                    f"  (bare, each run: {', '.join(f'{r:.0f}' for r in theirs_run['rates'])})"
+                )
         record(
             "load",
             cores=os.cpu_count() or 1,
             saturated_reads_per_second=most_reads,
             reads_per_second_at_p99_50ms=best_within_50ms,
+            bare_reads_per_second_at_p99_50ms=bare_within_50ms,
         )
     finally:
-        server.terminate()
-        server.wait(30)
+        for process in (server, bare):
+            if process is not None:
+                process.terminate()
+                process.wait(30)
 
     # The password-guessing storm the edge must absorb, against the default rate limits.
     server = start_server(port, args.workers, limits={})

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Annotated
+
+import httpx
 import pytest
+from fastapi import Depends, FastAPI, Request
+
+from tickerwatch.web import CurrentUser, GuardedRoute
 
 
 def test_nul_bytes_are_a_400_naming_the_field(api, users):
@@ -50,6 +57,61 @@ def test_a_missing_token_is_401_before_the_body_is_looked_at(api):
         reply = api.request("POST", "/api/v1/predict/", content=content)
         assert reply.status_code == 401, content[:20]
         assert reply.headers["www-authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize("token", [None, "not-a-token", "eyJhbGciOiJIUzI1NiJ9.e30.c2lnbmF0dXJl"])
+def test_a_missing_or_bad_token_on_a_read_is_401_before_its_query_is_looked_at(api, token):
+    # Reads verify the token on the event loop and read the user in the endpoint's thread; a token
+    # that does not verify still goes the whole way first.
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    reply = api.request("GET", "/api/v1/alerts/", params={"offset": "-1"}, headers=headers)
+    assert reply.status_code == 401
+    assert reply.headers["www-authenticate"] == "Bearer"
+
+
+def test_the_token_of_a_deleted_user_is_401_on_reads_and_before_a_body(api, users, db):
+    auth = users.signed_in("gone")
+    assert api.request("GET", "/api/v1/alerts/", headers=auth).status_code == 200
+    db.one(lambda conn: conn.execute("DELETE FROM users WHERE username = 'gone'"))
+    for path in ("/api/v1/alerts/", "/api/v1/predictions/", "/api/v1/watchlists/"):
+        reply = api.request("GET", path, headers=auth)
+        assert reply.status_code == 401, path
+        assert reply.json() == {"detail": "Token is invalid or expired."}
+    assert api.request("GET", "/api/v1/alerts/", params={"offset": "-1"}, headers=auth).status_code == 400
+    reply = api.request("PATCH", "/api/v1/me/", content=b'{"email_notifications": ', headers=auth)
+    assert reply.status_code == 401
+
+
+def _owner_id(request: Request) -> int:
+    return request.state.user.id
+
+
+def _app_with_a_dependency_reading_the_user() -> FastAPI:
+    app = FastAPI()
+    app.router.route_class = GuardedRoute
+
+    @app.get("/mine")
+    def mine(user: CurrentUser, seen: Annotated[int, Depends(_owner_id)]) -> dict:
+        return {"user": user.id, "seen": seen}
+
+    return app
+
+
+def test_a_read_with_another_dependency_gets_the_user_before_it_runs(users, api):
+    # Only a read whose sole dependency is the user reads it in the endpoint's thread; a dependency
+    # that reads the user (a per-user limit) must find it there already.
+    async def read(headers: dict[str, str]) -> httpx.Response:
+        transport = httpx.ASGITransport(app=_app_with_a_dependency_reading_the_user())
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await client.get("/mine", headers=headers)
+
+    loop = asyncio.new_event_loop()  # not asyncio.run, which leaves Mangum's thread without a current loop
+    try:
+        reply = loop.run_until_complete(read(users.signed_in("dep")))
+    finally:
+        loop.close()
+    assert reply.status_code == 200
+    assert reply.json()["seen"] == reply.json()["user"]
 
 
 def test_a_body_that_is_not_json_is_415(api, users):

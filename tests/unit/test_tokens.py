@@ -114,3 +114,18 @@ def test_an_unknown_key_id_makes_a_stale_instance_fetch_the_keys_again():
     # when it sees a token naming the new key, it reloads the keys once and accepts the token.
     assert policy(OLD_KEY, reload=reload).decode(token, "access")["sub"] == "42"
     assert reloads == [1]
+
+
+def test_a_check_without_io_never_fetches_the_keys_again():
+    # The event loop's check of a read's token must not call Secrets Manager: a token naming a key
+    # this instance does not hold is left to the thread pool, which may fetch the keys again.
+    token = policy(NEW_KEY, OLD_KEY).access_token(42, datetime.now(UTC))
+    reloads = []
+
+    def reload():
+        reloads.append(1)
+        return SigningKeys(NEW_KEY, (OLD_KEY,))
+
+    with pytest.raises(AuthenticationFailed):
+        policy(OLD_KEY, reload=reload).decode(token, "access", reload=False)
+    assert reloads == []

@@ -136,11 +136,12 @@ class TokenPolicy:
         claims = {"sub": str(user_id), "type": "refresh", "jti": str(jti), "fam": str(family)}
         return self._encode(claims, self.refresh_ttl, now)
 
-    def decode(self, token: str, expected_type: str) -> dict[str, Any]:
+    def decode(self, token: str, expected_type: str, reload: bool = True) -> dict[str, Any]:
+        """The token's claims; ``reload=False`` never fetches the keys again (no I/O)."""
         try:
             kid = jwt.get_unverified_header(token).get("kid")
             key = self.keys.for_id(kid)
-            if key is None and self.reload_keys is not None:
+            if key is None and reload and self.reload_keys is not None:
                 key = self.reload_keys().for_id(kid)
             if key is None:
                 raise AuthenticationFailed(BAD_TOKEN)
