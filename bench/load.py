@@ -140,11 +140,10 @@ def choose(rng: random.Random, account: dict) -> tuple[str, str, str, dict, byte
 
 async def level(port: int, accounts: list[dict], concurrency: int, seconds: float) -> dict:
     timings: dict[str, list[float]] = defaultdict(list)
-    errors = 0
+    errors: Counter = Counter()  # (request, status) of each answer >= 400
     stop_at = time.perf_counter() + seconds
 
     async def worker(index: int) -> None:
-        nonlocal errors
         rng = random.Random(index)
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         client = Client(reader, writer)
@@ -156,7 +155,7 @@ async def level(port: int, accounts: list[dict], concurrency: int, seconds: floa
                 status, reply = await client.request(method, path, headers, body)
                 elapsed = time.perf_counter() - started
                 if status >= 400:
-                    errors += 1
+                    errors[name, status] += 1
                 elif name == "refresh":  # a well-behaved client keeps the rotated pair
                     account.update(json.loads(reply))
                 timings[name].append(elapsed)
@@ -164,7 +163,6 @@ async def level(port: int, accounts: list[dict], concurrency: int, seconds: floa
             writer.close()
 
     async def logins() -> None:
-        nonlocal errors
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         client = Client(reader, writer)
         rng = random.Random(-1)
@@ -175,7 +173,8 @@ async def level(port: int, accounts: list[dict], concurrency: int, seconds: floa
                 started = time.perf_counter()
                 status, _ = await client.request("POST", "/api/v1/token/", {}, body)
                 timings["login"].append(time.perf_counter() - started)
-                errors += status >= 400
+                if status >= 400:
+                    errors["login", status] += 1
                 pause = 1 / LOGINS_PER_SECOND - (time.perf_counter() - started)
                 await asyncio.sleep(max(0.0, min(pause, stop_at - time.perf_counter())))
         finally:
@@ -290,11 +289,16 @@ def main() -> None:
             if result["p99"] <= 50:
                 best_within_50ms = max(best_within_50ms, result["reads"])
             out(
-                f"{concurrency:>5} {total / wall:>8.0f} {result['reads']:>8.0f} {result['errors']:>6}  "
+                f"{concurrency:>5} {total / wall:>8.0f} {result['reads']:>8.0f} {result['errors'].total():>6}  "
                 f"reads p50 {result['p50']:.1f} p99 {result['p99']:.1f} | "
                 + "  ".join(parts)
                 + f"  (reads/s of each run: {', '.join(f'{r:.0f}' for r in result['rates'])})"
             )
+            if result["errors"]:
+                out(
+                    "      errors: "
+                    + ", ".join(f"{name} {status}: {n}" for (name, status), n in result["errors"].items())
+                )
             if theirs:
                 compared.append((concurrency, result, median_run(theirs)))
         out(
