@@ -306,8 +306,8 @@ def _serialised_in_its_thread(route: GuardedRoute, endpoint: Callable) -> Callab
 
 
 # Blocking work of a request (a sync endpoint, reading the user) runs here: asyncio's executor with the
-# request's context (its log keys) copied in. Starlette's run_in_threadpool (anyio) cost 60 us of CPU a
-# hop on this machine, this 24; 40 threads, as anyio's default limit.
+# request's context (its log keys) copied in. Starlette's run_in_threadpool (anyio) costs 65 us of CPU a
+# hop on the development machine, this 27 (bench/thread_hop.py); 40 threads, as anyio's default limit.
 _THREADS = concurrent.futures.ThreadPoolExecutor(max_workers=40, thread_name_prefix="request")
 
 
@@ -479,9 +479,10 @@ def _authenticate(request: Request) -> User:
 
 
 def _token_verifies_here(request: Request) -> bool:
-    """Whether the access token verifies with the keys in hand, without I/O (so on the event loop).
-    False sends the request the thread-pool way, which answers a missing or bad token with its 401
-    (and fetches the keys again for an unknown key id) before anything else is read."""
+    """Whether the access token verifies with the keys in hand, on the event loop: no I/O once the keys
+    are cached (in AWS the first request of an instance fetches them, and Lambda runs one request at a
+    time). False sends the request the thread-pool way, which answers a missing or bad token with its
+    401 (and fetches the keys again for an unknown key id) before anything else is read."""
     token = _bearer_token(request)
     if token is None:
         return False
