@@ -59,20 +59,25 @@ RAISED_LIMITS = {
 
 
 def start_server(port: int, workers: int, limits: dict[str, str] | None = None) -> subprocess.Popen:
-    env = {**os.environ, "POWERTOOLS_LOG_LEVEL": "WARNING", **(RAISED_LIMITS if limits is None else limits)}
     command = [sys.executable, "-m", "tickerwatch.cli", "serve", "--no-jobs", "--port", str(port)]
-    command += ["--log-level", "warning", "--workers", str(workers)]
+    return launch([*command, "--log-level", "warning", "--workers", str(workers)], port, limits)
+
+
+def start_bare_app(port: int, workers: int) -> subprocess.Popen:
+    """bench/_bare_app.py: the same reads without our edge, the rest of the API behind them."""
+    command = [sys.executable, "-m", "uvicorn", "_bare_app:app", "--app-dir", str(ROOT / "bench"), "--port", str(port)]
+    return launch([*command, "--workers", str(workers), "--log-level", "warning", "--no-proxy-headers"], port)
+
+
+def launch(command: list[str], port: int, limits: dict[str, str] | None = None) -> subprocess.Popen:
+    """A server process with quiet logs and the given rate limits (raised unless told), once it answers."""
+    env = {**os.environ, "POWERTOOLS_LOG_LEVEL": "WARNING", **(RAISED_LIMITS if limits is None else limits)}
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
-    wait_until_up(server, port)
-    return server
-
-
-def wait_until_up(server: subprocess.Popen, port: int) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/api/v1/health/", timeout=1).status_code == 200:
-                return
+                return server
         except httpx.HTTPError:
             time.sleep(0.2)
     server.kill()
@@ -216,16 +221,6 @@ async def login_storm(port: int, accounts: list[dict], seconds: float, storm: bo
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p * (len(ordered) - 1)))] * 1000
-
-
-def start_bare_app(port: int, workers: int) -> subprocess.Popen:
-    """bench/_bare_app.py: the same reads without our edge, the rest of the API behind them."""
-    env = {**os.environ, "POWERTOOLS_LOG_LEVEL": "WARNING", **RAISED_LIMITS}
-    command = [sys.executable, "-m", "uvicorn", "_bare_app:app", "--app-dir", str(ROOT / "bench"), "--port", str(port)]
-    command += ["--workers", str(workers), "--log-level", "warning", "--no-proxy-headers"]
-    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
-    wait_until_up(server, port)
-    return server
 
 
 def reads_per_second(run: dict) -> float:

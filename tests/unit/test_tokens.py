@@ -102,30 +102,31 @@ def test_a_token_from_before_key_ids_is_checked_against_the_current_key_only():
         policy(NEW_KEY, OLD_KEY).decode(jwt.encode(claims, OLD_KEY, algorithm="HS256"), "access")
 
 
-def test_an_unknown_key_id_makes_a_stale_instance_fetch_the_keys_again():
-    # Given an instance that cached the keys before a rotation another instance already signs with,
-    token = policy(NEW_KEY, OLD_KEY).access_token(42, datetime.now(UTC))
-    reloads = []
+def stale_instance() -> tuple[str, TokenPolicy, list[int]]:
+    """A token signed after a rotation, the policy of an instance that cached the keys before it, and the
+    record of that instance's key fetches."""
+    reloads: list[int] = []
 
     def reload():
         reloads.append(1)
         return SigningKeys(NEW_KEY, (OLD_KEY,))
 
+    token = policy(NEW_KEY, OLD_KEY).access_token(42, datetime.now(UTC))
+    return token, policy(OLD_KEY, reload=reload), reloads
+
+
+def test_an_unknown_key_id_makes_a_stale_instance_fetch_the_keys_again():
+    # Given an instance that cached the keys before a rotation another instance already signs with,
+    token, stale, reloads = stale_instance()
     # when it sees a token naming the new key, it reloads the keys once and accepts the token.
-    assert policy(OLD_KEY, reload=reload).decode(token, "access")["sub"] == "42"
+    assert stale.decode(token, "access")["sub"] == "42"
     assert reloads == [1]
 
 
 def test_a_check_without_io_never_fetches_the_keys_again():
     # The event loop's check of a read's token must not call Secrets Manager: a token naming a key
     # this instance does not hold is left to the thread pool, which may fetch the keys again.
-    token = policy(NEW_KEY, OLD_KEY).access_token(42, datetime.now(UTC))
-    reloads = []
-
-    def reload():
-        reloads.append(1)
-        return SigningKeys(NEW_KEY, (OLD_KEY,))
-
+    token, stale, reloads = stale_instance()
     with pytest.raises(AuthenticationFailed):
-        policy(OLD_KEY, reload=reload).decode(token, "access", reload=False)
+        stale.decode(token, "access", reload=False)
     assert reloads == []
