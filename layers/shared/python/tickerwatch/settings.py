@@ -26,6 +26,8 @@ class Settings(BaseModel):
     # With neither, the local commands start the embedded Postgres under data_dir.
     database_url: str | None = Field(None, alias="DATABASE_URL")
     database_url_secret_arn: str | None = Field(None, alias="DATABASE_URL_SECRET_ARN")
+    # Server-side prepared statements (db.py); false for a transaction pooler that cannot route them.
+    database_prepared_statements: bool = Field(True, alias="DATABASE_PREPARED_STATEMENTS")
 
     jwt_secret: str | None = Field(None, alias="JWT_SECRET")
     jwt_secret_arn: str | None = Field(None, alias="JWT_SECRET_ARN")

@@ -241,8 +241,8 @@ class GuardedRoute(APIRoute):
             return await checked(request)
 
         async def checked(request: Request):
-            if self.reads_user_in_endpoint and _token_verifies_here(request):
-                request.state.user = UserToRead(request)
+            if self.reads_user_in_endpoint and (user_id := _user_id_verified_here(request)) is not None:
+                request.state.user = UserToRead(request, user_id)
             elif self.requires_auth:
                 request.state.user = await in_thread(_authenticate, request)
             _refuse_nul_in_url(request)
@@ -282,7 +282,7 @@ def _serialised_in_its_thread(route: GuardedRoute, endpoint: Callable) -> Callab
     def serialised_here(*args: Any, **kwargs: Any) -> Any:
         for name, value in kwargs.items():
             if type(value) is UserToRead:
-                kwargs[name] = value.request.state.user = _authenticate(value.request)
+                kwargs[name] = value.request.state.user = accounts.token_user(get_database(), value.user_id)
         answer = endpoint(*args, **kwargs)
         field = route.response_field
         if field is None or route.sets_response_fields or not _is_exactly(answer, route.response_model):
@@ -478,29 +478,29 @@ def _authenticate(request: Request) -> User:
     return accounts.authenticate(get_database(), token_policy(), token)
 
 
-def _token_verifies_here(request: Request) -> bool:
-    """Whether the access token verifies with the keys in hand, on the event loop: no I/O once the keys
-    are cached (in AWS the first request of an instance fetches them, and Lambda runs one request at a
-    time). False sends the request the thread-pool way, which answers a missing or bad token with its
-    401 (and fetches the keys again for an unknown key id) before anything else is read."""
+def _user_id_verified_here(request: Request) -> int | None:
+    """The user id of an access token that verifies with the keys in hand, on the event loop: no I/O
+    once the keys are cached (in AWS the first request of an instance fetches them, and Lambda runs one
+    request at a time). None sends the request the thread-pool way, which answers a missing or bad token
+    with its 401 (and fetches the keys again for an unknown key id) before anything else is read."""
     token = _bearer_token(request)
     if token is None:
-        return False
+        return None
     try:
-        token_policy().decode(token, "access", reload=False)
+        return accounts.verified_user_id(token_policy(), token, reload=False)
     except errors.AuthenticationFailed:
-        return False
-    return True
+        return None
 
 
 class UserToRead:
     """The user of a request whose token verified on the event loop, read from the database in the
     endpoint's own thread (``_serialised_in_its_thread``) rather than in a thread hop of its own."""
 
-    __slots__ = ("request",)
+    __slots__ = ("request", "user_id")
 
-    def __init__(self, request: Request) -> None:
+    def __init__(self, request: Request, user_id: int) -> None:
         self.request = request
+        self.user_id = user_id
 
 
 async def current_user(request: Request) -> User:
