@@ -40,7 +40,9 @@ ASSUMED = {
     "fetches_with_new_prices_per_month": 14 * 21,  # market hours' fetches on 21 trading days
     "snapstart_restores_per_month": 100_000,
     "postgres_query_ms": 1.0,  # one round trip from Lambda to Postgres in the same region
-    "postgres_cpu_ms_per_read": 0.6,  # profiled once in the load run (docs/benchmarks.md), not in results.json
+    # Measured by /proc under the load bench's mix with prepared statements, 0.19-0.44 ms a request over the
+    # machine's fast and slow hours of 2026-11-24 (docs/benchmarks.md); not in results.json.
+    "postgres_cpu_ms_per_read": 0.3,
     "days_per_month": 30,
 }
 

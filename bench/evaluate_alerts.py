@@ -121,7 +121,10 @@ def move_all_prices(db, t1: datetime) -> None:
 
 
 def per_alert_loop(db, limit: int) -> tuple[float, int]:
-    """The ORM way: one query per alert for its price, the decision in Python, one write per firing."""
+    """The ORM way: one query per alert for its price, the decision in Python, one write per firing.
+    Unprepared, as Django runs it (its psycopg cursors bind parameters client-side and never prepare):
+    our own connections prepare a statement on its fifth run, which made this loop faster than the ORM
+    it stands for (10,000 alerts in 1.03-1.13 s, against 1.44 s unprepared the night before)."""
 
     def work(conn):
         rows = conn.execute(
@@ -132,7 +135,7 @@ def per_alert_loop(db, limit: int) -> tuple[float, int]:
         ).fetchall()
         for alert in rows:
             stock = conn.execute(
-                "SELECT current_price, price_time FROM stocks WHERE symbol = %s", (alert["symbol"],)
+                "SELECT current_price, price_time FROM stocks WHERE symbol = %s", (alert["symbol"],), prepare=False
             ).fetchone()
             price = stock["current_price"]
             hit = (
@@ -141,7 +144,9 @@ def per_alert_loop(db, limit: int) -> tuple[float, int]:
                 else price <= alert["threshold_price"]
             )
             if hit:
-                conn.execute("UPDATE alerts SET status = 'triggered', armed = false WHERE id = %s", (alert["id"],))
+                conn.execute(
+                    "UPDATE alerts SET status = 'triggered', armed = false WHERE id = %s", (alert["id"],), prepare=False
+                )
         conn.rollback()  # leave the data as it was
         return len(rows)
 
@@ -318,10 +323,14 @@ def seed_side(db, t: datetime, alerts: int) -> None:
     """Three more sets of 5,000 tickers, each with ``alerts`` alerts judged on a quote 30 minutes before
     ``t``: I (indicator alerts, a year of bars rising 10%, so short averages sit above long ones),
     T (threshold alerts), F (forecast alerts on stored forecasts). 1% of the tickers' alerts fire."""
+    from tickerwatch.market_time import NEW_YORK
+
     base = {i: 20.0 + (i % 480) for i in range(TICKERS)}
     before = t - timedelta(minutes=30)
     days = []
-    day = t.date() - timedelta(days=1)
+    # Bars up to the day before the quotes' day in New York (the evaluator's day): by the UTC date, in the
+    # hours when UTC is a day ahead, the newest bar would be today's and the warmed averages one day late.
+    day = t.astimezone(NEW_YORK).date() - timedelta(days=1)
     while len(days) < SIDE_BARS:
         if day.weekday() < 5:
             days.append(day)
@@ -504,6 +513,16 @@ def side_cases(db, t: datetime, alerts: int) -> dict[str, float]:
     out(f"  indicator / threshold run: {warmed:.1f}x with the averages warmed, {cold:.1f}x with a cold cache")
     averages = db.run(lambda conn: conn.execute("SELECT count(*) AS n FROM moving_averages").fetchone()["n"])
     out(f"  averages cached: {averages:,} (per symbol, kind, period and last bar; not per alert)")
+    plans = db.one(
+        lambda conn: conn.execute(
+            "SELECT count(*) AS statements, coalesce(sum(generic_plans), 0) AS generic,"
+            " coalesce(sum(custom_plans), 0) AS custom FROM pg_prepared_statements"
+        ).fetchone()
+    )
+    out(
+        f"  the evaluator's connection: {plans['statements']} prepared statements, planned {plans['custom']} times"
+        f" for their parameters and {plans['generic']} times generically"
+    )
     return figures
 
 

@@ -684,3 +684,28 @@ def test_each_run_reports_how_long_the_oldest_unsent_email_has_waited(db, user):
     # and once it is sent, nothing waits.
     run(db, RecordingSender(), now=WED_3PM + timedelta(minutes=10))
     assert reported() == 0
+
+
+def test_the_claims_statements_are_planned_for_each_runs_parameters(db, user, database_url):
+    # Given an evaluator whose connection has run the claim often enough for its statements to be prepared,
+    from tickerwatch.data import alerts as store
+
+    evaluator = Database(database_url)
+    quote(db, "ACME", 99.0, WED_3PM - timedelta(minutes=31))
+    alert(db, user, alert_type="threshold", condition="above", threshold_price=Decimal("1000"))
+    try:
+        for minute in range(12):
+            quote(db, "ACME", 100.0 + minute, WED_3PM - timedelta(minutes=30 - minute))
+            evaluator.run(lambda conn, m=minute: store.claim_triggers(conn, WED_3PM + timedelta(seconds=m), 120))
+        # then Postgres planned them for the run's own parameters each time, never with a generic plan
+        # that quiet runs made look cheap.
+        plans = evaluator.one(
+            lambda conn: conn.execute(
+                "SELECT count(*) AS n, coalesce(sum(generic_plans), 0) AS generic FROM pg_prepared_statements"
+                " WHERE statement NOT LIKE '%%pg_advisory_xact_lock%%'"
+            ).fetchone()
+        )
+        assert plans["n"] >= 2
+        assert plans["generic"] == 0
+    finally:
+        evaluator.close_all()

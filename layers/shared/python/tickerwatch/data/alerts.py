@@ -684,7 +684,12 @@ EVALUATION_LOCK_KEY = 7_320_114_502
 
 
 def claim_triggers(conn: Connection, now: datetime, max_age_minutes: int) -> dict[str, Any]:
-    conn.execute("SELECT pg_advisory_xact_lock(%s)", (EVALUATION_LOCK_KEY,))
+    # The run's statements are prepared (parsed once) but planned for each run's parameters: after a few
+    # runs Postgres would otherwise settle on a generic plan, costed blind to how many prices moved.
+    conn.execute(
+        "SELECT pg_advisory_xact_lock(%s), set_config('plan_cache_mode', 'force_custom_plan', true)",
+        (EVALUATION_LOCK_KEY,),
+    )
     params: dict[str, Any] = {"now": now, "max_age": max_age_minutes}
     found = conn.execute(FIND_CANDIDATES, params).fetchone()
     params |= {k: found[k] for k in ("ids", "symbols", "quoted", "prices")}
