@@ -513,16 +513,6 @@ def side_cases(db, t: datetime, alerts: int) -> dict[str, float]:
     out(f"  indicator / threshold run: {warmed:.1f}x with the averages warmed, {cold:.1f}x with a cold cache")
     averages = db.run(lambda conn: conn.execute("SELECT count(*) AS n FROM moving_averages").fetchone()["n"])
     out(f"  averages cached: {averages:,} (per symbol, kind, period and last bar; not per alert)")
-    plans = db.one(
-        lambda conn: conn.execute(
-            "SELECT count(*) AS statements, coalesce(sum(generic_plans), 0) AS generic,"
-            " coalesce(sum(custom_plans), 0) AS custom FROM pg_prepared_statements"
-        ).fetchone()
-    )
-    out(
-        f"  the evaluator's connection: {plans['statements']} prepared statements, planned {plans['custom']} times"
-        f" for their parameters and {plans['generic']} times generically"
-    )
     return figures
 
 
