@@ -82,7 +82,7 @@ def test_a_statement_is_prepared_on_the_server_after_its_fifth_run_unless_turned
 
 @pytest.mark.parametrize("unit", ["one", "run"])
 def test_a_prepared_statement_outliving_a_schema_change_is_run_again_on_a_fresh_connection(database_url, unit):
-    # Given a statement prepared on a kept connection,
+    # Given a statement prepared on the connections kept,
     database = Database(database_url)
     with connect(database_url, autocommit=True) as admin:
         admin.execute("DROP TABLE IF EXISTS plan_probe")
@@ -91,13 +91,15 @@ def test_a_prepared_statement_outliving_a_schema_change_is_run_again_on_a_fresh_
         try:
             read = lambda conn: conn.execute("SELECT * FROM plan_probe").fetchall()  # noqa: E731
             for _ in range(PREPARE_AFTER + 1):
-                assert getattr(database, unit)(read) == [{"id": 1}]
+                # two connections kept (one unit of work inside another), both with the statement prepared
+                both = getattr(database, unit)(lambda conn: (read(conn), getattr(database, unit)(read)))
+                assert both == ([{"id": 1}], [{"id": 1}])
             assert _prepared_on_the_connection(database) == 1
             # when a migration changes what it returns,
             admin.execute("ALTER TABLE plan_probe ADD COLUMN note text DEFAULT 'x'")
             # then the next unit of work answers from the new schema instead of failing,
             assert getattr(database, unit)(read) == [{"id": 1, "note": "x"}]
-            # and the connection that could not run the statement was not kept.
+            # and no connection that could not run the statement was kept.
             assert _prepared_on_the_connection(database) == 0
         finally:
             database.close_all()

@@ -5,7 +5,7 @@ failover, a restart, a SnapStart restore) the unit of work is retried once on a 
 connection. Nothing has been committed at that point, so the retry cannot double-apply.
 
 A statement run a fifth time on a connection becomes a server-side prepared statement (psycopg's
-default): Postgres then skips parsing and planning it, which measured about 40% of its CPU a read
+default): Postgres then skips parsing and planning it, which measured about half of its CPU a read
 (bench/load.py). PgBouncer in transaction mode routes them from 1.21 on (``max_prepared_statements``);
 ``DATABASE_PREPARED_STATEMENTS=false`` turns them off for a pooler that cannot.
 """
@@ -115,6 +115,8 @@ class Database:
                     self._checkin(conn, generation)
                     raise
                 conn.close()
+                # The schema change staled the statement on every connection kept, not only this one.
+                self.close_all()
                 if attempt == 2:
                     raise
                 logger.warning("a prepared statement outlived a schema change; reconnecting once")
