@@ -37,7 +37,7 @@ def connect(url: str, *, autocommit: bool = False, prepared_statements: bool = T
     )
 
 
-def _plan_went_stale(error: psycopg.Error) -> bool:
+def _plan_went_stale(error: BaseException) -> bool:
     """A migration changed what a prepared statement returns: Postgres refuses the statement on that
     connection from then on (psycopg keeps its name), so the connection must be dropped."""
     return isinstance(error, psycopg.errors.FeatureNotSupported) and "cached plan" in str(error)
@@ -109,19 +109,15 @@ class Database:
                     logger.warning("database connection lost; reconnecting once")
                     continue
                 raise
-            except psycopg.errors.FeatureNotSupported as error:
-                self._rollback(conn)
-                if not _plan_went_stale(error):
-                    self._checkin(conn, generation)
+            except BaseException as error:
+                if _plan_went_stale(error):
+                    conn.close()
+                    # The schema change staled the statement on every connection kept, not only this one.
+                    self.close_all()
+                    if attempt == 1:
+                        logger.warning("a prepared statement outlived a schema change; reconnecting once")
+                        continue
                     raise
-                conn.close()
-                # The schema change staled the statement on every connection kept, not only this one.
-                self.close_all()
-                if attempt == 2:
-                    raise
-                logger.warning("a prepared statement outlived a schema change; reconnecting once")
-                continue
-            except BaseException:
                 self._rollback(conn)
                 self._checkin(conn, generation)
                 raise
