@@ -37,10 +37,12 @@ $(STAMP): pyproject.toml
 
 # Training (and its test) only. torch is pinned: on these machines 2.13.0 is a CPU wheel on disk,
 # while an unpinned torch is a multi-GB CUDA download. Elsewhere set TORCH_INDEX to PyTorch's CPU index.
-$(TRAIN_STAMP): $(STAMP)
-	$(BIN)/pip install --quiet $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) 'torch==$(TORCH_VERSION)'
-	$(BIN)/pip install --quiet -e '.[dev,train]'
-	touch $(TRAIN_STAMP)
+# One pip run for everything (the app, dev and train extras, torch): a fresh clone's set-up resolves once.
+$(TRAIN_STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) -e '.[dev,train]' 'torch==$(TORCH_VERSION)'
+	touch $(STAMP) $(TRAIN_STAMP)
 
 # AWS SAM CLI in its own venv: its pins must not constrain the application's.
 $(SAM):

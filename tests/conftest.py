@@ -47,7 +47,7 @@ def _start_database() -> str:
     from tickerwatch.db import migrate
     from tickerwatch.embedded import embedded_database_url
 
-    TEST_HOME.mkdir(exist_ok=True)
+    TEST_HOME.mkdir(parents=True, exist_ok=True)
     if EXTERNAL_ADMIN_URL:
         admin_url = EXTERNAL_ADMIN_URL
     else:
