@@ -44,10 +44,10 @@ def bench_polling(db, user_id: int, rounds: int) -> None:
     from tickerwatch.accounts import obtain_tokens
     from tickerwatch.events import LocalContext, http_api_event
     from tickerwatch.local import load_function
-    from tickerwatch.web import token_policy
+    from tickerwatch.web import password_hasher, token_policy
 
     stocks = load_function("stocks")
-    tokens = obtain_tokens(db, token_policy(), "bench", PASSWORD)
+    tokens = obtain_tokens(db, token_policy(), password_hasher(), "bench", PASSWORD)
     auth = {"authorization": f"Bearer {tokens.access}"}
 
     def get(headers):
@@ -149,10 +149,11 @@ def main() -> None:
     bench_database()
     from tickerwatch.accounts import register
     from tickerwatch.runtime import get_database
+    from tickerwatch.web import password_hasher
 
     db = get_database()
     db.run(lambda conn: conn.execute("TRUNCATE users, stocks RESTART IDENTITY CASCADE"))
-    user_id = register(db, "bench", "bench@example.com", PASSWORD).id
+    user_id = register(db, password_hasher(), "bench", "bench@example.com", PASSWORD).id
     seed_watchlists(db, user_id)
     bench_polling(db, user_id, args.rounds)
     bench_webhooks(db, user_id, args.webhooks)

@@ -25,6 +25,9 @@ os.environ.update(
     {
         "TICKERWATCH_DATA_DIR": str(TEST_HOME),
         "JWT_SECRET": "test-secret-for-the-test-suite-only-0123456789",
+        # argon2-cffi's profile for test suites: a hash costs ~1 ms, not ~170 ms of both cores (it
+        # was half the suite's time). The production profile is tested in tests/unit/test_tokens.py.
+        "PASSWORD_HASHING": "cheapest",
         "TICKERWATCH_MARKET_DATA": f"csv:{SHARED_DATA}",
         "CORS_ALLOWED_ORIGINS": "http://localhost:5173",
         "POWERTOOLS_TRACE_DISABLED": "true",

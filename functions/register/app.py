@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from tickerwatch import accounts
 from tickerwatch.runtime import get_database
 from tickerwatch.settings import get_settings
-from tickerwatch.web import create_app, documented_errors, lambda_handler, throttle
+from tickerwatch.web import create_app, documented_errors, lambda_handler, password_hasher, throttle
 
 get_settings()  # fail at cold start on bad configuration
 
@@ -54,7 +54,7 @@ app = create_app("tickerwatch register")
     dependencies=[Depends(throttle("register", "rate_limit_register_per_address"))],
 )
 def register(body: RegisterRequest) -> UserOut:
-    user = accounts.register(get_database(), body.username, str(body.email), body.password)
+    user = accounts.register(get_database(), password_hasher(), body.username, str(body.email), body.password)
     return UserOut(id=user.id, username=user.username, email=user.email)
 
 

@@ -8,7 +8,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from tickerwatch import accounts
 from tickerwatch.runtime import get_database
 from tickerwatch.settings import get_settings
-from tickerwatch.web import create_app, documented_errors, lambda_handler, throttle, throttle_login, token_policy
+from tickerwatch.web import (
+    create_app,
+    documented_errors,
+    lambda_handler,
+    password_hasher,
+    throttle,
+    throttle_login,
+    token_policy,
+)
 
 get_settings()  # fail at cold start on bad configuration
 
@@ -40,7 +48,7 @@ app = create_app("tickerwatch token")
 @app.post("/api/v1/token/", response_model=TokenPairOut, responses=documented_errors(401, 429))
 def obtain(body: TokenRequest, request: Request) -> TokenPairOut:
     throttle_login(request, body.username)
-    pair = accounts.obtain_tokens(get_database(), token_policy(), body.username, body.password)
+    pair = accounts.obtain_tokens(get_database(), token_policy(), password_hasher(), body.username, body.password)
     return TokenPairOut(access=pair.access, refresh=pair.refresh)
 
 

@@ -1,9 +1,9 @@
 """The web client in a real headless Chromium, against `tickerwatch serve` on the embedded Postgres.
 
-The client is built from web/ into a temporary folder for the session, so the tests judge the
-sources as they are. The server replays a copy of ../shared/data that tests may edit to move the
-market. On failure each test leaves a screenshot, the page's HTML and the browser console under
-.e2e-artifacts/ (git-ignored).
+The tests judge the client's sources as they are: they use web/dist when it was built after every
+source changed (as `make test` does just before), and otherwise build into a temporary folder. The
+server replays a copy of ../shared/data that tests may edit to move the market. On failure each test
+leaves a screenshot, the page's HTML and the browser console under .e2e-artifacts/ (git-ignored).
 """
 
 from __future__ import annotations
@@ -29,10 +29,24 @@ VIEWPORTS = {"phone": {"width": 375, "height": 740}, "desktop": {"width": 1280, 
 E2E_DB = "tickerwatch_e2e"
 
 
+def built_from_current_sources(dist: Path) -> bool:
+    """web/dist (what `make` builds) is newer than every source of the client: `make test` builds it
+    just before the tests, from the same sources, so the tests need not build it again."""
+    index = dist / "index.html"
+    if not index.exists():
+        return False
+    web = ROOT / "web"
+    sources = [p for folder in ("src", "public") for p in (web / folder).rglob("*") if p.is_file()]
+    sources += [web / name for name in ("index.html", "vite.config.js", "package.json", "package-lock.json")]
+    return all(p.stat().st_mtime <= index.stat().st_mtime for p in sources if p.exists())
+
+
 @pytest.fixture(scope="session")
 def web_build(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("web") / "dist"
     web = ROOT / "web"
+    if built_from_current_sources(web / "dist"):
+        return web / "dist"
+    out = tmp_path_factory.mktemp("web") / "dist"
     if not (web / "node_modules").exists():
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=web, check=True, capture_output=True)
     built = subprocess.run(

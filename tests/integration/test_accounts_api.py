@@ -129,6 +129,29 @@ def test_token_pair_for_good_credentials(api, users):
     assert refresh["exp"] - refresh["iat"] == 7 * 24 * 3600
 
 
+def test_a_password_hashed_with_other_parameters_is_rehashed_at_login(lambda_api, db, settings_env):
+    from argon2 import PasswordHasher
+
+    from tickerwatch.data import users as user_rows
+
+    account = {"username": "alice", "email": "alice@example.com", "password": "correct-horse-9"}
+    login = {"username": "alice", "password": "correct-horse-9"}
+
+    def stored_hash() -> str:
+        return db.one(lambda conn: user_rows.get_credentials(conn, "alice")).password_hash
+
+    settings_env(PASSWORD_HASHING="rfc9106-low-memory")
+    assert lambda_api.request("POST", "/api/v1/register/", json_body=account).status_code == 201
+    before = stored_hash()
+    assert before.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    settings_env(PASSWORD_HASHING="cheapest")
+    assert lambda_api.request("POST", "/api/v1/token/", json_body=login).status_code == 200
+    after = stored_hash()
+    assert after != before and not after.startswith("$argon2id$v=19$m=65536")
+    assert PasswordHasher().verify(after, "correct-horse-9")  # the same password under the new parameters
+    assert lambda_api.request("POST", "/api/v1/token/", json_body=login).status_code == 200
+
+
 def test_login_ignores_the_case_of_the_username(api, users):
     users.register("alice")
     reply = api.request("POST", "/api/v1/token/", json_body={"username": "ALICE", "password": "correct-horse-9"})

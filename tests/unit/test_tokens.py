@@ -60,6 +60,34 @@ def test_dummy_hash_uses_current_parameters():
     assert not PasswordHasher().check_needs_rehash(DUMMY_HASH)
 
 
+def test_passwords_are_hashed_with_rfc_9106s_low_memory_profile_unless_a_test_suite_says_otherwise():
+    from tickerwatch.accounts import password_hasher
+    from tickerwatch.settings import load_settings
+
+    hasher = password_hasher(load_settings({}).password_hashing)
+    assert (hasher.type.name, hasher.time_cost, hasher.memory_cost, hasher.parallelism) == ("ID", 3, 65536, 4)
+    assert hasher.hash("correct-horse-9").startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    cheap = password_hasher(load_settings({"PASSWORD_HASHING": "cheapest"}).password_hashing)
+    assert cheap.hash("correct-horse-9").startswith("$argon2id$") and cheap.memory_cost < hasher.memory_cost
+
+
+def test_the_test_suites_cheap_hashing_is_refused_in_lambda():
+    from tickerwatch.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError, match="PASSWORD_HASHING=cheapest is for test suites"):
+        load_settings({"PASSWORD_HASHING": "cheapest", "AWS_LAMBDA_FUNCTION_NAME": "token"})
+    assert load_settings({"AWS_LAMBDA_FUNCTION_NAME": "token"}).password_hashing == "rfc9106-low-memory"
+
+
+@pytest.mark.parametrize("profile", ["rfc9106-low-memory", "cheapest"])
+def test_an_unknown_username_is_checked_against_a_hash_with_the_hashers_own_parameters(profile):
+    from tickerwatch.accounts import DUMMY_HASH, dummy_hash, password_hasher
+
+    hasher = password_hasher(profile)
+    assert not hasher.check_needs_rehash(dummy_hash(hasher))
+    assert (dummy_hash(hasher) == DUMMY_HASH) == (profile == "rfc9106-low-memory")  # precomputed for production
+
+
 OLD_KEY, NEW_KEY, OTHER_KEY = "old-key-" * 8, "new-key-" * 8, "someone-elses-key-" * 4
 
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from tickerwatch.data import users
@@ -31,12 +31,28 @@ ALGORITHM = "HS256"
 BAD_CREDENTIALS = "No active account found with the given credentials."
 BAD_TOKEN = "Token is invalid or expired."
 
-_hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
+# argon2id by the PASSWORD_HASHING setting; "cheapest" is argon2-cffi's profile for test suites.
+HASHING_PROFILES = {"rfc9106-low-memory": profiles.RFC_9106_LOW_MEMORY, "cheapest": profiles.CHEAPEST}
 
 
-# A real hash with the current parameters, checked against when the username is unknown so
+@functools.cache
+def password_hasher(profile: str) -> PasswordHasher:
+    return PasswordHasher.from_parameters(HASHING_PROFILES[profile])
+
+
+# A real hash with the production parameters, checked against when the username is unknown so
 # that answer takes as long as a wrong password. Precomputed: hashing it at cold start costs 100 ms.
 DUMMY_HASH = "$argon2id$v=19$m=65536,t=3,p=4$33c8tg3YfJvlwVG74aN1IA$eJqIhdedy2WZryRQvCBTorVIbaiRSzMsa2b1wQkjjBY"
+
+
+def dummy_hash(hasher: PasswordHasher) -> str:
+    """A hash with this hasher's parameters, so an unknown name costs what a wrong password does."""
+    return DUMMY_HASH if not hasher.check_needs_rehash(DUMMY_HASH) else _computed_dummy_hash(hasher)
+
+
+@functools.lru_cache(maxsize=4)
+def _computed_dummy_hash(hasher: PasswordHasher) -> str:
+    return hasher.hash(uuid.uuid4().hex)
 
 
 # Scripts whose letters look alike: a name mixing them is a look-alike of someone else's.
@@ -79,14 +95,14 @@ def password_problems(password: str, username: str) -> list[str]:
     return problems
 
 
-def register(db: Database, username: str, email: str, password: str) -> User:
+def register(db: Database, hasher: PasswordHasher, username: str, email: str, password: str) -> User:
     problems = {"username": username_problems(username), "password": password_problems(password, username)}
     problems = {field: messages for field, messages in problems.items() if messages}
     if problems:
         raise InvalidInput(problems)
     username = normalise_username(username)
     key = username_key(username)
-    password_hash = _hasher.hash(password)
+    password_hash = hasher.hash(password)
 
     def work(conn):
         taken = users.find_duplicates(conn, key, email)
@@ -169,14 +185,14 @@ def _new_pair(conn, policy: TokenPolicy, user_id: int, family: uuid.UUID, now: d
     return TokenPair(policy.access_token(user_id, now), policy.refresh_token(user_id, jti, family, now))
 
 
-def obtain_tokens(db: Database, policy: TokenPolicy, username: str, password: str) -> TokenPair:
+def obtain_tokens(db: Database, policy: TokenPolicy, hasher: PasswordHasher, username: str, password: str) -> TokenPair:
     creds = db.one(lambda conn: users.get_credentials(conn, username_key(username)))
     if creds is None:
         with contextlib.suppress(VerificationError):
-            _hasher.verify(DUMMY_HASH, password)
+            hasher.verify(dummy_hash(hasher), password)
         raise AuthenticationFailed(BAD_CREDENTIALS)
     try:
-        _hasher.verify(creds.password_hash, password)
+        hasher.verify(creds.password_hash, password)
     except (VerificationError, InvalidHashError):
         metrics.add_metric(name="LoginFailed", unit="Count", value=1)
         raise AuthenticationFailed(BAD_CREDENTIALS) from None
@@ -184,8 +200,8 @@ def obtain_tokens(db: Database, policy: TokenPolicy, username: str, password: st
     now = datetime.now(UTC)
 
     def work(conn):
-        if _hasher.check_needs_rehash(creds.password_hash):
-            users.update_password_hash(conn, creds.user.id, _hasher.hash(password))
+        if hasher.check_needs_rehash(creds.password_hash):
+            users.update_password_hash(conn, creds.user.id, hasher.hash(password))
         return _new_pair(conn, policy, creds.user.id, uuid.uuid4(), now)
 
     return db.run(work)

@@ -42,6 +42,9 @@ class Settings(BaseModel):
     # stays valid until it expires or is logged out and a refresh returns only {"access"}.
     refresh_token_rotation: Literal["rotate", "off"] = Field("rotate", alias="REFRESH_TOKEN_ROTATION")
     refresh_token_reuse_grace_seconds: int = Field(30, alias="REFRESH_TOKEN_REUSE_GRACE_SECONDS", ge=0)
+    # argon2id's parameters: RFC 9106's low-memory profile (64 MiB, 3 passes, 4 lanes; ~170 ms a
+    # hash here). "cheapest" is argon2-cffi's profile for test suites (~1 ms), refused in Lambda.
+    password_hashing: Literal["rfc9106-low-memory", "cheapest"] = Field("rfc9106-low-memory", alias="PASSWORD_HASHING")
 
     # Requests a minute; 0 turns a limit off.
     rate_limit_login_per_username: int = Field(10, alias="RATE_LIMIT_LOGIN_PER_USERNAME", ge=0)
@@ -130,7 +133,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     if not env.get("TICKERWATCH_MARKET_DATA"):
         env["TICKERWATCH_MARKET_DATA"] = default_market_data(env)
     try:
-        return Settings.model_validate({k: v for k, v in env.items() if v != ""})
+        settings = Settings.model_validate({k: v for k, v in env.items() if v != ""})
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
@@ -138,6 +141,9 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             name = Settings.model_fields[field].alias if field in Settings.model_fields else field
             problems.append(f"{name or 'settings'}: {error['msg']}")
         raise SettingsError("invalid configuration: " + "; ".join(problems)) from None
+    if settings.password_hashing == "cheapest" and env.get("AWS_LAMBDA_FUNCTION_NAME"):
+        raise SettingsError("invalid configuration: PASSWORD_HASHING=cheapest is for test suites, never in Lambda")
+    return settings
 
 
 @lru_cache(maxsize=1)

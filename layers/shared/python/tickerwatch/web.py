@@ -31,6 +31,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any
 
 import psycopg
+from argon2 import PasswordHasher
 from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -464,6 +465,10 @@ def token_policy() -> accounts.TokenPolicy:
         reuse_grace=timedelta(seconds=settings.refresh_token_reuse_grace_seconds),
         reload_keys=reload_jwt_signing_keys,
     )
+
+
+def password_hasher() -> PasswordHasher:
+    return accounts.password_hasher(get_settings().password_hashing)
 
 
 def _bearer_token(request: Request) -> str | None:
