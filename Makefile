@@ -29,10 +29,14 @@ help:
 	@echo "make test-fast - the unit tests and the quick integration tests (about a minute)"
 	@echo "make mutants   - plant each bug of the mutation catalogue; every one must be caught"
 
+# --no-compile: pip would byte-compile every installed module (torch's too), 2.5x the install's time;
+# Python compiles and caches what is imported, once (PYTHONDONTWRITEBYTECODE is unexported above).
+INSTALL_WITH_PIP = pip install --quiet --no-compile
+
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/$(INSTALL_WITH_PIP) -e '.[dev]'
 	touch $(STAMP)
 
 # Training (and its test) only. torch is pinned: on these machines 2.13.0 is a CPU wheel on disk,
@@ -41,13 +45,13 @@ $(STAMP): pyproject.toml
 $(TRAIN_STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) -e '.[dev,train]' 'torch==$(TORCH_VERSION)'
+	$(BIN)/$(INSTALL_WITH_PIP) $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) -e '.[dev,train]' 'torch==$(TORCH_VERSION)'
 	touch $(STAMP) $(TRAIN_STAMP)
 
 # AWS SAM CLI in its own venv: its pins must not constrain the application's.
 $(SAM):
 	test -d $(SAM_VENV) || $(PYTHON) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/pip install --quiet aws-sam-cli
+	$(SAM_VENV)/bin/$(INSTALL_WITH_PIP) aws-sam-cli
 
 run: $(STAMP) web/dist/index.html
 	$(BIN)/tickerwatch serve

@@ -127,15 +127,29 @@ def db(database_url):
     from tickerwatch.runtime import get_database
 
     with connect(database_url, autocommit=True) as conn:
-        tables = [
-            r["tablename"]
-            for r in conn.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'"
-            )
-        ]
-        if tables:
-            conn.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+        conn.execute(_emptying_statement(conn))
     return get_database()
+
+
+def _emptying_statement(conn) -> str:
+    """Every table's rows deleted and every sequence restarted, as TRUNCATE ... RESTART IDENTITY
+    would leave them. DELETE with the foreign keys' triggers off (replica role) takes 2 ms where
+    TRUNCATE took 106 ms (a new file for each of 23 tables, each synced at commit): 70 s a suite."""
+    tables = [
+        r["tablename"]
+        for r in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'"
+        )
+    ]
+    sequences = conn.execute("SELECT sequencename, start_value FROM pg_sequences WHERE schemaname = 'public'")
+    return " ".join(
+        [
+            "BEGIN; SET LOCAL session_replication_role = replica;",
+            *(f'DELETE FROM "{t}";' for t in tables),
+            *(f"SELECT setval('\"{r['sequencename']}\"', {r['start_value']}, false);" for r in sequences),
+            "COMMIT;",
+        ]
+    )
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -147,17 +161,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if not config.getoption("--fast-lane"):
-        return
     from timing import read_slow_list  # tests/timing.py keeps the list
 
     listed = read_slow_list()
-    slow = [
-        item
-        for item in items
-        if item.nodeid in listed or item.get_closest_marker("slow") or item.nodeid.startswith("tests/e2e/")
-    ]
-    if slow:
+    if config.getoption("--fast-lane"):
+        slow = [
+            item
+            for item in items
+            if item.nodeid in listed or item.get_closest_marker("slow") or item.nodeid.startswith("tests/e2e/")
+        ]
         config.hook.pytest_deselected(items=slow)
         dropped = {id(item) for item in slow}
         items[:] = [item for item in items if id(item) not in dropped]
+    # The files holding the longest tests first (each file's tests stay together and in order, so its
+    # module fixtures are made once): pytest-xdist hands tests out in this order, and a long test
+    # started last would leave the other worker idle.
+    longest: dict[str, float] = {}
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        longest[path] = max(longest.get(path, 0.0), listed.get(item.nodeid, 0.0))
+    items.sort(key=lambda item: -longest[item.nodeid.split("::", 1)[0]])

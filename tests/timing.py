@@ -1,16 +1,19 @@
-"""What `make test` cost, stage by stage, and which tests belong to the fast lane.
+"""What `make test` cost, stage by stage, and which tests are slow.
 
 `make test` drops a timestamp file into a folder as each stage ends and pytest's JUnit report
 beside them; this prints the stages' times and the five slowest tests, then refreshes
-``tests/slow-tests.txt``, the tests that `make test-fast` leaves out (tests/conftest.py reads it).
-A test joins the list at ``SLOW_SECONDS`` and leaves it under half that, so a test near the line
-does not flip in and out from run to run.
+``tests/slow-tests.txt``: each test that took ``SLOW_SECONDS`` or more, with its time rounded down
+to a power of two. tests/conftest.py reads it twice: `make test-fast` leaves those tests out, and
+every run starts with the files that hold the longest tests, so that under pytest-xdist no long
+test starts last. A time is rewritten only when it moved by more than a factor of two, and a test
+leaves the list under half of ``SLOW_SECONDS``, so the file changes little from run to run.
 
     python tests/timing.py TIMING_DIR
 """
 
 from __future__ import annotations
 
+import math
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -19,8 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SLOW_TESTS = Path(__file__).with_name("slow-tests.txt")
 SLOW_SECONDS = 0.5
 HEADER = (
-    "# Tests that take SLOW_SECONDS or more (tests/timing.py): `make test-fast` leaves them out.\n"
-    "# `make test` rewrites this list from its own measurements; commit it with the change.\n"
+    "# Tests that take SLOW_SECONDS or more: seconds (rounded down to a power of two), node id.\n"
+    "# `make test-fast` leaves them out; every run starts with the files that hold the longest.\n"
+    "# `make test` rewrites this list from its own measurements (tests/timing.py): commit it.\n"
 )
 
 
@@ -36,22 +40,36 @@ def test_times(junit: Path, root: Path = ROOT) -> dict[str, float]:
     return times
 
 
-def read_slow_list(path: Path = SLOW_TESTS) -> set[str]:
+def read_slow_list(path: Path = SLOW_TESTS) -> dict[str, float]:
+    """Node id -> seconds (a power of two) of each listed test."""
     if not path.exists():
-        return set()
-    return {line.strip() for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")}
+        return {}
+    listed = {}
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            seconds, node = line.split(" ", 1)
+            listed[node] = float(seconds)
+    return listed
+
+
+def power_of_two_below(seconds: float) -> float:
+    return 2.0 ** math.floor(math.log2(seconds))
 
 
 def refresh_slow_list(times: dict[str, float], path: Path = SLOW_TESTS) -> bool:
     listed = read_slow_list(path)
-    slow = {
-        node
-        for node, seconds in times.items()
-        if seconds >= SLOW_SECONDS or (node in listed and seconds >= SLOW_SECONDS / 2)
-    }
+    slow = {}
+    for node, seconds in times.items():
+        old = listed.get(node)
+        if seconds >= SLOW_SECONDS:
+            new = power_of_two_below(seconds)
+            slow[node] = old if old is not None and new / 2 <= old <= new * 2 else new
+        elif old is not None and seconds >= SLOW_SECONDS / 2:
+            slow[node] = old
     if slow == listed:
         return False
-    path.write_text(HEADER + "".join(f"{node}\n" for node in sorted(slow)))
+    lines = [f"{slow[node]:g} {node}\n" for node in sorted(slow)]
+    path.write_text(HEADER + "".join(lines))
     return True
 
 
@@ -79,7 +97,7 @@ def main(folder: Path) -> int:
         for node, seconds in sorted(times.items(), key=lambda item: -item[1])[:5]:
             print(f"    {seconds:6.1f} s  {node}")
         if refresh_slow_list(times):
-            print(f"  {SLOW_TESTS.relative_to(ROOT)} updated (the fast lane's exclusions): commit it")
+            print(f"  {SLOW_TESTS.relative_to(ROOT)} updated (the slow tests and their times): commit it")
     return 0
 
 
