@@ -85,7 +85,8 @@ setup: $(TRAIN_STAMP) $(SAM) web/dist/index.html $(CHROMIUM)
 
 # Each stage leaves a timestamp in $(TIMING); tests/timing.py prints where the time went.
 TIMING := .test-timing
-PYTEST_WORKERS ?= 2
+# Three workers on two cores: a third of the suite waits on servers, browsers and subprocesses.
+PYTEST_WORKERS ?= 3
 mark = @date +%s.%N > $(TIMING)/$(1)
 
 test:

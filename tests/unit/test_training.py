@@ -40,6 +40,10 @@ def test_train_writes_a_new_run_and_installs_only_when_asked(tmp_path, monkeypat
     import tickerwatch.train as training
     from tickerwatch.cli import main
 
+    # The command turns Powertools' metrics off for its process; undone after the test, or every
+    # later test in this process would emit none (a rate-limit test failed when it ran after this).
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+
     def fake_train(provider, tickers, config, out_dir, golden_path, progress=print):
         out_dir.mkdir(parents=True)
         for name in ("lstm.npz", "lstm_report.json", "lstm_golden.npz"):
