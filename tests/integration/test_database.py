@@ -27,6 +27,16 @@ def test_request_after_database_restart_succeeds(lambda_api, users, db, pgdata):
     assert lambda_api.request("GET", "/api/v1/health/").json()["database"] == "reachable"
 
 
+def test_after_a_restart_the_first_request_succeeds_however_many_connections_were_kept(db, pgdata):
+    # Given three connections kept idle (three requests at once before),
+    kept = [db._checkout() for _ in range(3)]
+    for conn, generation in kept:
+        db._checkin(conn, generation)
+    # when the server restarts, then the first unit of work reconnects once and succeeds.
+    _restart_postgres(pgdata)
+    assert db.one(lambda conn: conn.execute("SELECT 1 AS one").fetchone())["one"] == 1
+
+
 def test_local_server_survives_database_restart(local_server, db, pgdata):
     import httpx
 

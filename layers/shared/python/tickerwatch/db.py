@@ -106,6 +106,9 @@ class Database:
                 self._rollback(conn)
                 self._checkin(conn, generation)
                 if conn.broken and attempt == 1:
+                    # A server that went away took every kept connection with it: the retry must
+                    # get a new one, not the next dead one from the idle list.
+                    self.close_all()
                     logger.warning("database connection lost; reconnecting once")
                     continue
                 raise
