@@ -128,14 +128,25 @@ def pgdata() -> Path:
 
 
 @pytest.fixture
-def db(database_url):
+def db(database_url, empty_tables):
     """The application's Database, on tables emptied before the test."""
-    from tickerwatch.db import connect
     from tickerwatch.runtime import get_database
 
-    with connect(database_url, autocommit=True) as conn:
-        conn.execute(_emptying_statement(conn))
+    empty_tables()
     return get_database()
+
+
+@pytest.fixture(scope="session")
+def empty_tables(database_url):
+    """Empties every table, as before each test: for a test that starts afresh more than once (each
+    example of a hypothesis state machine)."""
+    from tickerwatch.db import connect
+
+    def empty() -> None:
+        with connect(database_url, autocommit=True) as conn:
+            conn.execute(_emptying_statement(conn))
+
+    return empty
 
 
 def _emptying_statement(conn) -> str:

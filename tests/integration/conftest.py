@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 from apigw import HttpApi, LambdaApi, LocalServer
 
@@ -70,3 +72,24 @@ def settings_env(monkeypatch):
     yield apply
     monkeypatch.undo()
     get_settings.cache_clear()
+
+
+@pytest.fixture
+def clock(db, database_url):
+    """A settable database clock for the API, the jobs and ``clock.db`` (tests/integration/clock.py)."""
+    from clock import Clock, clocked_url
+
+    from tickerwatch.runtime import get_database
+    from tickerwatch.settings import get_settings
+
+    frozen = Clock(database_url)
+    os.environ["DATABASE_URL"] = clocked_url(database_url)
+    get_settings.cache_clear()
+    get_database.cache_clear()
+    frozen.db = get_database()
+    yield frozen
+    os.environ["DATABASE_URL"] = database_url
+    get_settings.cache_clear()
+    get_database.cache_clear()
+    frozen.db.close_all()
+    frozen.release()

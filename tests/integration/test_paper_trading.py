@@ -165,6 +165,43 @@ def test_no_short_selling_and_open_sells_reserve_their_shares(api, users, db):
     assert over.status_code == 422 and over.json()["detail"] == "Insufficient shares of GOOG: needs 1.5, has 1."
 
 
+def test_an_order_costing_exactly_the_buying_power_fills_and_a_cent_more_is_refused(api, users, db):
+    auth = users.signed_in()
+    fresh(db, "GOOG", "100")
+    over = submit(api, auth, qty="1000.0001")  # 100,000.01 against 100,000.00
+    assert over.status_code == 422
+    assert over.json()["detail"] == "Insufficient buying power: needs 100,000.01, has 100,000.00."
+    exact = submit(api, auth, qty="1000")
+    assert exact.status_code == 201 and exact.json()["status"] == "filled", exact.content
+    book = api.request("GET", PORTFOLIO, headers=auth).json()
+    assert Decimal(book["cash"]) == 0 == Decimal(book["buying_power"])
+
+
+def test_selling_a_whole_position_fills_and_closes_it(api, users, db):
+    auth = users.signed_in()
+    fresh(db, "GOOG", "100")
+    assert submit(api, auth, qty="3.5").json()["status"] == "filled"
+    fresh(db, "GOOG", "110", minutes_ago=0.5)
+    sold = submit(api, auth, side="sell", qty="3.5")
+    assert sold.status_code == 201 and sold.json()["status"] == "filled", sold.content
+    book = api.request("GET", PORTFOLIO, headers=auth).json()
+    assert book["positions"] == [] and Decimal(book["realized_pl"]) == Decimal("35.00")
+    assert Decimal(book["cash"]) == CASH + Decimal("35.00")
+
+
+def test_an_open_sell_of_one_stock_holds_back_only_that_stocks_shares(api, users, db):
+    auth = users.signed_in()
+    fresh(db, "GOOG", "100")
+    fresh(db, "TSLA", "200")
+    assert submit(api, auth, qty=2).json()["status"] == "filled"
+    assert submit(api, auth, symbol="TSLA", qty=2).json()["status"] == "filled"
+    resting = submit(api, auth, side="sell", qty=2, type="limit", limit_price=150)
+    assert resting.json()["status"] == "open"
+    tsla = submit(api, auth, symbol="TSLA", side="sell", qty=2)
+    assert tsla.status_code == 201 and tsla.json()["status"] == "filled", tsla.content
+    assert submit(api, auth, side="sell", qty="0.000001").status_code == 422  # GOOG's two are held back
+
+
 def test_client_order_id_makes_a_submission_idempotent(api, users, db):
     auth = users.signed_in()
     fresh(db, "GOOG", "100")
@@ -172,6 +209,8 @@ def test_client_order_id_makes_a_submission_idempotent(api, users, db):
     assert first.status_code == 201
     again = submit(api, auth, qty=2.0, client_order_id="abc-1")  # the same order, written another way
     assert again.status_code == 200 and again.json() == first.json()
+    lower = submit(api, auth, symbol="goog", qty="2.000000", client_order_id="abc-1")
+    assert lower.status_code == 200 and lower.json() == first.json()
     other = submit(api, auth, qty="3", client_order_id="abc-1")
     assert other.status_code == 409 and other.fields() == {
         "client_order_id": ["This client_order_id was used for a different order."]
@@ -390,6 +429,22 @@ def test_a_day_order_expires_at_the_close_and_a_gtc_order_does_not(db, user):
     assert held == 0
 
 
+def test_a_day_order_placed_after_fridays_close_rests_through_mondays_session(lambda_api, clock):
+    from conftest import Users
+    from market import ny
+
+    auth = Users(lambda_api).signed_in()
+    quote(clock.db, "GOOG", 100.0, ny(2024, 5, 17, 15, 59))
+    clock.set(ny(2024, 5, 17, 18, 40))  # Friday evening
+    reply = submit(lambda_api, auth, qty=1, type="limit", limit_price=90)
+    assert reply.status_code == 201 and reply.json()["status"] == "open"
+    assert datetime.fromisoformat(reply.json()["expires_at"]) == ny(2024, 5, 20, 16)
+    clock.set(ny(2024, 5, 20, 10))  # Monday morning: still open, and a quote that reaches it fills it
+    quote(clock.db, "GOOG", 89.0, ny(2024, 5, 20, 10))
+    summary = evaluate(clock.db)
+    assert (summary.orders_expired, summary.orders_filled) == (0, 1)
+
+
 def test_a_stale_quote_fills_no_resting_order(db, user):
     fresh(db, "GOOG", "100", minutes_ago=5)
     order = place(db, user, order_type="limit", limit_price=Decimal(99), time_in_force="gtc")
@@ -428,6 +483,17 @@ def test_a_fill_of_an_order_no_longer_open_changes_nothing(db, user):
     assert trading.get_order(db, user, order["id"])["status"] == "canceled"
     assert trading.portfolio(db, user, CASH)["cash"] == CASH
     assert db.run(lambda conn: conn.execute("SELECT count(*) AS n FROM paper_fills").fetchone()["n"]) == 0
+
+
+def test_a_resting_buy_whose_fill_costs_exactly_the_cash_left_fills(db, user):
+    fresh(db, "GOOG", "101", minutes_ago=5)
+    order = place(db, user, qty=Decimal(1000), order_type="limit", limit_price=Decimal(100), time_in_force="gtc")
+    assert trading.portfolio(db, user, CASH)["buying_power"] == 0
+    fresh(db, "GOOG", "100", minutes_ago=4)  # 1,000 x 100 = 100,000.00: every cent there is
+    assert evaluate(db).orders_filled == 1
+    assert trading.get_order(db, user, order["id"])["status"] == "filled"
+    assert trading.portfolio(db, user, CASH)["cash"] == 0
+    ledger_holds(db, user)
 
 
 def test_a_buy_stop_that_gaps_past_the_cash_is_canceled_with_the_reason(db, user):
@@ -477,6 +543,30 @@ def test_a_fill_is_delivered_to_the_orders_webhook(db, user):
     assert (Decimal(fill["price"]), fill["notional"], fill["realized_pl"]) == (Decimal("98.5"), "98.50", "0.00")
     log = db.run(lambda conn: conn.execute("SELECT status_code, attempt FROM webhook_deliveries").fetchall())
     assert [(r["status_code"], r["attempt"]) for r in log] == [(200, 1)]
+
+
+def test_a_sale_tells_its_webhook_the_profit_not_the_proceeds(db, user):
+    from tickerwatch.data import webhooks as webhook_store
+    from tickerwatch.webhooks import Delivery
+
+    hook = db.run(lambda conn: webhook_store.insert_webhook(conn, user, "https://hooks.example.com/x", "whsec_x"))
+    fresh(db, "GOOG", "100", minutes_ago=5)
+    place(db, user, qty=Decimal(3))  # 300.00
+    place(db, user, side="sell", qty=Decimal(2), order_type="limit", limit_price=Decimal(110), webhook_id=hook["id"])
+    fresh(db, "GOOG", "111", minutes_ago=4)
+    posted = []
+
+    class Poster:
+        def post(self, url, secret, message_id, payload):
+            posted.append(payload)
+            return Delivery(200, None, "ok", 3)
+
+    evaluate_alerts(db, RecordingSender(), max_price_age_minutes=120, max_attempts=3, webhook_poster=Poster())
+    [payload] = posted
+    fill = payload["data"]["fill"]
+    # two of three shares: 200.00 of the basis; sold for 222.00
+    assert (fill["notional"], fill["realized_pl"]) == ("222.00", "22.00")
+    assert trading.portfolio(db, user, CASH)["realized_pl"] == Decimal("22.00")
 
 
 # ---------------------------------------------------------------- concurrency and crashes

@@ -150,6 +150,7 @@ class Worker:
         # version of a mutated file its own mtime, so no run can load another version's bytecode.
         for name in ("DATABASE_URL", "PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER", "PYTHONDONTWRITEBYTECODE"):
             env.pop(name, None)
+        env["TICKERWATCH_MUTATION_RUN"] = "1"  # hypothesis need not shrink what only has to fail
         args = ["-x", "-q", "-p", "no:cacheprovider", "--timeout", "120", *tests]
         if k:
             args += ["-k", k]
