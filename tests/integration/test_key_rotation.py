@@ -108,6 +108,21 @@ def test_a_retried_rotation_step_does_not_change_the_pending_key(aws_secret):
     assert client.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")["SecretString"] == OLD_KEY
 
 
+def test_after_an_abandoned_rotation_the_next_one_makes_its_own_key_current(aws_secret):
+    client, arn = aws_secret
+    function = load_function("rotate_jwt_secret")
+    function._client = lambda: client
+    abandoned = str(uuid.uuid4())
+    function.handler(  # createSecret ran, then the rotation failed and was never finished
+        {"SecretId": arn, "ClientRequestToken": abandoned, "Step": "createSecret"}, LocalContext("rotate_jwt_secret")
+    )
+    stale = client.get_secret_value(SecretId=arn, VersionId=abandoned, VersionStage="AWSPENDING")["SecretString"]
+    for _ in range(2):  # and every rotation after it goes through
+        version = rotate(client, arn)
+        current = client.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")
+        assert current["VersionId"] == version and current["SecretString"] not in (stale, OLD_KEY)
+
+
 def test_in_aws_users_stay_signed_in_across_a_rotation_even_on_an_instance_with_stale_keys(
     aws_secret, lambda_api, db, monkeypatch
 ):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -27,6 +28,36 @@ def test_logins_are_limited_per_username_whatever_the_password(api, users):
     }
     # and the username's other forms count as the same account
     assert attempt_login(api, username="ALICE").status_code == 429
+
+
+def test_the_username_limit_counts_every_spelling_of_the_name(lambda_api, db, settings_env):
+    from conftest import Users
+
+    settings_env(RATE_LIMIT_LOGIN_PER_ADDRESS="0")  # the per-address limit would hide it
+    Users(lambda_api).register("alice")
+    for name in ["alice", "ALICE", "Alice", "aLiCe", "ａｌｉｃｅ"] * 2:  # fullwidth too: NFKC folds it
+        assert attempt_login(lambda_api, username=name).status_code == 401
+    assert attempt_login(lambda_api, username="ALIce", password="correct-horse-9").status_code == 429
+    assert attempt_login(lambda_api, username="bob").status_code == 401  # another name's count is its own
+
+
+def test_a_client_that_waits_out_retry_after_is_let_in(db):
+    from tickerwatch.data import ratelimits
+    from tickerwatch.errors import RateLimited
+
+    interval = 60 / 8  # 8 a minute: once the burst is spent, one each 7.5 s
+    t0 = datetime(2024, 5, 15, 14, tzinfo=UTC)
+
+    def take(at):
+        return db.one(lambda conn: ratelimits.take(conn, "test:retry-after", interval, 60 - interval, at))
+
+    assert [take(t0) for _ in range(8)] == [0] * 8
+    wait = take(t0)
+    retry_after = RateLimited(wait).retry_after
+    assert wait == interval and retry_after == 8  # whole seconds, rounded up
+    assert take(t0 + timedelta(seconds=retry_after - 1)) > 0  # a second early: still refused
+    assert take(t0 + timedelta(seconds=retry_after)) == 0
+    assert [RateLimited(w).retry_after for w in (0.001, 1.0, 1.01, 2.0)] == [1, 1, 2, 2]
 
 
 def test_logins_are_limited_per_address_across_usernames_and_forged_headers(api):

@@ -286,6 +286,15 @@ def test_the_test_endpoint_sends_a_signed_test_message(lambda_api, db, receiver,
     assert (failed["delivered"], failed["status_code"], failed["error"]) == (False, 404, "The receiver answered 404.")
 
 
+def test_a_delivery_keeps_the_urls_path_and_query_string(lambda_api, db, receiver, local_hooks):
+    auth = Users(lambda_api).signed_in()
+    url = receiver.url("/hooks/in?team=ops&token=a%2Fb")
+    hook = lambda_api.request("POST", HOOKS, json_body={"url": url}, headers=auth).json()
+    receiver.secret = hook["secret"]
+    assert lambda_api.request("POST", f"{HOOKS}{hook['id']}/test/", headers=auth).json()["delivered"]
+    assert [r["path"] for r in receiver.received] == ["/hooks/in?team=ops&token=a%2Fb"]
+
+
 def test_dispatch_sends_webhooks_without_an_email_quota(db, lambda_api, receiver, local_hooks):
     """Webhook deliveries do not wait on the email send rate (SES's quota is not the receiver's)."""
     auth = Users(lambda_api).signed_in()

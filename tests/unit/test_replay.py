@@ -76,3 +76,10 @@ def test_unknown_symbols_and_a_missing_folder_are_told_apart(tmp_path):
         gone.history(["TSLA"], None, date(2026, 11, 23))
     with pytest.raises(ProviderUnavailable):
         gone.info("TSLA")
+
+
+def test_a_quote_is_never_stamped_after_the_moment_it_was_read():
+    for seconds in (0, 1, 29, 30, 31, 59):
+        now = at(2026, 11, 23, 10, 15) + timedelta(seconds=seconds)
+        quote = replay(now).history(["TSLA"], None, now.date()).quotes["TSLA"]
+        assert quote.time <= now and now - quote.time < timedelta(minutes=1), seconds
