@@ -146,6 +146,48 @@ def test_crossing_before_a_change_or_resume_does_not_fire(db, user):
     assert run(db, now=datetime.now(UTC)).triggered == 1
 
 
+def quote_now(db, price) -> datetime:
+    """A quote stamped now (after the alert): a new moment each call."""
+    time.sleep(0.002)
+    at = datetime.now(UTC)
+    quote(db, "ACME", price, at)
+    return at
+
+
+def test_an_alert_judged_many_times_compares_the_latest_quote_with_the_one_just_before_it(db, user):
+    quote(db, "ACME", 103, datetime.now(UTC) - timedelta(minutes=1))  # before the alert
+    alert(db, user, alert_type="threshold", condition="crosses_above", threshold_price=Decimal(100))
+    for price in (105, 95, 97):  # judged on each: 103 -> 105 and 105 -> 95 and 95 -> 97 cross nothing
+        quote_now(db, price)
+        assert run(db, now=datetime.now(UTC)).triggered == 0
+    quote_now(db, 101)  # 97 -> 101: a crossing, whatever the first quote was
+    assert run(db, now=datetime.now(UTC)).triggered == 1
+
+
+def test_a_crossing_between_two_runs_is_judged_on_the_quote_before_the_latest_not_the_last_judged(db, user):
+    quote(db, "ACME", 103, datetime.now(UTC) - timedelta(minutes=1))
+    alert(db, user, alert_type="threshold", condition="crosses_above", threshold_price=Decimal(100))
+    quote_now(db, 105)
+    assert run(db, now=datetime.now(UTC)).triggered == 0  # judged on 105
+    quote_now(db, 95)
+    quote_now(db, 101)  # 95 -> 101 crossed, though the last judged price (105) was above
+    assert run(db, now=datetime.now(UTC)).triggered == 1
+
+
+def test_a_recurring_crossing_alert_rearms_below_and_fires_on_the_next_crossing(db, user):
+    quote(db, "ACME", 103, datetime.now(UTC) - timedelta(minutes=1))
+    alert(db, user, alert_type="threshold", condition="crosses_above", threshold_price=Decimal(100), recurring=True)
+    quote_now(db, 95)
+    assert run(db, now=datetime.now(UTC)).triggered == 0
+    quote_now(db, 101)
+    assert run(db, now=datetime.now(UTC)).triggered == 1
+    quote_now(db, 99)
+    assert run(db, now=datetime.now(UTC)).rearmed == 1
+    quote_now(db, 102)
+    assert run(db, now=datetime.now(UTC)).triggered == 1
+    assert triggers(db) == 2
+
+
 def test_a_downward_crossing_before_the_alert_existed_does_not_fire(db, user):
     now = datetime.now(UTC)
     quote(db, "ACME", 101, now - timedelta(minutes=60))
