@@ -360,6 +360,9 @@ def test_webhooks_and_an_indicator_alert_that_delivers_to_one(page: Page, site):
     receiver = Receiver()
     try:
         sign_up(page, unique("hook"))
+        page.get_by_label("Symbol to track").fill("TSLA")  # whichever test ran before this one
+        page.get_by_role("button", name="Track").click()
+        expect(page.get_by_role("status")).to_have_text("Tracking TSLA.")
         open_nav(page, "Webhooks")
         expect(page.get_by_text("No webhooks yet.")).to_be_visible()
         page.get_by_label("Webhook URL").fill("ftp://example.com/x")

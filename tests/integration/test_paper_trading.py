@@ -163,6 +163,8 @@ def test_no_short_selling_and_open_sells_reserve_their_shares(api, users, db):
     assert resting.json()["status"] == "open"
     over = submit(api, auth, side="sell", qty="1.5")
     assert over.status_code == 422 and over.json()["detail"] == "Insufficient shares of GOOG: needs 1.5, has 1."
+    exactly = submit(api, auth, side="sell", qty="1")  # exactly the shares no open sell holds back
+    assert exactly.status_code == 201 and exactly.json()["status"] == "filled"
 
 
 def test_an_order_costing_exactly_the_buying_power_fills_and_a_cent_more_is_refused(api, users, db):
@@ -443,6 +445,18 @@ def test_a_day_order_placed_after_fridays_close_rests_through_mondays_session(la
     quote(clock.db, "GOOG", 89.0, ny(2024, 5, 20, 10))
     summary = evaluate(clock.db)
     assert (summary.orders_expired, summary.orders_filled) == (0, 1)
+
+
+def test_a_quote_stamped_exactly_at_the_close_is_after_a_day_orders_session(db, user):
+    """The rule today: a day order is matched on quotes before its close, and expires at it."""
+    fresh(db, "GOOG", "100", minutes_ago=5)
+    day = place(db, user, order_type="limit", limit_price=Decimal(90))
+    gtc = place(db, user, order_type="limit", limit_price=Decimal(90), time_in_force="gtc")
+    quote(db, "GOOG", 85.0, day["expires_at"])
+    summary = evaluate(db, now=day["expires_at"])
+    assert (summary.orders_filled, summary.orders_expired) == (1, 1)
+    assert trading.get_order(db, user, day["id"])["status"] == "expired"
+    assert trading.get_order(db, user, gtc["id"])["status"] == "filled"
 
 
 def test_a_stale_quote_fills_no_resting_order(db, user):
