@@ -42,87 +42,62 @@ def first_session_after_today() -> datetime:
 START = first_session_after_today()
 BAR_DAYS = [START.date() + timedelta(days=d) for d in range(-60, 15) if has_session(START.date() + timedelta(days=d))]
 
-symbols = st.sampled_from(SYMBOLS)
-grid = st.sampled_from(GRID)
-recurrence = st.one_of(
-    st.just({"recurring": False}),
-    st.builds(lambda c: {"recurring": True, "cooldown_minutes": c}, st.sampled_from([0, 5, 60])),
-)
-definitions = st.one_of(
-    st.builds(
-        lambda s, c, t: {"symbol": s, "alert_type": "threshold", "condition": c, "threshold_price": t},
-        symbols,
-        st.sampled_from(["above", "below", "crosses_above", "crosses_below"]),
-        grid,
-    ),
-    st.builds(
-        lambda s, c, t, d: {
-            "symbol": s,
-            "alert_type": "duration",
-            "condition": c,
-            "threshold_price": t,
-            "duration_minutes": d,
-        },
-        symbols,
-        st.sampled_from(["above", "below"]),
-        grid,
-        st.sampled_from([1, 5, 30]),
-    ),
-    st.builds(
-        lambda s, c, p, w: {
-            "symbol": s,
-            "alert_type": "percent_change",
-            "condition": c,
-            "percent": p,
-            "window_minutes": w,
-        },
-        symbols,
-        st.sampled_from(["up", "down"]),
-        st.sampled_from([Decimal("0.5"), Decimal(1), Decimal("2.5")]),
-        st.sampled_from([5, 15, 60]),
-    ),
-    st.builds(
-        lambda s, c, first, other: {
-            "symbol": s,
-            "alert_type": "indicator",
-            "condition": c,
-            "indicator": first[0],
-            "period": first[1],
-            **({"other_indicator": other[0], "other_period": other[1]} if other and other != first else {}),
-        },
-        symbols,
-        st.sampled_from(["above", "below", "crosses_above", "crosses_below"]),
-        st.tuples(st.sampled_from(["sma", "ema"]), st.sampled_from([2, 3, 5])),
-        st.none() | st.tuples(st.sampled_from(["sma", "ema"]), st.sampled_from([4, 8])),
-    ),
-    st.builds(
-        lambda s, c, t, h: {"symbol": s, "alert_type": "forecast", "condition": c, "threshold_price": t, "horizon": h},
-        symbols,
-        st.sampled_from(["forecast_above", "forecast_below"]),
-        grid,
-        st.integers(1, 5),
-    ),
-    st.builds(lambda s: {"symbol": s, "alert_type": "forecast", "condition": "outside_band"}, symbols),
-)
-# up or down by a fair coin (a sampled_from would lean to its first entries, and the walk with it)
-moves = st.builds(lambda up, size: size if up else -size, st.booleans(), st.sampled_from([Decimal("0.5"), Decimal(1)]))
-alert_specs = st.tuples(definitions, recurrence, st.sampled_from([None, 45, 300]))
-steps = st.lists(
-    st.one_of(
-        # prices walk from 100 in steps that land on the thresholds' grid, and come back across them
-        *[st.tuples(st.just("quote"), symbols, moves, st.sampled_from([1, 30, 60, 300, 900]))] * 5,
-        st.tuples(st.just("run")),
-        st.tuples(st.just("run")),
-        st.tuples(st.just("wait"), st.sampled_from([61, 121, 390, 1440, 3 * 1440])),
-        st.tuples(st.sampled_from(["pause", "resume"]), st.integers(0, 20)),
-        # a provider's correction: the latest quote again, at its own time, another price
-        st.tuples(st.just("correct"), symbols, moves),
-        # the owner moves a threshold: a new condition, judged afresh
-        st.tuples(st.just("change"), st.integers(0, 20), moves),
-    ),
-    min_size=30,
-    max_size=80,
-)
+
+def spec_of(seed: int) -> tuple[dict, dict, int | None]:
+    """An alert of any kind and rule, drawn evenly from a seed: (definition, recurrence, expires in minutes)."""
+    rng = random.Random(seed)
+    symbol, threshold = rng.choice(SYMBOLS), rng.choice(GRID)
+    kind = rng.choice(["threshold", "threshold", "duration", "percent_change", "indicator", "forecast"])
+    definition = {"symbol": symbol, "alert_type": kind}
+    if kind == "threshold":
+        definition |= {"condition": rng.choice(STATES_AND_CROSSINGS), "threshold_price": threshold}
+    elif kind == "duration":
+        definition |= {"condition": rng.choice(["above", "below"]), "threshold_price": threshold}
+        definition["duration_minutes"] = rng.choice([1, 5, 30])
+    elif kind == "percent_change":
+        definition |= {"condition": rng.choice(["up", "down"]), "window_minutes": rng.choice([5, 15, 60])}
+        definition["percent"] = rng.choice([Decimal("0.5"), Decimal(1), Decimal("2.5")])
+    elif kind == "indicator":
+        first = (rng.choice(["sma", "ema"]), rng.choice([2, 3, 5]))
+        definition |= {"condition": rng.choice(STATES_AND_CROSSINGS), "indicator": first[0]}
+        definition["period"] = first[1]
+        if rng.random() < 0.4:  # against a second average
+            definition |= {"other_indicator": rng.choice(["sma", "ema"]), "other_period": rng.choice([4, 8])}
+    elif rng.random() < 0.3:
+        definition["condition"] = "outside_band"
+    else:
+        definition |= {"condition": rng.choice(["forecast_above", "forecast_below"]), "threshold_price": threshold}
+        definition["horizon"] = rng.randint(1, 5)
+    recurring = {"recurring": True, "cooldown_minutes": rng.choice([0, 5, 60])} if rng.random() < 0.5 else {}
+    return definition, recurring, rng.choice([None, None, 45, 300])
+
+
+STATES_AND_CROSSINGS = ["above", "below", "crosses_above", "crosses_below"]
+# Each step is drawn as a seed and spelled out by a plain generator (``step_of``): hypothesis still
+# chooses, shortens and shrinks the script step by step, but a list of drawn tuples came out mostly
+# alike (the same step over and over), and its alerts seldom fired: about one trigger an example.
+STEP_KINDS = ["fetch"] * 8 + ["run"] * 5 + ["wait", "pause", "resume", "correct", "change"]
+steps = st.lists(st.integers(0, 2**64 - 1), min_size=30, max_size=80)
+
+
+def step_of(seed: int) -> tuple:
+    rng = random.Random(seed)
+
+    def move() -> Decimal:  # up or down by a fair coin, onto the thresholds' grid
+        return rng.choice([Decimal("0.5"), Decimal(1)]) * rng.choice([1, -1])
+
+    kind = rng.choice(STEP_KINDS)
+    if kind == "fetch":  # every symbol's price walks from where it was
+        return ("fetch", tuple(move() for _ in SYMBOLS), rng.choice([1, 30, 60, 300, 900]))
+    if kind == "wait":  # into staleness, across a night or a weekend, or not
+        return ("wait", rng.choice([61, 121, 390, 1440, 3 * 1440]))
+    if kind in ("pause", "resume"):
+        return (kind, rng.randrange(1000))
+    if kind == "correct":  # a provider's correction: the latest quote again, at its own time, another price
+        return ("correct", rng.choice(SYMBOLS), move())
+    if kind == "change":  # the owner moves a threshold: a new condition, judged afresh
+        return ("change", rng.randrange(1000), move())
+    return ("run",)
 
 
 def seed_market(db, seed: int) -> Market:
@@ -173,6 +148,7 @@ def run_example(clock, empty_tables, seed, specs, script) -> Evaluator:
     reference = Evaluator(market, MAX_AGE)
     for symbol in SYMBOLS:
         write_quote(db, market, symbol, Decimal(100), now)
+    specs = [spec_of(seed) for seed in specs]
     for definition, recurring, expires_in in specs:
         fields = {**definition, **recurring}
         if expires_in:
@@ -186,13 +162,15 @@ def run_example(clock, empty_tables, seed, specs, script) -> Evaluator:
         )["events_after"]
         reference.alerts[made["id"]] = Alert(id=made["id"], events_after=events_after, **fields)
     ids = sorted(reference.alerts)
+    script = [step_of(seed) for seed in script]
     for step in script:
         kind = step[0]
-        if kind == "quote":
-            _, symbol, move, seconds = step
+        if kind == "fetch":
+            _, symbol_moves, seconds = step
             now = clock.set(now + timedelta(seconds=seconds))
-            price = min(max(market.latest(symbol)[1] + move, GRID[0] - 5), GRID[-1] + 5)
-            write_quote(db, market, symbol, price, now)
+            for symbol, move in zip(SYMBOLS, symbol_moves, strict=True):
+                price = min(max(market.latest(symbol)[1] + move, GRID[0] - 5), GRID[-1] + 5)
+                write_quote(db, market, symbol, price, now)
         elif kind == "correct":
             _, symbol, move = step
             at, price = market.latest(symbol)
@@ -243,18 +221,18 @@ def compare(db, reference: Evaluator, now: datetime) -> None:
 
 
 def test_the_evaluator_does_what_its_reference_does(clock, empty_tables):
-    # Under `make mutants`: a fixed sequence of examples (a kill is reproducible) and no shrinking.
+    # Under `make mutants` a failure is all that counts: no shrinking. Examples are drawn afresh (a fixed
+    # sequence, derandomized, drew far fewer kinds of example: it killed 7 of 23 alert mutants, not 21).
     mutation_run = bool(os.environ.get("TICKERWATCH_MUTATION_RUN"))
     phases = [Phase.explicit, Phase.generate] if mutation_run else list(Phase)
 
     @settings(
-        max_examples=int(os.environ.get("REFERENCE_EXAMPLES", 20)),
+        max_examples=int(os.environ.get("REFERENCE_EXAMPLES", 15)),
         deadline=None,
         phases=phases,
-        derandomize=mutation_run,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
-    @given(seed=st.integers(0, 2**32), specs=st.lists(alert_specs, min_size=4, max_size=12), script=steps)
+    @given(seed=st.integers(0, 2**32), specs=st.lists(st.integers(0, 2**64 - 1), min_size=4, max_size=12), script=steps)
     def differential(seed, specs, script):
         reference = run_example(clock, empty_tables, seed, specs, script)
         for alert_id, sequence, _, _ in reference.triggers:  # what the example exercised
