@@ -147,7 +147,7 @@ class Broker:
             self._fill(order, price, now)
         return order, True
 
-    def cancel(self, order_id: int, now: datetime) -> Order:
+    def cancel(self, order_id: int) -> Order:
         order = self.orders.get(order_id)
         if order is None:
             raise Refused(404, "Order not found.")
