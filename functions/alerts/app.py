@@ -15,6 +15,7 @@ from tickerwatch.web import (
     CurrentUser,
     IsoDateTime,
     Limit,
+    NotNull,
     Offset,
     QueryBool,
     ResourceId,
@@ -163,11 +164,12 @@ AlertCreate = Annotated[
 
 
 class AlertPatch(BaseModel):
-    """Only the fields sent are changed (read with exclude_unset, so the defaults never apply)."""
+    """Only the fields sent are changed (read with exclude_unset, so the defaults never apply). A
+    field that cannot be cleared is not nullable in the OpenAPI document (null is a 400)."""
 
     model_config = ConfigDict(extra="forbid")
-    alert_type: AlertType | None = None
-    condition: Condition | None = None
+    alert_type: AlertType | NotNull = None
+    condition: Condition | NotNull = None
     threshold_price: Price | None = None
     duration_minutes: Minutes | None = None
     percent: Percent | None = None
@@ -177,8 +179,8 @@ class AlertPatch(BaseModel):
     other_indicator: Indicator | None = None
     other_period: Period | None = None
     horizon: Horizon | None = None
-    recurring: StrictBool | None = None
-    cooldown_minutes: Cooldown | None = None
+    recurring: StrictBool | NotNull = None
+    cooldown_minutes: Cooldown | NotNull = None
     expires_at: IsoDateTime | None = None
     webhook_id: WebhookId | None = Field(None, description="null stops webhook deliveries.")
 

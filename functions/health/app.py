@@ -6,7 +6,7 @@ from pydantic import BaseModel
 from tickerwatch import __version__
 from tickerwatch.runtime import get_database
 from tickerwatch.settings import get_settings
-from tickerwatch.web import create_app, lambda_handler
+from tickerwatch.web import DATABASE_RETRY_AFTER_SECONDS, RETRY_AFTER, create_app, lambda_handler
 
 get_settings()
 
@@ -20,7 +20,7 @@ class HealthOut(BaseModel):
 app = create_app("tickerwatch health")
 
 
-@app.get("/api/v1/health/", response_model=HealthOut, responses={503: {"model": HealthOut}})
+@app.get("/api/v1/health/", response_model=HealthOut, responses={503: {"model": HealthOut, "headers": RETRY_AFTER}})
 def health() -> JSONResponse:
     reachable = get_database().ping()
     body = HealthOut(
@@ -28,7 +28,9 @@ def health() -> JSONResponse:
         database="reachable" if reachable else "unreachable",
         version=__version__,
     )
-    return JSONResponse(body.model_dump(), status_code=200 if reachable else 503)
+    if reachable:
+        return JSONResponse(body.model_dump())
+    return JSONResponse(body.model_dump(), status_code=503, headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)})
 
 
 handler = lambda_handler(app)

@@ -16,6 +16,7 @@ from tickerwatch.web import (
     CurrentUser,
     IsoDate,
     Limit,
+    NotNull,
     Offset,
     ResourceId,
     TickerSymbol,
@@ -114,8 +115,8 @@ class WatchlistIn(BaseModel):
 
 class WatchlistPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: WatchlistName | None = Field(None, description=NAME_DOC)
-    symbols: list[TickerSymbol] | None = Field(None, **SYMBOLS_RULES)
+    name: WatchlistName | NotNull = Field(None, description=NAME_DOC)
+    symbols: list[TickerSymbol] | NotNull = Field(None, **SYMBOLS_RULES)
 
 
 class WatchedStockOut(BaseModel):

@@ -300,6 +300,15 @@ def _bad_tokens(user_id: int, refresh: str, access: str) -> dict[str, str]:
         "no type": _forge({k: v for k, v in good.items() if k != "type"}),
         "unknown user": _forge({**good, "sub": "987654"}),
         "garbage": "not.a.jwt",
+        # signed with our key, but not claims we issue: each would otherwise pass (or be a 500)
+        "exp a string": _forge({**good, "exp": str(now + 600)}),
+        "iat a string": _forge({**good, "iat": str(now)}),
+        "exp a float": _forge({**good, "exp": now + 600.5}),
+        "sub padded": _forge({**good, "sub": f" {user_id} "}),
+        "sub signed": _forge({**good, "sub": f"+{user_id}"}),
+        "sub zero-led": _forge({**good, "sub": f"0{user_id}"}),
+        "sub arabic-indic": _forge({**good, "sub": "".join(chr(0x0660 + int(d)) for d in str(user_id))}),
+        "sub a number": _forge({**good, "sub": user_id}),
     }
 
 
@@ -314,6 +323,14 @@ def _bad_tokens(user_id: int, refresh: str, access: str) -> dict[str, str]:
         "no type",
         "unknown user",
         "garbage",
+        "exp a string",
+        "iat a string",
+        "exp a float",
+        "sub padded",
+        "sub signed",
+        "sub zero-led",
+        "sub arabic-indic",
+        "sub a number",
     ],
 )
 def test_protected_view_rejects_bad_tokens(api, users, case):

@@ -125,6 +125,51 @@ def test_a_body_that_is_not_json_is_415(api, users):
     assert "application/json" in reply.json()["detail"]
 
 
+UTF8_ONLY = "Request body must be JSON encoded as UTF-8."
+NOT_JSON = "Request body is not valid JSON."
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b'{"username": "a", "username": "b", "password": "x"}', "The key 'username' appears more than once."),
+        (b'{"username": "a", "password": "x", "extra": {"k": 1, "k": 2}}', "The key 'k' appears more than once."),
+        ('{"username": "a", "password": "x"}'.encode("utf-16"), UTF8_ONLY),
+        ('{"username": "a", "password": "x"}'.encode("utf-16-le"), NOT_JSON),  # valid UTF-8, raw NULs
+        (b'\xef\xbb\xbf{"username": "a", "password": "x"}', NOT_JSON),  # a byte-order mark
+        (b'{"username": "a\xff", "password": "x"}', UTF8_ONLY),
+        (b'{"username": "a", "password": NaN}', NOT_JSON),
+        (b'{"username": "a", "password": Infinity}', NOT_JSON),
+        (b'{"username": "a", ', NOT_JSON),
+        (b'{"username": "a"} {"password": "x"}', NOT_JSON),
+        (b"[" * 100_00, NOT_JSON),
+    ],
+)
+def test_every_body_follows_one_grammar(api, body, message):
+    """RFC 8259 JSON in UTF-8, no repeated key: anything else is a 400 under non_field_errors."""
+    reply = api.request("POST", "/api/v1/token/", content=body)
+    assert reply.status_code == 400, reply.content
+    assert reply.json() == {"detail": "Invalid input.", "non_field_errors": [message]}
+
+
+def test_a_repeated_key_never_decides_an_order(api, users):
+    auth = users.signed_in()
+    body = b'{"symbol": "TSLA", "side": "buy", "qty": "1", "qty": "2", "type": "market"}'
+    reply = api.request("POST", "/api/v1/orders/", content=body, headers=auth)
+    assert reply.status_code == 400
+    assert reply.fields() == {"non_field_errors": ["The key 'qty' appears more than once."]}
+    assert api.request("GET", "/api/v1/orders/", params={"status": "all"}, headers=auth).json()["count"] == 0
+
+
+@pytest.mark.parametrize("symbol", ["TSLA\n", "TSLA ", " TSLA", "TS LA", "TSLA\t"])
+def test_a_symbol_is_exactly_the_documented_pattern(api, users, symbol):
+    auth = users.signed_in()
+    body = {"symbol": symbol, "side": "buy", "qty": "1", "type": "market"}
+    placed = api.request("POST", "/api/v1/orders/", json_body=body, headers=auth)
+    assert placed.status_code == 400, placed.content
+    assert placed.fields() == {"symbol": [f"'{symbol}' is not a valid ticker symbol."]}
+
+
 def test_a_body_over_64_kib_is_413(api):
     reply = api.request("POST", "/api/v1/token/", content=b'{"username": "' + b"a" * 70_000 + b'"}')
     assert reply.status_code == 413

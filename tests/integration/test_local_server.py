@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import httpx
+import pytest
 
 
 def test_openapi_lists_every_function_route(local_server):
@@ -19,6 +21,21 @@ def test_openapi_lists_every_function_route(local_server):
         "/api/v1/me/",
     ]:
         assert path in spec["paths"], path
+
+
+@pytest.mark.parametrize(
+    ("schema", "fields"),
+    [
+        ("WatchlistPatch", ["name", "symbols"]),
+        ("AlertPatch", ["alert_type", "condition", "recurring", "cooldown_minutes"]),
+    ],
+)
+def test_a_patch_field_the_server_refuses_as_null_is_not_nullable_in_the_document(local_server, schema, fields):
+    properties = httpx.get(local_server.url + "/openapi.json").json()["components"]["schemas"][schema]["properties"]
+    for field in fields:
+        assert "null" not in json.dumps(properties[field]), (schema, field, properties[field])
+    if schema == "AlertPatch":  # what may be cleared still says so
+        assert "null" in json.dumps(properties["webhook_id"])
 
 
 def test_openapi_documents_the_errors_each_operation_really_sends(local_server):

@@ -68,6 +68,7 @@ def test_a_database_outage_is_a_503_and_recovery_needs_no_restart(local_server, 
         assert reply.json() == {"detail": "The database is unavailable; try again shortly."}
         assert reply.headers["retry-after"] == "5"
     assert health.status_code == 503 and health.json()["database"] == "unreachable"
+    assert health.headers["retry-after"] == "5"  # like every other 503
     logged = local_server.log.read_bytes()[log_before:].decode()
     assert "Traceback" not in logged
     assert len(logged) < 600 * len(replies), f"{len(logged)} bytes of logs for {len(replies)} failed requests"

@@ -16,7 +16,7 @@ REFUSED = [
     "127.0.0.0/8",
     "169.254.0.0/16",  # link-local: the usual metadata address
     "172.16.0.0/12",
-    "192.0.0.0/29",  # IETF protocol assignments (the rest of 192.0.0.0/24: issue 29)
+    "192.0.0.0/24",  # IETF protocol assignments (Python 3.11 calls all past the /29 global)
     "192.0.2.0/24",
     "192.168.0.0/16",
     "198.18.0.0/15",  # benchmarking
@@ -30,6 +30,9 @@ REFUSED = [
     "fe80::/10",  # link-local
     "ff00::/8",  # multicast
     "2001:db8::/32",  # documentation
+    "::/96",  # IPv4-compatible (deprecated): ::10.0.0.1, and ::8.8.8.8 routes nowhere either
+    "::ffff:0:0:0/96",  # IPv4-translated
+    "64:ff9b:1::/48",  # NAT64 for local use
 ]
 PUBLIC_NEIGHBOURS = [
     "9.255.255.255",
@@ -64,3 +67,29 @@ def test_the_first_and_last_address_of_each_refused_range_are_refused(network):
 @pytest.mark.parametrize("address", PUBLIC_NEIGHBOURS)
 def test_the_addresses_just_outside_them_are_public(address):
     assert is_public(address)
+
+
+# IPv6 forms that carry an IPv4 address: NAT64 (RFC 6052), 6to4, Teredo (the client, inverted), mapped.
+def _v4(address: str) -> int:
+    return int(ipaddress.IPv4Address(address))
+
+
+CARRIERS = {
+    "nat64": lambda v4: f"64:ff9b::{v4}",
+    "6to4": lambda v4: str(ipaddress.IPv6Address((0x2002 << 112) | (_v4(v4) << 80) | 1)),
+    "teredo": lambda v4: str(
+        ipaddress.IPv6Address((0x20010000 << 96) | (_v4("8.8.4.4") << 64) | (0xFFFFFFFF ^ _v4(v4)))
+    ),
+    "mapped": lambda v4: f"::ffff:{v4}",
+}
+
+
+@pytest.mark.parametrize("form", sorted(CARRIERS))
+@pytest.mark.parametrize("inside", ["10.0.0.1", "127.0.0.1", "169.254.169.254", "192.168.1.1", "100.64.0.1", "0.0.0.0"])
+def test_an_ipv6_form_carrying_a_private_ipv4_address_is_refused(form, inside):
+    assert not is_public(CARRIERS[form](inside))
+
+
+@pytest.mark.parametrize("form", ["nat64", "6to4"])
+def test_an_ipv6_form_carrying_a_public_ipv4_address_is_public(form):
+    assert is_public(CARRIERS[form]("8.8.8.8"))

@@ -176,7 +176,21 @@ def _verified_claims(token: str, secret: str) -> dict[str, Any]:
     every request for 15 minutes, and verifying it is most of what a cheap request costs.
     Failures raise and are not cached. algorithms is pinned, so "alg: none" and RS/HS confusion are
     rejected by pyjwt."""
-    return jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "iat", "sub", "type"]})
+    claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "iat", "sub", "type"]})
+    if not _as_issued(claims):
+        raise jwt.InvalidTokenError("claims not as issued")
+    return claims
+
+
+# What we issue, exactly: a user id in ASCII digits without sign, spaces or leading zeros; times as
+# JSON integers. int() would read " 2 ", "+2" or Arabic-Indic digits as user 2, and pyjwt checks a
+# numeric string's expiry and lets it through.
+_USER_ID = re.compile(r"[1-9][0-9]{0,18}", re.ASCII)
+
+
+def _as_issued(claims: dict[str, Any]) -> bool:
+    times_ok = all(type(claims[name]) is int for name in ("exp", "iat"))
+    return times_ok and isinstance(claims["sub"], str) and _USER_ID.fullmatch(claims["sub"]) is not None
 
 
 def _new_pair(conn, policy: TokenPolicy, user_id: int, family: uuid.UUID, now: datetime) -> TokenPair:

@@ -5,6 +5,7 @@ The local server's scheduler, the CLI, the tests and the benchmarks invoke handl
 
 from __future__ import annotations
 
+import base64
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -100,5 +101,8 @@ def http_api_event(
     if path_parameters:
         event["pathParameters"] = path_parameters
     if body is not None:
-        event["body"] = body.decode()
+        try:
+            event["body"] = body.decode()
+        except UnicodeDecodeError:  # bytes that are not text arrive base64-encoded, as API Gateway sends them
+            event["body"], event["isBase64Encoded"] = base64.b64encode(body).decode(), True
     return event

@@ -42,7 +42,7 @@ SYMBOL_RE = re.compile(r"^[A-Z0-9][A-Z0-9.^=-]{0,14}$")
 def normalise_symbol(raw: str, field: str = "symbol") -> str:
     """Upper-cased and checked; ``field`` is the request's name for it, where an error is reported."""
     symbol = raw.strip().upper()
-    if not SYMBOL_RE.match(symbol):
+    if not SYMBOL_RE.fullmatch(symbol):
         raise InvalidInput({field: [f"'{raw}' is not a valid ticker symbol."]})
     return symbol
 

@@ -53,11 +53,26 @@ def ssl_context() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
+# NAT64 addresses (RFC 6052) carry an IPv4 address in their last 32 bits and are judged by it. No
+# public host is reached through NAT64 for local use (RFC 8215), the deprecated IPv4-compatible form
+# (RFC 4291) or the IPv4-translated one (RFC 2765), though ipaddress calls some of them global; nor in
+# IANA's protocol assignments (192.0.0.0/24), which Python before 3.11.10 calls global past its /29.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_NEVER_PUBLIC = tuple(ipaddress.ip_network(n) for n in ("64:ff9b:1::/48", "::/96", "::ffff:0:0:0/96", "192.0.0.0/24"))
+
+
 def is_public(address: str) -> bool:
+    """Whether a webhook may be delivered to the address: globally routable, whatever form carries it
+    (an IPv4 address inside IPv6 is judged as that IPv4 address)."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    mapped = getattr(ip, "ipv4_mapped", None)
-    if mapped is not None:
-        ip = mapped
+    if any(ip in network for network in _NEVER_PUBLIC):
+        return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        carried = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if ip in _NAT64:
+            carried = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if carried is not None:
+            return is_public(str(carried))
     return ip.is_global and not ip.is_multicast
 
 
