@@ -14,25 +14,32 @@ get_settings()  # fail at cold start on bad configuration
 
 
 class RegisterRequest(BaseModel):
+    """The schema states the rules; the domain checks them, in Django's words (a Django REST frontend
+    shows "This password is too short. ...", not pydantic's "String should have at least 8 characters")."""
+
     model_config = ConfigDict(extra="forbid", strict=True)
     username: Annotated[
         str,
         Field(
-            min_length=accounts.USERNAME_MIN,
-            max_length=accounts.USERNAME_MAX,
-            pattern=accounts.USERNAME_PATTERN,
             description="Letters, digits and @ . + - _; compared after Unicode NFKC normalisation and case folding;"
             " letters of Latin, Cyrillic and Greek may not be mixed.",
+            json_schema_extra={
+                "minLength": accounts.USERNAME_MIN,
+                "maxLength": accounts.USERNAME_MAX,
+                "pattern": accounts.USERNAME_PATTERN,
+            },
         ),
     ]
     email: EmailStr
     password: Annotated[
         str,
         Field(
-            min_length=accounts.PASSWORD_MIN,
-            max_length=4096,
             description="At least 8 characters, not entirely numeric, not the username.",
-            json_schema_extra={"not": {"pattern": "^[0-9]*$"}},
+            json_schema_extra={
+                "minLength": accounts.PASSWORD_MIN,
+                "maxLength": accounts.PASSWORD_MAX,
+                "not": {"pattern": "^[0-9]*$"},
+            },
         ),
     ]
 

@@ -125,7 +125,7 @@ class OrderPage(BaseModel):
 class PositionOut(BaseModel):
     symbol: str
     qty: Decimal
-    avg_price: Decimal = Field(description="Cost basis per share, to 4 decimals.")
+    avg_price: Decimal = Field(description="Cost basis per share, to 6 decimals like a fill's price.")
     cost_basis: Decimal
     last_price: Decimal | None
     price_time: datetime | None

@@ -1,5 +1,6 @@
 """A database clock a test can set: on connections opened with ``clocked_url``, ``now()`` answers the
-set time (Postgres looks the name up in ``test_clock`` before ``pg_catalog``), so the API, the jobs
+set time (Postgres looks the name up in ``test_clock`` before ``pg_catalog``; ``statement_timestamp()``
+too, which the evaluator reads once it holds its lock), so the API, the jobs
 and the SQL they run all see one moment the test chooses: a Friday after the close, a weekend, the
 second before a session ends. Column defaults keep the real time (they were bound when the table
 was made); nothing the tests compare depends on them."""
@@ -16,6 +17,8 @@ CREATE SCHEMA IF NOT EXISTS test_clock;
 CREATE TABLE IF NOT EXISTS test_clock.frozen (at timestamptz);
 CREATE OR REPLACE FUNCTION test_clock.now() RETURNS timestamptz LANGUAGE sql STABLE AS
     $$ SELECT coalesce((SELECT max(at) FROM test_clock.frozen), pg_catalog.now()) $$;
+CREATE OR REPLACE FUNCTION test_clock.statement_timestamp() RETURNS timestamptz LANGUAGE sql STABLE AS
+    $$ SELECT coalesce((SELECT max(at) FROM test_clock.frozen), pg_catalog.statement_timestamp()) $$;
 DELETE FROM test_clock.frozen;
 INSERT INTO test_clock.frozen VALUES (NULL);
 """

@@ -71,6 +71,27 @@ def test_register_rejects_bad_input_per_field(api, body, bad_fields):
     assert all(isinstance(m, str) and m for msgs in reply.fields().values() for m in msgs)
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("password", "short1", "This password is too short. It must contain at least 8 characters."),
+        ("password", "x" * 4097, "Ensure this field has no more than 4096 characters."),
+        ("username", "al", "Ensure this field has between 3 and 150 characters."),
+        (
+            "username",
+            "al ice",
+            "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.",
+        ),
+    ],
+)
+def test_register_errors_are_in_djangos_words(api, field, value, message):
+    """As the README shows them, and as a frontend written for Django REST framework expects them."""
+    body = {"username": "alice", "email": "a@example.com", "password": "correct-horse-9", field: value}
+    reply = api.request("POST", "/api/v1/register/", json_body=body)
+    assert reply.status_code == 400
+    assert reply.json() == {"detail": "Invalid input.", field: [message]}
+
+
 def test_register_accepts_django_username_characters(api):
     reply = api.request(
         "POST",

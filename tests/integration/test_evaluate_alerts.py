@@ -482,23 +482,70 @@ def test_no_email_when_notifications_are_off(db, user):
     assert db.run(lambda conn: conn.execute("SELECT status FROM notifications").fetchone()["status"]) == "skipped"
 
 
-def test_an_email_claimed_by_a_run_that_died_is_sent_after_its_lease(db, user):
+def test_an_email_claimed_by_a_run_that_died_is_sent_at_once_unless_it_was_handed_over(db, user):
+    from tickerwatch.data import alerts as store
+    from tickerwatch.notifications import LEASE
+
+    quote(db, "ACME", 150, WED_3PM - timedelta(minutes=1))
+    alert(db, user, alert_type="threshold", condition="above", threshold_price=Decimal(100))
+    alert(db, user, alert_type="threshold", condition="above", threshold_price=Decimal(110))
+    db.run(lambda conn: store.claim_triggers(conn, WED_3PM, 120))
+    # Given a run claimed both emails for sending, handed one to the provider and died,
+    claimed = db.run(lambda conn: store.claim_notifications(conn, WED_3PM, 10, LEASE))
+    assert len(claimed) == 2
+    gone = claimed[0]
+    assert db.one(lambda conn: store.hand_over(conn, gone["id"], gone["attempts"]))
+    sender = RecordingSender()
+    # then the next run sends the one never handed over at once,
+    assert run(db, sender, now=WED_3PM + timedelta(seconds=1)).emails_sent == 1
+    # while the one that may have gone waits for its lease,
+    assert run(db, sender, now=WED_3PM + LEASE - timedelta(seconds=1)).emails_sent == 0
+    # and once the lease has run out, the next run sends it, once.
+    assert run(db, sender, now=WED_3PM + LEASE + timedelta(seconds=1)).emails_sent == 1
+    assert run(db, sender, now=WED_3PM + LEASE + timedelta(minutes=10)).emails_sent == 0
+    assert len(sender.sent) == 2
+    # A dispatcher that lost its lock and still holds the earlier claim cannot hand it over again.
+    assert not db.one(lambda conn: store.hand_over(conn, gone["id"], gone["attempts"]))
+
+
+def test_a_notification_claimed_again_cannot_be_handed_over_by_its_earlier_claim(db, user):
+    """Fencing: a dispatcher that lost its lock (its connection dropped while it ran on) and still holds
+    an earlier claim cannot send what the next dispatcher has claimed since."""
     from tickerwatch.data import alerts as store
     from tickerwatch.notifications import LEASE
 
     quote(db, "ACME", 150, WED_3PM - timedelta(minutes=1))
     alert(db, user, alert_type="threshold", condition="above", threshold_price=Decimal(100))
     db.run(lambda conn: store.claim_triggers(conn, WED_3PM, 120))
-    # Given a run claimed the email for sending and died before sending it,
-    claimed = db.run(lambda conn: store.claim_notifications(conn, WED_3PM, 10, LEASE))
-    assert len(claimed) == 1
-    sender = RecordingSender()
-    # then no other run sends it while the lease holds,
-    assert run(db, sender, now=WED_3PM + LEASE - timedelta(seconds=1)).emails_sent == 0
-    # and once the lease has run out, the next run sends it, once.
-    assert run(db, sender, now=WED_3PM + LEASE + timedelta(seconds=1)).emails_sent == 1
-    assert run(db, sender, now=WED_3PM + LEASE + timedelta(minutes=10)).emails_sent == 0
-    assert len(sender.sent) == 1
+    [first] = db.run(lambda conn: store.claim_notifications(conn, WED_3PM, 10, LEASE))
+    [again] = db.run(lambda conn: store.claim_notifications(conn, WED_3PM, 10, LEASE))  # never handed over
+    assert again["attempts"] == first["attempts"] + 1
+    assert not db.one(lambda conn: store.hand_over(conn, first["id"], first["attempts"]))
+    assert db.one(lambda conn: store.hand_over(conn, again["id"], again["attempts"]))
+    assert not db.one(lambda conn: store.hand_over(conn, again["id"], again["attempts"]))  # once per claim
+
+
+def test_a_run_that_waited_for_another_reads_its_clock_after_the_wait(db, user, database_url):
+    """What commits while a run waits for an overlapping one (here an alert) is judged by it, and
+    stamped after it was made, not with the moment the run began waiting."""
+    import psycopg
+
+    from tickerwatch.data.alerts import EVALUATION_LOCK_KEY
+
+    quote(db, "ACME", 150, datetime.now(UTC) - timedelta(seconds=5))
+    other_run = psycopg.connect(database_url)
+    other_run.execute("SELECT pg_advisory_xact_lock(%s)", (EVALUATION_LOCK_KEY,))
+    summary = {}
+    waiting = threading.Thread(target=lambda: summary.setdefault("run", run(db, now=None)))
+    waiting.start()
+    time.sleep(0.5)
+    made = alert(db, user, alert_type="threshold", condition="above", threshold_price=Decimal(100))
+    other_run.rollback()
+    other_run.close()
+    waiting.join(30)
+    assert summary["run"].triggered == 1
+    trigger = db.run(lambda conn: conn.execute("SELECT triggered_at FROM alert_triggers").fetchone())
+    assert trigger["triggered_at"] >= made["created_at"]
 
 
 # ---------------------------------------------------------------- change-driven evaluation
@@ -667,12 +714,17 @@ def test_a_dispatcher_killed_mid_send_loses_nothing(db, user, database_url, tmp_
     process.wait(10)
     before = log.read_text().splitlines()
     assert 10 <= len(before) < 30
-    # when a later run comes after the lease of what it had claimed,
+    everything = {f"tickerwatch alert: S{i:03d} at or above 100.00" for i in range(30)}
+    # when the next run comes at once, it sends every email the killed one never handed over, none twice;
     sender = RecordingSender()
+    dispatch_notifications(db, sender, max_attempts=3, now=WED_3PM + timedelta(seconds=1))
+    at_once = [e.subject for e in sender.sent]
+    assert not set(before) & set(at_once) and len(at_once) == len(set(at_once))
+    assert len(everything - set(before) - set(at_once)) <= 4  # at most those in flight at the kill (4 senders)
+    # and a run after the lease of those in flight sends what is left: only they could go twice.
     dispatch_notifications(db, sender, max_attempts=3, now=WED_3PM + LEASE + timedelta(seconds=1))
     after = [e.subject for e in sender.sent]
-    # then every email has gone out, and only those in flight at the kill (4 senders) could go twice.
-    assert set(before) | set(after) == {f"tickerwatch alert: S{i:03d} at or above 100.00" for i in range(30)}
+    assert set(before) | set(after) == everything
     assert len(set(before) & set(after)) <= 4
     statuses = db.run(
         lambda conn: conn.execute("SELECT status, count(*) AS n FROM notifications GROUP BY 1").fetchall()

@@ -97,7 +97,7 @@ def test_a_market_buy_fills_at_the_quote_and_the_portfolio_shows_it_exactly(api,
     assert Decimal(book["starting_cash"]) == CASH and Decimal(book["realized_pl"]) == 0
     [position] = book["positions"]
     assert position["symbol"] == "GOOG" and Decimal(position["qty"]) == Decimal("1.5")
-    assert Decimal(position["avg_price"]) == Decimal("806.1933") and Decimal(position["cost_basis"]) == Decimal(
+    assert Decimal(position["avg_price"]) == Decimal("806.193333") and Decimal(position["cost_basis"]) == Decimal(
         "1209.29"
     )
     assert Decimal(position["market_value"]) == Decimal("1209.29") and Decimal(book["equity"]) == CASH
@@ -400,7 +400,13 @@ def test_matching_reads_only_the_orders_a_price_reaches(db, user):
         conn.execute("SET LOCAL enable_seqscan = off")
         rows = conn.execute(
             "EXPLAIN (ANALYZE, FORMAT JSON) " + store.MATCH_RESTING_ORDERS,
-            {"symbols": ["GOOG"], "quoted": [datetime.now(UTC)], "prices": [Decimal("97.5")], "now": datetime.now(UTC)},
+            {
+                "symbols": ["GOOG"],
+                "quoted": [datetime.now(UTC)],
+                "prices": [Decimal("97.5")],
+                "since": [None],
+                "now": datetime.now(UTC),
+            },
         ).fetchone()
         conn.rollback()
         return rows
@@ -450,16 +456,55 @@ def test_a_day_order_placed_after_fridays_close_rests_through_mondays_session(la
     assert (summary.orders_expired, summary.orders_filled) == (0, 1)
 
 
-def test_a_quote_stamped_exactly_at_the_close_is_after_a_day_orders_session(db, user):
-    """The rule today: a day order is matched on quotes before its close, and expires at it."""
+def test_a_quote_stamped_exactly_at_the_close_fills_a_day_order(db, user):
+    """The closing price belongs to the session: a day order is matched on quotes up to and including
+    its close (as at a real broker, whose day orders take part in the closing auction)."""
     fresh(db, "GOOG", "100", minutes_ago=5)
     day = place(db, user, order_type="limit", limit_price=Decimal(90))
     gtc = place(db, user, order_type="limit", limit_price=Decimal(90), time_in_force="gtc")
     quote(db, "GOOG", 85.0, day["expires_at"])
     summary = evaluate(db, now=day["expires_at"])
-    assert (summary.orders_filled, summary.orders_expired) == (1, 1)
-    assert trading.get_order(db, user, day["id"])["status"] == "expired"
+    assert (summary.orders_filled, summary.orders_expired) == (2, 0)
+    assert trading.get_order(db, user, day["id"])["status"] == "filled"
     assert trading.get_order(db, user, gtc["id"])["status"] == "filled"
+
+
+def test_a_quote_a_second_after_the_close_does_not_fill_a_day_order(db, user):
+    fresh(db, "GOOG", "100", minutes_ago=5)
+    day = place(db, user, order_type="limit", limit_price=Decimal(90))
+    quote(db, "GOOG", 85.0, day["expires_at"] + timedelta(seconds=1))
+    summary = evaluate(db, now=day["expires_at"] + timedelta(seconds=1))
+    assert (summary.orders_filled, summary.orders_expired) == (0, 1)
+    assert trading.get_order(db, user, day["id"])["status"] == "expired"
+
+
+def test_a_day_order_expires_at_its_close_once_the_closing_quote_is_judged(db, user):
+    fresh(db, "GOOG", "100", minutes_ago=5)
+    day = place(db, user, order_type="limit", limit_price=Decimal(90))
+    quote(db, "GOOG", 95.0, day["expires_at"])  # the closing quote, not reaching it
+    assert evaluate(db, now=day["expires_at"] - timedelta(seconds=1)).orders_expired == 0
+    assert evaluate(db, now=day["expires_at"]).orders_expired == 1
+    assert trading.get_order(db, user, day["id"])["status"] == "expired"
+
+
+def test_a_day_order_waits_for_its_closing_quote_then_expires(db, user):
+    """A fetch may write the closing quote after the close: until a quote at or after the close was
+    judged, or 30 minutes have passed, a day order stays open for it."""
+    fresh(db, "GOOG", "100", minutes_ago=5)
+    day = place(db, user, order_type="limit", limit_price=Decimal(90))
+    close = day["expires_at"]
+    quote(db, "GOOG", 99.0, close - timedelta(minutes=1))
+    assert evaluate(db, now=close + timedelta(seconds=5)).orders_expired == 0  # the closing quote is not in
+    quote(db, "GOOG", 89.0, close)  # written late, stamped at the close
+    assert evaluate(db, now=close + timedelta(minutes=2)).orders_filled == 1
+    assert trading.get_order(db, user, day["id"])["status"] == "filled"
+
+    fresh(db, "TSLA", "200", minutes_ago=5)  # a stock whose closing quote never comes (halted)
+    waiting = place(db, user, symbol="TSLA", order_type="limit", limit_price=Decimal(50))
+    assert waiting["expires_at"] == close
+    later = evaluate(db, now=close + timedelta(minutes=29, seconds=59))
+    assert later.orders_expired == 0 and trading.get_order(db, user, waiting["id"])["status"] == "open"
+    assert evaluate(db, now=close + timedelta(minutes=30)).orders_expired == 1
 
 
 def test_a_stale_quote_fills_no_resting_order(db, user):
@@ -556,8 +601,8 @@ def test_a_fill_is_delivered_to_the_orders_webhook(db, user):
         "limit_price": "99.0000",
         "stop_price": None,
     }
-    fill = payload["data"]["fill"]
-    assert (Decimal(fill["price"]), fill["notional"], fill["realized_pl"]) == (Decimal("98.5"), "98.50", "0.00")
+    fill = payload["data"]["fill"]  # a resting limit fills at its limit price, the price passed through it
+    assert (Decimal(fill["price"]), fill["notional"], fill["realized_pl"]) == (Decimal("99"), "99.00", "0.00")
     log = db.run(lambda conn: conn.execute("SELECT status_code, attempt FROM webhook_deliveries").fetchall())
     assert [(r["status_code"], r["attempt"]) for r in log] == [(200, 1)]
 
@@ -581,9 +626,106 @@ def test_a_sale_tells_its_webhook_the_profit_not_the_proceeds(db, user):
     evaluate_alerts(db, RecordingSender(), max_price_age_minutes=120, max_attempts=3, webhook_poster=Poster())
     [payload] = posted
     fill = payload["data"]["fill"]
-    # two of three shares: 200.00 of the basis; sold for 222.00
-    assert (fill["notional"], fill["realized_pl"]) == ("222.00", "22.00")
-    assert trading.portfolio(db, user, CASH)["realized_pl"] == Decimal("22.00")
+    # two of three shares: 200.00 of the basis; sold at the limit, 110, for 220.00
+    assert (fill["notional"], fill["realized_pl"]) == ("220.00", "20.00")
+    assert trading.portfolio(db, user, CASH)["realized_pl"] == Decimal("20.00")
+
+
+# ---------------------------------------------------------------- settled as a broker settles (issue 29)
+
+
+def test_rounding_never_makes_money(db, user):
+    """25 buys of 0.000004 share at 1,000.01 (0.004 each, 0.00 when rounded half up) and the sale of the
+    lot: a buy costs its notional rounded up to the cent, a sale pays it rounded down."""
+    fresh(db, "GOOG", "1000.01")
+    for _ in range(25):
+        assert place(db, user, qty=Decimal("0.000004"))["status"] == "filled"
+    assert trading.portfolio(db, user, CASH)["cash"] == CASH - Decimal("0.25")
+    fresh(db, "GOOG", "1055")
+    place(db, user, side="sell", qty=Decimal("0.0001"))  # 0.1055: 0.11 half up, 0.10 paid
+    book = trading.portfolio(db, user, CASH)
+    assert book["cash"] == CASH - Decimal("0.25") + Decimal("0.10") and not book["positions"]
+    assert book["realized_pl"] == Decimal("-0.15")
+    ledger_holds(db, user)
+
+
+def test_a_buy_that_costs_a_fraction_of_a_cent_more_than_the_cash_is_refused(db, user):
+    fresh(db, "GOOG", "100")
+    place(db, user, qty=Decimal("999.99"))  # 99,999.00: 1.00 left
+    with pytest.raises(Unprocessable, match=r"needs 1\.01, has 1\.00"):
+        place(db, user, qty=Decimal("0.010001"))  # 1.0001: rounded up, a cent more than there is
+    assert place(db, user, qty=Decimal("0.01"))["status"] == "filled"  # exactly 1.00
+    assert trading.portfolio(db, user, CASH)["cash"] == 0
+
+
+def test_a_resting_limit_fills_at_its_price_when_the_price_passed_through_it_between_runs(db, user):
+    fresh(db, "GOOG", "100", minutes_ago=10)
+    order = place(db, user, order_type="limit", limit_price=Decimal(99), time_in_force="gtc")
+    assert evaluate(db).orders_filled == 0  # judged at 100
+    dipped = fresh(db, "GOOG", "98", minutes_ago=6)
+    fresh(db, "GOOG", "100", minutes_ago=3)  # and back before the next run
+    assert evaluate(db).orders_filled == 1
+    filled = trading.get_order(db, user, order["id"])
+    assert (filled["status"], filled["filled_avg_price"]) == ("filled", Decimal(99))
+    fill = db.run(lambda conn: conn.execute("SELECT price, quoted_at FROM paper_fills").fetchone())
+    assert (fill["price"], fill["quoted_at"]) == (Decimal(99), dipped)
+
+
+def test_a_resting_stop_fills_at_the_first_quote_through_it(db, user):
+    fresh(db, "GOOG", "100", minutes_ago=10)
+    place(db, user, qty=Decimal(2))
+    stop = place(db, user, side="sell", qty=Decimal(2), order_type="stop", stop_price=Decimal(95), time_in_force="gtc")
+    evaluate(db)
+    fresh(db, "GOOG", "94", minutes_ago=6)  # through the stop: sold here, a market order from now on
+    fresh(db, "GOOG", "90", minutes_ago=5)
+    fresh(db, "GOOG", "101", minutes_ago=3)
+    assert evaluate(db).orders_filled == 1
+    assert trading.get_order(db, user, stop["id"])["filled_avg_price"] == Decimal(94)
+
+
+def test_a_dip_before_an_order_was_placed_does_not_fill_it(db, user):
+    fresh(db, "GOOG", "100", minutes_ago=10)
+    evaluate(db)
+    fresh(db, "GOOG", "97", minutes_ago=6)  # not yet judged when the order comes
+    fresh(db, "GOOG", "100", minutes_ago=5)
+    order = place(db, user, order_type="limit", limit_price=Decimal(99), time_in_force="gtc")
+    assert evaluate(db).orders_filled == 0
+    assert trading.get_order(db, user, order["id"])["status"] == "open"
+    db.run(lambda conn: conn.execute("UPDATE stocks SET current_price = 98.5 WHERE symbol = 'GOOG'"))
+    db.run(lambda conn: conn.execute("UPDATE quotes SET price = 98.5 WHERE symbol = 'GOOG' AND price = 100"))
+    assert evaluate(db).orders_filled == 1  # the quote it was placed on, corrected, is new to it
+
+
+def test_buy_stops_that_gap_past_the_cash_fill_in_the_order_they_were_placed(db, user):
+    fresh(db, "GOOG", "100", minutes_ago=10)
+    # six stops of 150 shares at 105 reserve 15,750 each (94,500 of the 100,000)
+    stops = [
+        place(db, user, qty=Decimal(150), order_type="stop", stop_price=Decimal(105), time_in_force="gtc")
+        for _ in range(6)
+    ]
+    fresh(db, "GOOG", "120", minutes_ago=5)  # 18,000 each: five fit in the cash
+    summary = evaluate(db)
+    assert (summary.orders_filled, summary.orders_canceled) == (5, 1)
+    statuses = [trading.get_order(db, user, s["id"])["status"] for s in stops]
+    assert statuses == ["filled"] * 5 + ["canceled"]
+    assert trading.portfolio(db, user, CASH)["cash"] == Decimal(10_000)
+    ledger_holds(db, user)
+
+
+def test_a_fill_is_never_stamped_before_its_order_or_a_reset(db, user):
+    """A run whose clock was read before an order and a reset that committed while it waited (as two
+    overlapping runs did) stamps the fill after both: the equity history agrees with the portfolio."""
+    fresh(db, "GOOG", "100", minutes_ago=5)
+    place(db, user, qty=Decimal(10))
+    trading.reset(db, user, CASH)
+    order = place(db, user, order_type="limit", limit_price=Decimal(99), time_in_force="gtc")
+    fresh(db, "GOOG", "98", minutes_ago=4)
+    evaluate(db, now=order["submitted_at"] - timedelta(seconds=30))
+    filled = trading.get_order(db, user, order["id"])
+    assert filled["status"] == "filled" and filled["filled_at"] >= order["submitted_at"]
+    book = trading.portfolio(db, user, CASH)
+    assert book["equity"] == CASH - Decimal(99) + Decimal(98)
+    assert trading.equity_history(db, user, CASH)[-1]["equity"] == book["equity"]
 
 
 # ---------------------------------------------------------------- concurrency and crashes

@@ -4,23 +4,31 @@ One account. Orders fill whole. A market order fills at the latest quote when it
 ``max_age`` market minutes old), else it is refused (409). A limit or stop order fills at once at
 the quote when the quote is fresh and reaches it, else it rests. Resting orders are matched when the
 evaluator runs: each symbol whose latest quote changed since the last run, if that quote is fresh,
-fills the open orders it reaches (in the order they were placed), at the quote, unless a day
-order's session closed before the quote. Then day orders whose close has come expire.
+walks every quote since the symbol was last judged (the latest alone the first time); an order is
+reached by the first of them after the quote it was placed on, or that one corrected (for a day
+order, up to and including its session's close), that touches its price: a limit fills at its limit
+price, a stop at that quote.
+The orders reached fill in the order they were reached, then placed, and hold no cash back from one
+another. Then day orders whose close has come expire, once a quote at or after the close was judged
+for their symbol or 30 minutes after it.
 
-Money: a fill's notional is qty x price rounded half up to the cent; a resting buy reserves
-qty x its price rounded up to the cent; a sale's cost is its share of the position's cost basis
-(the whole basis when the position closes), rounded half up. No margin, no short selling.
+Money: a buy costs qty x price rounded up to the cent, a sale pays it rounded down; a resting buy
+reserves qty x its price rounded up; a sale's cost is its share of the position's cost basis (the
+whole basis when the position closes), rounded half up. No margin, no short selling. (A fill is
+never stamped before its order or the last reset; time only moves on here, so that rule is tested
+apart.)
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, localcontext
+from datetime import datetime, timedelta
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, localcontext
 
 from reference.calendar import first_close_after, market_minutes
 
 CENT = Decimal("0.01")
+CLOSING_QUOTE_WAIT = timedelta(minutes=30)
 
 
 def cents(value: Decimal) -> Decimal:
@@ -29,6 +37,10 @@ def cents(value: Decimal) -> Decimal:
 
 def cents_up(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_CEILING)
+
+
+def cents_down(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_FLOOR)
 
 
 def shown(value: Decimal) -> str:
@@ -57,6 +69,7 @@ class Order:
     client_order_id: str | None
     submitted_at: datetime
     expires_at: datetime | None
+    arrival: tuple[datetime, Decimal] | None = None  # the latest quote when it was placed (time, price)
     status: str = "open"
     reserved: Decimal = Decimal(0)
     fill_price: Decimal | None = None
@@ -83,6 +96,7 @@ class Broker:
     positions: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)  # symbol: (qty, cost basis)
     orders: dict[int, Order] = field(default_factory=dict)
     quotes: dict[str, tuple[Decimal, datetime]] = field(default_factory=dict)  # the latest per symbol
+    history: dict[str, dict[datetime, Decimal]] = field(default_factory=dict)  # every quote, by time
     judged: dict[str, tuple[Decimal, datetime]] = field(default_factory=dict)  # what the last run saw
 
     def __post_init__(self) -> None:
@@ -113,6 +127,7 @@ class Broker:
 
     def quote(self, symbol: str, price: Decimal, at: datetime) -> None:
         self.quotes[symbol] = (price, at)
+        self.history.setdefault(symbol, {})[at] = price
 
     def place(self, now: datetime, order: Order) -> tuple[Order, bool]:
         """(the order, whether it is new); raises Refused."""
@@ -128,7 +143,7 @@ class Broker:
         price = self.quotes[order.symbol][0] if fresh else None
         fills_now = fresh and order.reached_by(price)
         if order.side == "buy":
-            needs = cents(order.qty * price) if fills_now else cents_up(order.qty * order.price)
+            needs = cents_up(order.qty * (price if fills_now else order.price))
             has = self.buying_power()
             if needs > has:
                 raise Refused(422, f"Insufficient buying power: needs {shown(needs)}, has {shown(has)}.")
@@ -141,6 +156,8 @@ class Broker:
                     422, f"Insufficient shares of {order.symbol}: needs {shares(order.qty)}, has {shares(has)}."
                 )
         order.submitted_at = now
+        latest = self.quotes.get(order.symbol)
+        order.arrival = (latest[1], latest[0]) if latest is not None else None
         order.expires_at = first_close_after(now) if order.time_in_force == "day" else None
         self.orders[order.id] = order
         if fills_now:
@@ -165,27 +182,48 @@ class Broker:
     # ------------------------------------------------------------ the evaluator's run
 
     def run(self, now: datetime) -> None:
-        changed = {}
-        for symbol, quoted in self.quotes.items():
-            if self.judged.get(symbol) != quoted:
-                self.judged[symbol] = quoted
+        paths = {}
+        for symbol, latest in self.quotes.items():
+            before = self.judged.get(symbol)
+            if before != latest:
+                self.judged[symbol] = latest
                 if self.fresh(symbol, now):
-                    changed[symbol] = quoted
-        for order in sorted(self.orders.values(), key=lambda o: o.id):
-            if order.status != "open" or order.symbol not in changed:
+                    since = before[1] if before is not None else None
+                    walked = sorted(self.history[symbol].items())
+                    paths[symbol] = [q for q in walked if since is not None and since < q[0] < latest[1]]
+                    paths[symbol].append((latest[1], latest[0]))
+        reached = []
+        for order in self.orders.values():
+            if order.status != "open" or order.symbol not in paths:
                 continue
-            price, quoted_at = changed[order.symbol]
-            if order.reached_by(price) and (order.expires_at is None or quoted_at < order.expires_at):
-                self._fill(order, price, now)
+            hit = next(
+                (
+                    (at, price)
+                    for at, price in paths[order.symbol]
+                    if (order.arrival is None or ((at, price) != order.arrival and at >= order.arrival[0]))
+                    and (order.expires_at is None or at <= order.expires_at)
+                    and order.reached_by(price)
+                ),
+                None,
+            )
+            if hit is not None:
+                reached.append((hit[0], order.submitted_at, order.id, order.price if order.type == "limit" else hit[1]))
+        together = {r[2] for r in reached}
+        for _, _, order_id, price in sorted(reached):
+            self._fill(self.orders[order_id], price, now, released=together)
         for order in self.orders.values():
             if order.status == "open" and order.expires_at is not None and order.expires_at <= now:
-                order.status, order.reserved = "expired", Decimal(0)
+                judged = self.judged.get(order.symbol)
+                if now - order.expires_at >= CLOSING_QUOTE_WAIT or (judged and judged[1] >= order.expires_at):
+                    order.status, order.reserved = "expired", Decimal(0)
 
-    def _fill(self, order: Order, price: Decimal, now: datetime) -> None:
-        notional = cents(order.qty * price)
+    def _fill(self, order: Order, price: Decimal, now: datetime, released: frozenset | set = frozenset()) -> None:
         if order.side == "buy":
+            notional = cents_up(order.qty * price)
             order.reserved = Decimal(0)
-            has = self.buying_power()
+            has = self.cash - sum(
+                (o.reserved for o in self.orders.values() if o.status == "open" and o.id not in released), Decimal(0)
+            )
             if notional > has:
                 order.status = "canceled"
                 order.reason = f"Insufficient buying power at fill: needs {shown(notional)}, has {shown(has)}"
@@ -194,6 +232,7 @@ class Broker:
             self.cash -= notional
             self.positions[order.symbol] = (held + order.qty, basis + notional)
         else:
+            notional = cents_down(order.qty * price)
             held, basis = self.positions.get(order.symbol, (Decimal(0), Decimal(0)))
             if held < order.qty:
                 order.status = "canceled"

@@ -26,7 +26,7 @@ from tickerwatch.signing import SigningKeys
 
 USERNAME_PATTERN = r"^[\w.@+-]+$"
 USERNAME_MIN, USERNAME_MAX = 3, 150
-PASSWORD_MIN = 8
+PASSWORD_MIN, PASSWORD_MAX = 8, 4096
 ALGORITHM = "HS256"
 BAD_CREDENTIALS = "No active account found with the given credentials."
 BAD_TOKEN = "Token is invalid or expired."
@@ -88,6 +88,8 @@ def password_problems(password: str, username: str) -> list[str]:
     problems = []
     if len(password) < PASSWORD_MIN:
         problems.append(f"This password is too short. It must contain at least {PASSWORD_MIN} characters.")
+    if len(password) > PASSWORD_MAX:
+        problems.append(f"Ensure this field has no more than {PASSWORD_MAX} characters.")
     if password.isdigit():
         problems.append("This password is entirely numeric.")
     if password.casefold() == username.casefold():

@@ -320,16 +320,17 @@ def evaluate_alerts(
 ) -> EvaluationSummary:
     """Claim every firing alert in one transaction (trigger + outbox row + deactivate/re-arm),
     then send what the outbox holds, including earlier failures that are due again."""
-    when = now or db.run(store.database_now)
 
     def claim(conn) -> tuple[dict, dict]:
         # Resting orders are matched on the same changed quotes in the same transaction that moves
         # the symbols' cursors: one change detection, and a crash loses or repeats neither.
-        counts = store.claim_triggers(conn, when, max_price_age_minutes)
+        counts = store.claim_triggers(conn, now, max_price_age_minutes)
+        when = counts["now"]
         matched = trading_store.match_resting_orders(conn, *counts.pop("changed"), when)
         return counts, matched | {"expired": trading_store.expire_day_orders(conn, when)}
 
     counts, orders = db.run(claim)
+    when = counts.pop("now")
     summary = EvaluationSummary(
         symbols_changed=counts["symbols_changed"],
         evaluated=counts["evaluated"],

@@ -3,7 +3,9 @@ SMTP, a log sink), webhook deliveries (tickerwatch.webhooks), and the outbox dis
 
 The outbox row is written in the same transaction as its trigger, so no trigger is without
 its email. Sending happens after commit: each notification is claimed (SKIP LOCKED, status
-'sending' with a lease), sent, then marked sent; a failure goes back to 'pending' with the
+'sending' with a lease), handed over (recorded just before the provider is called), sent, then
+marked sent; one claimed by a dispatcher that died before handing it over is sent by the next at
+once, one handed over waits for its lease (it may have gone); a failure goes back to 'pending' with the
 error and an exponential backoff, and becomes 'failed' after the last attempt. Webhooks follow the
 same rules, with each attempt also written to the delivery log.
 """
@@ -282,6 +284,9 @@ def dispatch_notifications(
         counts = {(channel, outcome): 0 for channel in ("email", "webhook") for outcome in ("sent", "failed")}
         counts_lock = threading.Lock()
 
+        def handed_over(row: dict) -> bool:
+            return db.one(lambda conn: store.hand_over(conn, row["id"], row["attempts"]))
+
         def deliver(row: dict, when: datetime) -> None:
             delivery = None  # a webhook attempt, logged with the outcome
             if row["channel"] == "webhook":
@@ -290,10 +295,14 @@ def dispatch_notifications(
                     return
                 message_id = f"msg_{row['id']}"  # the same on every attempt: receivers drop repeats by it
                 payload = order_filled_payload(row) if row["fill_id"] else alert_triggered_payload(row)
+                if not handed_over(row):
+                    return
                 delivery = poster.post(row["webhook_url"], row["webhook_secret"], message_id, payload)
                 error = delivery.error
             else:
                 rate.wait()
+                if not handed_over(row):
+                    return
                 try:
                     email = render_fill_email(row) if row["fill_id"] else render_email(row)
                     message_id, error = sender.send(email), None

@@ -1,18 +1,21 @@
 """Paper trading: a simulated brokerage account per user, with play money.
 
-Orders fill whole, at the latest quote: a market order at once (when the quote passes the alerts'
-staleness rule), a limit or stop order at once when marketable on arrival, else it rests until a
-changed quote reaches it (matched by the alert evaluator's run, ``match_resting_orders``). There
-is no margin and no short selling: an open buy reserves qty x its limit or stop price (rounded up
-to the cent) from buying power, an open sell reserves its shares. Money is exact decimals from the
-request to the database; a fill's notional is rounded half up to the cent, as a broker settles it.
+Orders fill whole. A market order fills at once at the latest quote (when it passes the alerts'
+staleness rule); a limit or stop order fills at once at the quote when marketable on arrival, else it
+rests and is matched by the alert evaluator's run (``match_resting_orders``) against every quote
+since it was last judged: a limit fills at its limit price once a quote reaches it, a stop at the
+first quote at or through its stop; a day order on quotes up to its session's close. There is no
+margin and no short selling: an open buy reserves qty x its limit or stop price (rounded up to the
+cent) from buying power, an open sell reserves its shares. Money is exact decimals from the request
+to the database; a fill settles to the cent against the account, as a broker rounds: a buy's cost
+up, a sale's proceeds down, so no sequence of orders makes money from rounding.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import timedelta
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from tickerwatch import stocks
 from tickerwatch.data import alerts as alert_store
@@ -28,11 +31,18 @@ CENT = Decimal("0.01")
 MAX_QTY = 1_000_000_000
 MAX_PRICE = 1_000_000
 QTY_PLACES, PRICE_PLACES = 6, 4
+PRICE_SHOWN = Decimal("0.000001")  # fill and average prices, as the fills store them (numeric(18, 6))
 MAX_HISTORY_DAYS = 5 * 366
 
 
 def money(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def settlement(side: str, qty: Decimal, price: Decimal) -> Decimal:
+    """What a fill moves: a buy's cost rounded up to the cent, a sale's proceeds down (as ``paper_fill``
+    settles it, migration 0013)."""
+    return (qty * price).quantize(CENT, rounding=ROUND_CEILING if side == "buy" else ROUND_FLOOR)
 
 
 def amount(value: Decimal) -> str:
@@ -146,7 +156,7 @@ def place_order(
         held_cash, held_shares = store.reservations(conn, user_id, symbol)
         if order.side == "buy":
             if fills_now:
-                needs = money(order.qty * quote["price"])
+                needs = settlement("buy", order.qty, quote["price"])
             else:
                 needs = reserved_cash = (order.qty * trigger).quantize(CENT, rounding=ROUND_CEILING)
             has = account["cash"] - held_cash
@@ -174,6 +184,8 @@ def place_order(
                 "reserved_cash": reserved_cash,
                 "submitted_at": now,
                 "expires_at": session_close_after(now) if order.time_in_force == "day" else None,
+                "arrival_quote_at": quote["quoted_at"] if quote is not None else None,
+                "arrival_price": quote["price"] if quote is not None else None,
             },
         )
         if fills_now:
@@ -252,7 +264,7 @@ def portfolio(db: Database, user_id: int, starting_cash: Decimal) -> dict:
             {
                 "symbol": p["symbol"],
                 "qty": p["qty"],
-                "avg_price": (p["cost_basis"] / p["qty"]).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP),
+                "avg_price": (p["cost_basis"] / p["qty"]).quantize(PRICE_SHOWN, rounding=ROUND_HALF_UP),
                 "cost_basis": p["cost_basis"],
                 "last_price": p["last_price"],
                 "price_time": p["price_time"],

@@ -254,7 +254,7 @@ def current_price(conn: Connection, symbol: str) -> tuple[bool, float | None]:
 # (crossings). Freshness is computed once per distinct quote time: a fetch stamps its batch alike.
 _CHANGED = """
 changed_all AS (
-    SELECT s.symbol, s.current_price AS price, s.price_time AS quoted_at
+    SELECT s.symbol, s.current_price AS price, s.price_time AS quoted_at, c.quoted_at AS since
       FROM stocks s LEFT JOIN evaluation_cursors c ON c.symbol = s.symbol
      WHERE s.price_time IS NOT NULL
        AND (c.symbol IS NULL OR c.quoted_at IS DISTINCT FROM s.price_time OR c.price IS DISTINCT FROM s.current_price)
@@ -444,6 +444,7 @@ SELECT (SELECT coalesce(array_agg(id), '{}') FROM to_judge) AS ids,
        coalesce(array_agg(ch.symbol ORDER BY ch.symbol), '{}') AS symbols,
        coalesce(array_agg(ch.quoted_at ORDER BY ch.symbol), '{}') AS quoted,
        coalesce(array_agg(ch.price ORDER BY ch.symbol), '{}') AS prices,
+       coalesce(array_agg(ch.since ORDER BY ch.symbol), '{}') AS since,
        coalesce(array_agg(f.fresh ORDER BY ch.symbol), '{}') AS fresh
   FROM changed_all ch JOIN freshness f ON f.quoted_at = ch.quoted_at"""
 )
@@ -683,13 +684,18 @@ UPDATE alerts a SET armed = true, updated_at = %(now)s
 EVALUATION_LOCK_KEY = 7_320_114_502
 
 
-def claim_triggers(conn: Connection, now: datetime, max_age_minutes: int) -> dict[str, Any]:
+def claim_triggers(conn: Connection, now: datetime | None, max_age_minutes: int) -> dict[str, Any]:
+    """One run's judging, at ``now`` or (None) the moment it holds the lock: a clock read before
+    waiting for an overlapping run would be older than what that run let commit meanwhile (an order,
+    a reset, an alert), and fills and triggers would be stamped before them."""
     # The run's statements are prepared (parsed once) but planned for each run's parameters: after a few
     # runs Postgres would otherwise settle on a generic plan, costed blind to how many prices moved.
     conn.execute(
         "SELECT pg_advisory_xact_lock(%s), set_config('plan_cache_mode', 'force_custom_plan', true)",
         (EVALUATION_LOCK_KEY,),
     )
+    if now is None:  # now() is the transaction's start, before the wait; this statement starts after it
+        now = conn.execute("SELECT statement_timestamp() AS now").fetchone()["now"]
     params: dict[str, Any] = {"now": now, "max_age": max_age_minutes}
     found = conn.execute(FIND_CANDIDATES, params).fetchone()
     params |= {k: found[k] for k in ("ids", "symbols", "quoted", "prices")}
@@ -703,8 +709,9 @@ def claim_triggers(conn: Connection, now: datetime, max_age_minutes: int) -> dic
         # the fresh quotes that moved, on which resting orders are matched
         "changed": tuple(
             [value for value, fresh in zip(found[k], found["fresh"], strict=True) if fresh]
-            for k in ("symbols", "quoted", "prices")
+            for k in ("symbols", "quoted", "prices", "since")
         ),
+        "now": now,
     }
     params["ids"] = conn.execute(REARM_CANDIDATES, params).fetchone()["ids"]
     row["rearmed"] = conn.execute(REARM, params).rowcount if params["ids"] else 0
@@ -720,15 +727,18 @@ def database_now(conn: Connection) -> datetime:
 
 def claim_notifications(conn: Connection, now: datetime, batch: int, lease: timedelta) -> list[dict]:
     """Take due notifications for sending; SKIP LOCKED and the status change keep runs apart.
-    A lease that ran out (a run that died mid-send) makes a notification due again. Each row carries
-    what it tells: an alert trigger, or a paper-trading fill (``fill_id`` set)."""
+    A lease that ran out (a run that died mid-send) makes a notification due again; one claimed but
+    never handed to a provider is due at once (the caller holds the dispatcher's lock, so the run
+    that claimed it is gone, and ``hand_over`` fences it off should it still be sending). Each row
+    carries what it tells: an alert trigger, or a paper-trading fill (``fill_id`` set)."""
     return conn.execute(
         """WITH claimed AS (
-               UPDATE notifications n SET status = 'sending', attempts = n.attempts + 1, lease_until = %(lease)s
+               UPDATE notifications n SET status = 'sending', attempts = n.attempts + 1, lease_until = %(lease)s,
+                                          handed_over_at = NULL
                 WHERE n.id IN (
                   SELECT id FROM notifications
                    WHERE (status = 'pending' AND next_attempt_at <= %(now)s)
-                      OR (status = 'sending' AND lease_until < %(now)s)
+                      OR (status = 'sending' AND (lease_until < %(now)s OR handed_over_at IS NULL))
                    ORDER BY next_attempt_at, id LIMIT %(batch)s FOR UPDATE SKIP LOCKED)
             RETURNING n.id, n.channel, n.recipient, n.attempts, n.webhook_id, n.trigger_id, n.fill_id)
         SELECT c.id, c.channel, c.recipient, c.attempts, c.webhook_id, c.trigger_id, c.fill_id, t.alert_id,
@@ -745,6 +755,19 @@ def claim_notifications(conn: Connection, now: datetime, batch: int, lease: time
           LEFT JOIN webhooks w ON w.id = c.webhook_id""",
         {"now": now, "lease": now + lease, "batch": batch},
     ).fetchall()
+
+
+def hand_over(conn: Connection, notification_id: int, attempt: int) -> bool:
+    """Record that this claim's attempt is going to the provider now; False when the notification was
+    claimed again since (a dispatcher that lost its lock must not send what another has taken)."""
+    return (
+        conn.execute(
+            "UPDATE notifications SET handed_over_at = statement_timestamp()"
+            " WHERE id = %s AND status = 'sending' AND attempts = %s AND handed_over_at IS NULL",
+            (notification_id, attempt),
+        ).rowcount
+        == 1
+    )
 
 
 def mark_sent(conn: Connection, notification_id: int, message_id: str | None) -> None:

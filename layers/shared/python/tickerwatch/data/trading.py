@@ -35,7 +35,8 @@ def one_snapshot(conn: Connection) -> None:
 def open_account(conn: Connection, user_id: int, starting_cash: Decimal) -> dict:
     """The user's account, created on first use; not locked (readers do not wait for a matching run)."""
     conn.execute(
-        "INSERT INTO paper_accounts (user_id, starting_cash, cash) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+        "INSERT INTO paper_accounts (user_id, starting_cash, cash, created_at, reset_at)"
+        " VALUES (%s, %s, %s, now(), now()) ON CONFLICT DO NOTHING",
         (user_id, starting_cash, starting_cash),
     )
     return account(conn, user_id)
@@ -111,10 +112,11 @@ def insert_order(conn: Connection, user_id: int, fields: dict[str, Any]) -> dict
     return conn.execute(
         f"""INSERT INTO paper_orders (user_id, client_order_id, symbol, side, qty, order_type, limit_price,
                                       stop_price, time_in_force, webhook_id, status, reserved_cash,
-                                      submitted_at, expires_at)
+                                      submitted_at, expires_at, arrival_quote_at, arrival_price)
             VALUES (%(user)s, %(client_order_id)s, %(symbol)s, %(side)s, %(qty)s, %(order_type)s,
                     %(limit_price)s, %(stop_price)s, %(time_in_force)s, %(webhook_id)s, 'open',
-                    %(reserved_cash)s, %(submitted_at)s, %(expires_at)s)
+                    %(reserved_cash)s, %(submitted_at)s, %(expires_at)s, %(arrival_quote_at)s,
+                    %(arrival_price)s)
             RETURNING {ORDER_COLUMNS}""",
         {"user": user_id, **fields},
     ).fetchone()
@@ -167,6 +169,7 @@ def cancel_order(conn: Connection, user_id: int, order_id: int, now: datetime) -
 
 
 def fill(conn: Connection, order_id: int, price: Decimal, quoted_at: datetime, now: datetime, notify: bool) -> str:
+    """Settle one open order at a price (``paper_fill``); returns 'filled', 'canceled' or None."""
     return conn.execute(
         "SELECT paper_fill(%s, %s, %s, %s, %s) AS outcome", (order_id, price, quoted_at, now, notify)
     ).fetchone()["outcome"]
@@ -174,58 +177,109 @@ def fill(conn: Connection, order_id: int, price: Decimal, quoted_at: datetime, n
 
 # ---------------------------------------------------------------- matching (the evaluator's run)
 
-# The open orders each changed quote reaches, found by ranges on the resting-order index (one range
-# per side and type, so an order the price did not reach is never read); filled in account order so
-# that concurrent runs and API calls take account locks in one order.
+# The open orders each changed symbol's quotes reach, and the first quote that reached each. A
+# symbol's path is every quote since it was last judged (``since``; the latest alone for a symbol
+# never judged), the latest read from the stocks row (a corrected quote keeps its time). Orders are
+# found by ranges on the resting-order index over the path's low and high (an order no quote reached
+# is never read); each is matched on the first quote after the one it was placed on (or that one
+# corrected), a day order on quotes up to and including its session's close. A limit fills at its
+# limit price (the price passed through it), a stop at the quote that triggered it. An account's
+# orders fill in the order they were reached, then placed, and accounts in id order, so concurrent
+# runs and API calls take account locks in one order; the orders reached together hold no cash back
+# from one another.
 MATCH_RESTING_ORDERS = """
 WITH changed AS (
-    SELECT * FROM unnest(%(symbols)s::text[], %(quoted)s::timestamptz[], %(prices)s::numeric[])
-        AS c(symbol, quoted_at, price)
+    SELECT * FROM unnest(%(symbols)s::text[], %(quoted)s::timestamptz[], %(prices)s::numeric[],
+                         %(since)s::timestamptz[]) AS c(symbol, quoted_at, price, since)
+),
+path AS (
+    SELECT c.symbol, q.quoted_at, q.price
+      FROM changed c JOIN quotes q ON q.symbol = c.symbol AND q.quoted_at > c.since AND q.quoted_at < c.quoted_at
+    UNION ALL
+    SELECT symbol, quoted_at, price FROM changed
+),
+span AS (
+    SELECT symbol, min(price) AS low, max(price) AS high FROM path GROUP BY symbol
 ),
 reached AS (
-    SELECT o.id, o.user_id, c.price, c.quoted_at
-      FROM changed c
+    SELECT o.id, o.user_id, o.submitted_at, hit.quoted_at,
+           CASE WHEN o.order_type = 'limit' THEN o.trigger_price ELSE hit.price END AS price
+      FROM span s
       CROSS JOIN LATERAL (
-            SELECT id, user_id, expires_at FROM paper_orders
-             WHERE status = 'open' AND symbol = c.symbol AND side = 'buy' AND order_type = 'limit'
-               AND trigger_price >= c.price
+            SELECT id, user_id, symbol, side, order_type, trigger_price, submitted_at, expires_at, arrival_quote_at,
+                   arrival_price
+              FROM paper_orders
+             WHERE status = 'open' AND symbol = s.symbol AND side = 'buy' AND order_type = 'limit'
+               AND trigger_price >= s.low
             UNION ALL
-            SELECT id, user_id, expires_at FROM paper_orders
-             WHERE status = 'open' AND symbol = c.symbol AND side = 'sell' AND order_type = 'limit'
-               AND trigger_price <= c.price
+            SELECT id, user_id, symbol, side, order_type, trigger_price, submitted_at, expires_at, arrival_quote_at,
+                   arrival_price
+              FROM paper_orders
+             WHERE status = 'open' AND symbol = s.symbol AND side = 'sell' AND order_type = 'limit'
+               AND trigger_price <= s.high
             UNION ALL
-            SELECT id, user_id, expires_at FROM paper_orders
-             WHERE status = 'open' AND symbol = c.symbol AND side = 'buy' AND order_type = 'stop'
-               AND trigger_price <= c.price
+            SELECT id, user_id, symbol, side, order_type, trigger_price, submitted_at, expires_at, arrival_quote_at,
+                   arrival_price
+              FROM paper_orders
+             WHERE status = 'open' AND symbol = s.symbol AND side = 'buy' AND order_type = 'stop'
+               AND trigger_price <= s.high
             UNION ALL
-            SELECT id, user_id, expires_at FROM paper_orders
-             WHERE status = 'open' AND symbol = c.symbol AND side = 'sell' AND order_type = 'stop'
-               AND trigger_price >= c.price) o
-     WHERE o.expires_at IS NULL OR c.quoted_at < o.expires_at
-     ORDER BY o.user_id, o.id
-     OFFSET 0
+            SELECT id, user_id, symbol, side, order_type, trigger_price, submitted_at, expires_at, arrival_quote_at,
+                   arrival_price
+              FROM paper_orders
+             WHERE status = 'open' AND symbol = s.symbol AND side = 'sell' AND order_type = 'stop'
+               AND trigger_price >= s.low) o
+      CROSS JOIN LATERAL (
+            SELECT p.quoted_at, p.price FROM path p
+             WHERE p.symbol = o.symbol
+               AND (p.quoted_at, p.price) IS DISTINCT FROM (o.arrival_quote_at, o.arrival_price)
+               AND p.quoted_at >= coalesce(o.arrival_quote_at, '-infinity')
+               AND (o.expires_at IS NULL OR p.quoted_at <= o.expires_at)
+               AND CASE WHEN (o.side = 'buy') = (o.order_type = 'limit') THEN p.price <= o.trigger_price
+                        ELSE p.price >= o.trigger_price END
+             ORDER BY p.quoted_at LIMIT 1) hit
+),
+ordered AS (
+    SELECT r.*, array_agg(r.id) OVER (PARTITION BY r.user_id) AS reached_together
+      FROM reached r
+     ORDER BY r.user_id, r.quoted_at, r.submitted_at, r.id
+    OFFSET 0
 )
 SELECT count(*) FILTER (WHERE outcome = 'filled') AS filled,
        count(*) FILTER (WHERE outcome = 'canceled') AS canceled
-  FROM (SELECT paper_fill(id, price, quoted_at, %(now)s, true) AS outcome FROM reached) f"""
+  FROM (SELECT paper_fill(id, price, quoted_at, %(now)s, true, reached_together) AS outcome FROM ordered) f"""
 
 
 def match_resting_orders(
-    conn: Connection, symbols: list[str], quoted: list[datetime], prices: list[Decimal], now: datetime
+    conn: Connection,
+    symbols: list[str],
+    quoted: list[datetime],
+    prices: list[Decimal],
+    since: list[datetime | None],
+    now: datetime,
 ) -> dict[str, int]:
     if not symbols:
         return {"filled": 0, "canceled": 0}
     return conn.execute(
-        MATCH_RESTING_ORDERS, {"symbols": symbols, "quoted": quoted, "prices": prices, "now": now}
+        MATCH_RESTING_ORDERS, {"symbols": symbols, "quoted": quoted, "prices": prices, "since": since, "now": now}
     ).fetchone()
 
 
+# A day order can fill on quotes up to its session's close, which a fetch may write after the close:
+# it expires once a quote at or after the close has been judged for its symbol, or this long after
+# the close when none comes (a halted stock).
+CLOSING_QUOTE_WAIT_MINUTES = 30
+
+
 def expire_day_orders(conn: Connection, now: datetime) -> int:
-    """Day orders still open after their session's close."""
+    """Day orders still open after their session's close, once its closing quote had its chance."""
     return conn.execute(
-        """UPDATE paper_orders SET status = 'expired', expired_at = %(now)s, reserved_cash = 0
-            WHERE status = 'open' AND expires_at <= %(now)s""",
-        {"now": now},
+        """UPDATE paper_orders o SET status = 'expired', expired_at = %(now)s, reserved_cash = 0
+            WHERE status = 'open' AND expires_at <= %(now)s
+              AND (expires_at <= %(now)s - make_interval(mins => %(wait)s)
+                   OR EXISTS (SELECT 1 FROM evaluation_cursors c
+                               WHERE c.symbol = o.symbol AND c.quoted_at >= o.expires_at))""",
+        {"now": now, "wait": CLOSING_QUOTE_WAIT_MINUTES},
     ).rowcount
 
 
