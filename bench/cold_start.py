@@ -27,7 +27,15 @@ REQUESTS = {
     "stocks": ("GET", "/api/v1/stocks/", None),
     "predict": ("POST", "/api/v1/predict/", {}),
     "alerts": ("GET", "/api/v1/alerts/", None),
+    "trading": ("GET", "/api/v1/orders/", None),
 }
+
+
+def http_functions() -> list[str]:
+    """The functions behind API Gateway (each needs a request above; the rest are scheduled jobs)."""
+    from tickerwatch.local import JOBS_ONLY, SCHEDULES, function_names
+
+    return [name for name in function_names() if name not in SCHEDULES and name not in JOBS_ONLY]
 
 PROBE = r"""
 import json, sys, time
@@ -108,6 +116,9 @@ def main() -> None:
     print(f"{'function':<18}{'median ms':>10}{'x hello':>9}  status")
     print(f"{'hello (FastAPI)':<18}{baseline:>10.0f}{1.0:>9.2f}  200")
     medians = {}
+    unmeasured = set(http_functions()) - set(REQUESTS)
+    if unmeasured:  # a scheduled event would reach its Mangum handler, which cannot tell what it is
+        raise SystemExit(f"no request to cold-start {sorted(unmeasured)} with: add one to REQUESTS")
     for name in function_names():
         if name in NOT_MEASURED:
             continue

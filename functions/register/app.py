@@ -3,7 +3,7 @@
 from typing import Annotated
 
 from fastapi import Depends
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, field_validator
 
 from tickerwatch import accounts
 from tickerwatch.runtime import get_database
@@ -42,6 +42,24 @@ class RegisterRequest(BaseModel):
             },
         ),
     ]
+
+    # Beside the other fields' errors (a bad email and a short password are reported together), in
+    # the domain's words; the domain checks again before it stores anything.
+    @field_validator("username")
+    @classmethod
+    def _username_rules(cls, username: str) -> str:
+        problems = accounts.username_problems(username)
+        if problems:
+            raise ValueError(" ".join(problems))
+        return username
+
+    @field_validator("password")
+    @classmethod
+    def _password_rules(cls, password: str, info: ValidationInfo) -> str:
+        problems = accounts.password_problems(password, info.data.get("username", ""))
+        if problems:
+            raise ValueError(" ".join(problems))
+        return password
 
 
 class UserOut(BaseModel):

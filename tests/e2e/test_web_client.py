@@ -66,6 +66,14 @@ def move_market(csv_path: Path, factor: float) -> None:
         csv.writer(f).writerows(rows)
 
 
+def new_york_time(iso: str) -> str:
+    """How the client shows a moment: New York time, labelled ("Dec 4, 2026, 4:00 PM ET")."""
+    from zoneinfo import ZoneInfo
+
+    moment = datetime.fromisoformat(iso).astimezone(ZoneInfo("America/New_York"))
+    return f"{moment:%b} {moment.day}, {moment.year}, {moment.hour % 12 or 12}:{moment:%M %p} ET"
+
+
 def current_price(site, symbol: str) -> Decimal:
     stocks = httpx.get(site.url + "/api/v1/stocks/").json()
     return Decimal(next(s for s in stocks if s["symbol"] == symbol)["current_price"])
@@ -83,6 +91,7 @@ def test_sign_up_shows_field_errors_then_logs_in_and_out(page: Page, site):
     expect(password_error).to_contain_text("at least 8 characters")
     expect(page.get_by_label("Password")).to_have_attribute("aria-invalid", "")
     expect(page.locator("#field-email-error")).to_be_visible()
+    expect(page.locator("form .form-status")).to_have_text("")  # no "Invalid input." box besides them
     assert_accessible(page)
 
     page.get_by_label("Email").fill(f"{username}@example.com")
@@ -120,13 +129,27 @@ def test_track_predict_alert_fires_once_prices_move(page: Page, site, market_dir
     page.get_by_role("button", name="Track").click()
     row = page.locator("tr[data-symbol=TSLA]")
     expect(row.locator("td.num").first).to_have_text(re.compile(r"^\$[\d,]+\.\d\d$"))
+    expect(page.get_by_role("columnheader", name="Name")).to_have_count(0)  # the replayed market names none
+    quoted = httpx.get(site.url + "/api/v1/stocks/").json()
+    quoted = next(s for s in quoted if s["symbol"] == "TSLA")["price_time"]
+    expect(row.locator("td").last).to_have_text(new_york_time(quoted))  # the market's time, whatever the browser's
     assert_accessible(page)
 
     row.get_by_role("link", name="TSLA").click()
     expect(page).to_have_url(re.compile(r"/stocks/TSLA$"))
     expect(page.locator("figure .chart canvas").first).to_be_visible()
-    expect(page.locator("figcaption")).to_contain_text("daily closes")
+    caption = page.locator("figcaption")
+    expect(caption).to_contain_text(re.compile(r"^1Y: 2\d\d daily closes from .*grey bars: volume\.$"))
+    expect(page.get_by_role("button", name="1Y")).to_have_attribute("aria-pressed", "true")
+    page.get_by_role("button", name="1M").click()
+    expect(caption).to_contain_text(re.compile(r"^1M: (19|2\d) daily closes from"))
+    page.get_by_role("button", name="All").click()
+    bars = len(httpx.get(site.url + "/api/v1/stocks/TSLA/prices/").json())
+    expect(caption).to_contain_text(f"All: {bars:,} daily closes from")
     assert_accessible(page)
+    page.get_by_role("link", name="Create an alert on TSLA").click()
+    expect(page.get_by_label("Stock symbol")).to_have_value("TSLA")
+    page.go_back()
 
     page.get_by_role("link", name="Predict TSLA").click()
     expect(page.get_by_label("Ticker")).to_have_value("TSLA")
@@ -144,6 +167,7 @@ def test_track_predict_alert_fires_once_prices_move(page: Page, site, market_dir
     assert_accessible(page)
 
     open_nav(page, "History")
+    expect(page.locator("nav a[aria-current=page]")).to_have_text(["History"])  # not "Predict" as well
     history_row = page.locator("table.data tbody tr").first
     expect(history_row).to_contain_text("TSLA")
     history_row.get_by_role("link").click()
@@ -190,6 +214,7 @@ def test_track_predict_alert_fires_once_prices_move(page: Page, site, market_dir
     open_nav(page, "Alerts")
     expect(page.locator("li.card .state").first).to_have_text("Triggered")
     expect(page.get_by_role("heading", name="Recently fired")).to_be_visible()
+    expect(page.get_by_role("link", name="The trigger, with its email")).to_be_visible()  # not "All 1 triggers"
 
     open_nav(page, "Settings")
     checkbox = page.get_by_label(re.compile("Email me at"))
@@ -286,18 +311,31 @@ def test_paper_trading_buys_rests_a_limit_and_cancels_it(page: Page, site):
     expect(page.get_by_label("Symbol")).to_have_value("GOOG")
     expect(page.locator("[data-figure=Equity] dd")).to_have_text("$100,000.00")
     expect(page.get_by_text("No positions.")).to_be_visible()
-    expect(page.locator("figure .chart canvas").first).to_be_visible()  # the equity history
-    expect(page.locator("figcaption")).to_contain_text("Equity at each trading day's close")
-    expect(page.locator("figcaption")).to_contain_text("$100,000.00")
+    # a history of one day is no chart (it was a flat line on an axis of a few cents)
+    expect(page.locator(".empty-state")).to_have_text(
+        "The history starts once a trading day has closed with this account open. Equity now: $100,000.00."
+    )
+    expect(page.locator("figure .chart")).to_have_count(0)
     assert_accessible(page)
 
+    # the ticket shows the last price and what the order would cost, before it is placed
+    last = current_price(site, "GOOG")
+    ticket = page.locator("#ticket-quote")
+    expect(ticket).to_contain_text(f"GOOG last ${last:,.2f} at ")
     page.get_by_label("Quantity").fill("2")
+    cost = (2 * last).quantize(Decimal("0.01"), rounding="ROUND_CEILING")
+    expect(ticket).to_contain_text(f"Estimated cost: ${cost:,}.")
+    page.get_by_label("Side").select_option("sell")
+    expect(ticket).to_contain_text("Estimated proceeds: $")
+    page.get_by_label("Side").select_option("buy")
     page.get_by_role("button", name="Place order").click()
     expect(page.get_by_role("alert")).to_have_text(re.compile(r"^Filled: buy 2 GOOG at \$[\d,]+\.\d\d\.$"))
     row = page.locator("#positions tr[data-symbol=GOOG]")
     expect(row.locator("td").first).to_have_text("2")
     cash = Decimal(page.locator("[data-figure=Cash] dd").inner_text().lstrip("$").replace(",", ""))
     assert Decimal(90_000) < cash < Decimal(100_000)
+    # a position's row is wider than a phone: its table scrolls, the page does not
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
     page.get_by_label("Order type").select_option("limit")
     page.get_by_label("Quantity").fill("1")
@@ -322,10 +360,14 @@ def test_paper_trading_buys_rests_a_limit_and_cancels_it(page: Page, site):
     expect(page.locator("[data-figure='Buying power'] dd")).to_have_text(f"${cash:,.2f}")
 
     page.once("dialog", lambda dialog: dialog.accept())
-    page.get_by_role("button", name="Reset the account").click()
+    row.get_by_role("button", name="Sell all 2 GOOG").click()  # closing a position takes one action
     expect(page.get_by_text("No positions.")).to_be_visible()
+    expect(page.locator("#closed-orders tbody tr").first).to_contain_text("sell 2 GOOG")
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Reset the account").click()
     expect(page.locator("[data-figure=Cash] dd")).to_have_text("$100,000.00")
-    expect(page.locator("#closed-orders tbody tr")).to_have_count(2)  # the history stays
+    expect(page.locator("#closed-orders tbody tr")).to_have_count(3)  # the history stays
 
 
 class Receiver:
@@ -499,3 +541,39 @@ def test_api_errors_are_shown_in_words(page: Page, site):
     assert_accessible(page)
     page.goto("/no/such/page")
     expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
+
+
+def test_long_lists_page_and_a_phone_shows_content_first(page: Page, site):
+    username = unique("many")
+    sign_up(page, username)
+    # the content starts under one row of navigation, not three rows of links
+    assert page.get_by_role("heading", level=1).bounding_box()["y"] < 120
+    tokens = httpx.post(site.url + "/api/v1/token/", json={"username": username, "password": PASSWORD}).json()
+    auth = {"Authorization": f"Bearer {tokens['access']}"}
+    httpx.post(site.url + "/api/v1/stocks/", json={"symbol": "GOOG"}, headers=auth)
+    for level in range(26):
+        body = {
+            "stock_symbol": "GOOG",
+            "alert_type": "threshold",
+            "condition": "above",
+            "threshold_price": str(5000 + level),
+        }
+        assert httpx.post(site.url + "/api/v1/alerts/", json=body, headers=auth).status_code == 201
+    open_nav(page, "History")
+    expect(page.locator("nav a[aria-current=page]")).to_have_text(["History"])  # "/predict" is not current too
+    open_nav(page, "Alerts")
+    expect(page.get_by_role("heading", name="Your 26 alerts")).to_be_visible()
+    expect(page.locator("li.card")).to_have_count(25)
+    quoted = next(s for s in httpx.get(site.url + "/api/v1/stocks/").json() if s["symbol"] == "GOOG")["price_time"]
+    expect(page.locator("li.card").first).to_contain_text(f"at {new_york_time(quoted)}")  # market time, labelled
+    pages = page.get_by_role("navigation", name="Pages of alerts")
+    expect(pages).to_contain_text("Showing 1–25 of 26 alerts")
+    pages.get_by_role("link", name="Next page").click()
+    expect(page).to_have_url(re.compile(r"/alerts\?page=2$"))
+    expect(page.locator("li.card")).to_have_count(1)
+    expect(page.locator("li.card")).to_contain_text("$5,000.00")  # the oldest, last
+    expect(pages).to_contain_text("Showing 26–26 of 26 alerts")
+    expect(pages.get_by_role("link", name="Next page")).to_have_count(0)
+    assert_accessible(page)
+    pages.get_by_role("link", name="Previous page").click()
+    expect(page.locator("li.card")).to_have_count(25)

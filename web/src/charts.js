@@ -1,5 +1,5 @@
 // Price and forecast charts (TradingView's lightweight-charts, bundled: nothing loads from a CDN).
-import { AreaSeries, LineSeries, LineStyle, createChart } from "lightweight-charts";
+import { AreaSeries, HistogramSeries, LineSeries, LineStyle, createChart } from "lightweight-charts";
 
 const COLORS = {
   close: "#1d4ed8",
@@ -7,6 +7,7 @@ const COLORS = {
   ma200: "#7e22ce",
   forecast: "#047857",
   equity: "#0f766e",
+  volume: "rgba(100, 116, 139, 0.45)",
   band80: "rgba(4, 120, 87, 0.28)",
   band95: "rgba(4, 120, 87, 0.12)",
 };
@@ -41,9 +42,12 @@ export function movingAverage(values, period) {
   return out;
 }
 
-// Daily closes with the 100- and 200-day averages.
-export function priceChart(container, dates, closes, ma100, ma200) {
+// Daily closes with the 100- and 200-day averages, and the volume as bars along the bottom.
+export function priceChart(container, dates, closes, ma100, ma200, volumes) {
   const chart = baseChart(container);
+  const volume = chart.addSeries(HistogramSeries, { color: COLORS.volume, priceScaleId: "volume", priceFormat: { type: "volume" }, title: "Volume" });
+  volume.setData(points(dates, volumes));
+  chart.priceScale("volume").applyOptions({ scaleMargins: { top: 0.8, bottom: 0 } });
   chart.addSeries(LineSeries, { color: COLORS.ma200, lineWidth: 1, title: "200-day" }).setData(points(dates, ma200));
   chart.addSeries(LineSeries, { color: COLORS.ma100, lineWidth: 1, title: "100-day" }).setData(points(dates, ma100));
   chart.addSeries(LineSeries, { color: COLORS.close, lineWidth: 2, title: "Close" }).setData(points(dates, closes));

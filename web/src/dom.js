@@ -50,3 +50,19 @@ export function setStatus(element, message, kind = "error") {
   element.textContent = message || "";
   element.className = `form-status ${message ? kind : ""}`;
 }
+
+// A data table with a caption and column headers, in a box that scrolls sideways on a narrow screen
+// (the page itself never does).
+export function dataTable(attributes, caption, headers, rows) {
+  return h(
+    "div",
+    { class: "table-scroll" },
+    h(
+      "table",
+      { class: "data", ...attributes },
+      h("caption", { text: caption }),
+      h("thead", {}, h("tr", {}, headers.map((t) => h("th", { scope: "col", text: t })))),
+      h("tbody", {}, rows),
+    ),
+  );
+}

@@ -16,9 +16,17 @@ export function signedPercent(value) {
   return `${number > 0 ? "+" : ""}${number.toFixed(2)}%`;
 }
 
+// Times as the market keeps them: New York time, labelled, wherever the reader is (the close is
+// "4:00 PM ET", not 9:00 PM in London).
 export function when(value) {
   if (!value) return "—";
-  return new Date(value).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  const text = new Date(value).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short", timeZone: "America/New_York" });
+  return `${text} ET`;
+}
+
+// "1 trigger", "3 triggers".
+export function plural(count, one, many = `${one}s`) {
+  return `${count.toLocaleString("en-US")} ${count === 1 ? one : many}`;
 }
 
 export function day(value) {

@@ -2,7 +2,7 @@
 import "./style.css";
 import { ApiError, SignedOut, api, isSignedIn, loadConfig, logIn, logOut, onSignedOut } from "./api.js";
 import { equityChart, forecastChart, movingAverage, priceChart } from "./charts.js";
-import { field, formStatus, h, setStatus, showFieldErrors } from "./dom.js";
+import { dataTable, field, formStatus, h, setStatus, showFieldErrors } from "./dom.js";
 import {
   coverageInWords,
   day,
@@ -10,9 +10,11 @@ import {
   metricsInWords,
   money,
   percent,
+  plural,
   signedPercent,
   when,
 } from "./format.js";
+import { currentPage, pageQuery, pager } from "./pager.js";
 
 const view = document.getElementById("view");
 const nav = document.getElementById("nav");
@@ -105,7 +107,8 @@ function renderNav(path) {
         ["/signup", "Sign up"],
       ];
   const items = links.map(([href, label]) =>
-    h("li", {}, h("a", { href, "aria-current": path.startsWith(href) ? "page" : false, text: label })),
+    // "/predictions" is History's, not Predict's: a link is current on its path and the paths below it
+    h("li", {}, h("a", { href, "aria-current": path === href || path.startsWith(`${href}/`) ? "page" : false, text: label })),
   );
   if (isSignedIn()) {
     items.push(h("li", {}, h("button", { type: "button", class: "link", onclick: signOut, text: "Log out" })));
@@ -149,7 +152,8 @@ async function submitting(form, status, action) {
     const others = Object.entries(error.fields)
       .filter(([name]) => !shown.has(name))
       .map(([name, message]) => (name === "non_field_errors" ? message : `${name}: ${message}`));
-    setStatus(status, [error.message, ...others].join(" "));
+    // Errors all shown beside their fields need no "Invalid input." above them as well.
+    setStatus(status, first && !others.length ? "" : [error.message, ...others].join(" "));
     if (first) first.focus();
   } finally {
     button.disabled = false;
@@ -300,29 +304,23 @@ async function stocksPage() {
     show(h("p", { text: "No stocks are tracked yet." }));
     return;
   }
+  // The name column only when the market data gives names (the replayed and CSV markets give none:
+  // their "name" is the symbol again).
+  const named = stocks.some((s) => s.name && s.name !== s.symbol);
   show(
-    h(
-      "table",
-      { class: "data" },
-      h("caption", { text: "Tracked stocks and their latest quotes" }),
-      h(
-        "thead",
-        {},
-        h("tr", {}, ["Symbol", "Name", "Price", "Change", "Quote time"].map((t) => h("th", { scope: "col", text: t }))),
-      ),
-      h(
-        "tbody",
-        {},
-        stocks.map((s) =>
-          h(
-            "tr",
-            { "data-symbol": s.symbol },
-            h("th", { scope: "row" }, h("a", { href: `/stocks/${s.symbol}`, text: s.symbol })),
-            h("td", { text: s.name || "" }),
-            h("td", { class: "num", text: money(s.current_price) }),
-            h("td", { class: `num ${Number(s.change_pct) < 0 ? "down" : "up"}`, text: signedPercent(s.change_pct) }),
-            h("td", { text: when(s.price_time) }),
-          ),
+    dataTable(
+      {},
+      "Tracked stocks and their latest quotes",
+      ["Symbol", ...(named ? ["Name"] : []), "Price", "Change", "Quote time"],
+      stocks.map((s) =>
+        h(
+          "tr",
+          { "data-symbol": s.symbol },
+          h("th", { scope: "row" }, h("a", { href: `/stocks/${s.symbol}`, text: s.symbol })),
+          named ? h("td", { text: s.name && s.name !== s.symbol ? s.name : "—" }) : null,
+          h("td", { class: "num", text: money(s.current_price) }),
+          h("td", { class: `num ${Number(s.change_pct) < 0 ? "down" : "up"}`, text: signedPercent(s.change_pct) }),
+          h("td", { text: when(s.price_time) }),
         ),
       ),
     ),
@@ -416,35 +414,65 @@ async function renderWatchlists(container) {
   );
 }
 
+const RANGES = [
+  ["1M", 1],
+  ["6M", 6],
+  ["1Y", 12],
+  ["5Y", 60],
+  ["All", null],
+];
+
 async function stockPage(match) {
   const symbol = match[1].toUpperCase();
   show(h("h1", { text: `${symbol} price history` }));
   const bars = await api(`/api/v1/stocks/${encodeURIComponent(symbol)}/prices/`);
-  const dates = bars.map((b) => b.date);
   const closes = bars.map((b) => b.close);
-  const last = bars[bars.length - 1];
-  const chart = h("div", { class: "chart", role: "img", "aria-label": `${symbol} daily closes with 100- and 200-day averages` });
+  // the averages from the whole history, so a short range still shows them from its first day
+  const ma100 = movingAverage(closes, 100);
+  const ma200 = movingAverage(closes, 200);
+  const chart = h("div", { class: "chart", role: "img", "aria-label": `${symbol} daily closes with 100- and 200-day averages and volume` });
+  const caption = h("figcaption");
+  const ranges = h("div", { class: "ranges", role: "group", "aria-label": "Range" });
+  const draw = (label, months) => {
+    let first = 0;
+    if (months && bars.length) {
+      const start = new Date(`${bars[bars.length - 1].date}T12:00:00Z`);
+      start.setUTCMonth(start.getUTCMonth() - months);
+      const from = start.toISOString().slice(0, 10);
+      first = Math.max(0, bars.findIndex((b) => b.date >= from));
+    }
+    const shown = bars.slice(first);
+    const last = shown[shown.length - 1];
+    caption.textContent = last
+      ? `${label}: ${plural(shown.length, "daily close")} from ${day(shown[0].date)} to ${day(last.date)}; last close ${money(last.close)}. Orange: 100-day average; purple: 200-day average; grey bars: volume.`
+      : "No prices stored yet.";
+    for (const button of ranges.children) button.setAttribute("aria-pressed", String(button.textContent === label));
+    if (shown.length) {
+      priceChart(
+        chart,
+        shown.map((b) => b.date),
+        shown.map((b) => b.close),
+        ma100.slice(first),
+        ma200.slice(first),
+        shown.map((b) => b.volume),
+      );
+    }
+  };
+  ranges.append(...RANGES.map(([label, months]) => h("button", { type: "button", text: label, "aria-pressed": "false", onclick: () => draw(label, months) })));
   show(
-    h(
-      "figure",
-      {},
-      chart,
-      h("figcaption", {
-        text: last
-          ? `${bars.length} daily closes from ${day(dates[0])} to ${day(last.date)}; last close ${money(last.close)}. Orange: 100-day average; purple: 200-day average.`
-          : "No prices stored yet.",
-      }),
-    ),
+    bars.length ? ranges : null,
+    h("figure", {}, chart, caption),
     isSignedIn()
       ? h(
           "p",
           { class: "actions" },
           h("a", { href: `/predict?ticker=${symbol}`, class: "button", text: `Predict ${symbol}` }),
           h("a", { href: `/trade?symbol=${symbol}`, class: "button", text: `Trade ${symbol}` }),
+          h("a", { href: `/alerts/new?symbol=${symbol}`, class: "button", text: `Create an alert on ${symbol}` }),
         )
       : null,
   );
-  if (bars.length) priceChart(chart, dates, closes, movingAverage(closes, 100), movingAverage(closes, 200));
+  draw(bars.length > 260 ? "1Y" : "All", bars.length > 260 ? 12 : null);
 }
 
 // ---- predictions ------------------------------------------------------------------------------
@@ -544,33 +572,30 @@ function plots(p) {
 
 async function predictionsPage() {
   show(h("h1", { text: "Prediction history" }));
-  const page = await api("/api/v1/predictions/?limit=50", { auth: true });
-  if (!page.results.length) {
+  const number = currentPage();
+  const page = await api(`/api/v1/predictions/?${pageQuery(number)}`, { auth: true });
+  if (!page.count) {
     show(h("p", {}, "No predictions yet. ", h("a", { href: "/predict", text: "Make one" })));
     return;
   }
   show(
-    h(
-      "table",
-      { class: "data" },
-      h("caption", { text: `Your ${page.count} prediction${page.count === 1 ? "" : "s"}, newest first` }),
-      h("thead", {}, h("tr", {}, ["Requested", "Ticker", "Days ahead", "Forecast", "Model vs naive error"].map((t) => h("th", { scope: "col", text: t })))),
-      h(
-        "tbody",
-        {},
-        page.results.map((p) =>
-          h(
-            "tr",
-            {},
-            h("th", { scope: "row" }, h("a", { href: `/predictions/${p.id}`, text: when(p.requested_at) })),
-            h("td", { text: p.ticker }),
-            h("td", { class: "num", text: p.horizon }),
-            h("td", { class: "num", text: money(p.forecast[p.forecast.length - 1]?.close) }),
-            h("td", { class: "num", text: `${money(p.mae)} vs ${money(p.baseline.mae)}` }),
-          ),
+    dataTable(
+      {},
+      `Your ${plural(page.count, "prediction")}, newest first`,
+      ["Requested", "Ticker", "Days ahead", "Forecast", "Model vs naive error"],
+      page.results.map((p) =>
+        h(
+          "tr",
+          {},
+          h("th", { scope: "row" }, h("a", { href: `/predictions/${p.id}`, text: when(p.requested_at) })),
+          h("td", { text: p.ticker }),
+          h("td", { class: "num", text: p.horizon }),
+          h("td", { class: "num", text: money(p.forecast[p.forecast.length - 1]?.close) }),
+          h("td", { class: "num", text: `${money(p.mae)} vs ${money(p.baseline.mae)}` }),
         ),
       ),
     ),
+    pager(page.count, number, "prediction"),
   );
 }
 
@@ -639,8 +664,9 @@ async function alertsPage() {
     takeNotice(),
     h("p", {}, h("a", { href: "/alerts/new", class: "button", text: "New alert" })),
   );
+  const number = currentPage();
   const [page, fired] = await Promise.all([
-    api("/api/v1/alerts/?limit=100", { auth: true }),
+    api(`/api/v1/alerts/?${pageQuery(number)}`, { auth: true }),
     api("/api/v1/alerts/triggered/?limit=3", { auth: true }),
   ]);
   if (fired.results.length) {
@@ -651,11 +677,11 @@ async function alertsPage() {
         { class: "recent" },
         fired.results.map((t) => h("li", { text: `${describeCondition(t)}: ${money(t.price)} at ${when(t.quoted_at)}` })),
       ),
-      h("p", {}, h("a", { href: "/triggers", text: `All ${fired.count} triggers, with their emails` })),
+      h("p", {}, h("a", { href: "/triggers", text: fired.count === 1 ? "The trigger, with its email" : `All ${plural(fired.count, "trigger")}, with their emails` })),
     );
   }
-  show(h("h2", { text: "Your alerts" }));
-  if (!page.results.length) {
+  show(h("h2", { text: page.count ? `Your ${plural(page.count, "alert")}` : "Your alerts" }));
+  if (!page.count) {
     show(h("p", { text: "You have no alerts yet." }));
     return;
   }
@@ -711,6 +737,7 @@ async function alertsPage() {
         ),
       ),
     ),
+    pager(page.count, number, "alert"),
   );
 }
 
@@ -952,35 +979,32 @@ const EMAIL_STATES = {
 
 async function triggersPage() {
   show(h("h1", { text: "Triggered alerts" }));
-  const page = await api("/api/v1/alerts/triggered/?limit=100", { auth: true });
-  if (!page.results.length) {
+  const number = currentPage();
+  const page = await api(`/api/v1/alerts/triggered/?${pageQuery(number)}`, { auth: true });
+  if (!page.count) {
     show(h("p", { text: "None of your alerts has fired yet." }));
     return;
   }
   show(
-    h(
-      "table",
-      { class: "data" },
-      h("caption", { text: "Every time one of your alerts fired, newest first" }),
-      h("thead", {}, h("tr", {}, ["Fired", "Condition", "Price", "Quote time", "Email"].map((t) => h("th", { scope: "col", text: t })))),
-      h(
-        "tbody",
-        {},
-        page.results.map((t) => {
-          const email = t.notification || {};
-          const state = EMAIL_STATES[email.status] || "No email";
-          return h(
-            "tr",
-            { "data-trigger": t.id },
-            h("th", { scope: "row", text: when(t.triggered_at) }),
-            h("td", { text: describeCondition(t) }),
-            h("td", { class: "num", text: money(t.price) }),
-            h("td", { text: when(t.quoted_at) }),
-            h("td", { text: email.error ? `${state}: ${email.error}` : email.sent_at ? `${state} ${when(email.sent_at)}` : state }),
-          );
-        }),
-      ),
+    dataTable(
+      {},
+      `Every time one of your alerts fired (${plural(page.count, "time")}), newest first`,
+      ["Fired", "Condition", "Price", "Quote time", "Email"],
+      page.results.map((t) => {
+        const email = t.notification || {};
+        const state = EMAIL_STATES[email.status] || "No email";
+        return h(
+          "tr",
+          { "data-trigger": t.id },
+          h("th", { scope: "row", text: when(t.triggered_at) }),
+          h("td", { text: describeCondition(t) }),
+          h("td", { class: "num", text: money(t.price) }),
+          h("td", { text: when(t.quoted_at) }),
+          h("td", { text: email.error ? `${state}: ${email.error}` : email.sent_at ? `${state} ${when(email.sent_at)}` : state }),
+        );
+      }),
     ),
+    pager(page.count, number, "trigger"),
   );
 }
 
@@ -1016,6 +1040,7 @@ async function tradePage() {
     limitField,
     stopField,
     field("time_in_force", "Time in force", choice([["day", "Day (expires at the close)"], ["gtc", "Good till canceled"]], "day")),
+    h("p", { class: "quote-panel", id: "ticket-quote", "aria-live": "polite" }),
     status,
     h("button", { type: "submit", text: "Place order" }),
   );
@@ -1025,6 +1050,16 @@ async function tradePage() {
   };
   type.addEventListener("change", showPriceFields);
   showPriceFields();
+  const quotes = new Map();
+  const estimate = () => ticketEstimate(form, quotes);
+  const readQuotes = async () => {
+    const stocks = await api("/api/v1/stocks/").catch(() => []);
+    quotes.clear();
+    for (const stock of stocks) quotes.set(stock.symbol, stock);
+    estimate();
+  };
+  for (const name of ["symbol", "qty", "limit_price", "stop_price"]) form[name].addEventListener("input", estimate);
+  for (const name of ["side", "type"]) form[name].addEventListener("change", estimate);
   const account = h("div", { id: "portfolio", "aria-live": "polite" });
   form.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -1037,16 +1072,44 @@ async function tradePage() {
       const what = `${order.side} ${quantity(order.qty)} ${order.symbol}`;
       setStatus(status, order.status === "filled" ? `Filled: ${what} at ${money(order.filled_avg_price)}.` : `Order placed: ${what}, ${order.status}.`, "ok");
       form.qty.value = "";
-      await renderPortfolio(account);
+      await Promise.all([renderPortfolio(account), readQuotes()]);
     });
   });
   const history = h("section", { "aria-labelledby": "equity-history" });
   show(h("h1", { text: "Paper trading" }), takeNotice(), h("p", { class: "hint", text: "Play money: orders fill at the latest quote." }), form, account, history);
-  await Promise.all([renderPortfolio(account), renderEquityHistory(history)]);
+  await Promise.all([renderPortfolio(account), renderEquityHistory(history), readQuotes()]);
   const timer = setInterval(() => {
     if (!account.isConnected) return clearInterval(timer);
     renderPortfolio(account).catch(() => {}); // a failed poll keeps what is shown
   }, PORTFOLIO_POLL_MS);
+}
+
+// The ticket's last price and what the order would cost (or bring), before it is placed: a market
+// order at the last price, a limit or stop at its own price; settled as the API settles it (a buy's
+// cost rounded up to the cent, a sale's proceeds down).
+function ticketEstimate(form, quotes) {
+  const panel = form.querySelector("#ticket-quote");
+  const symbol = form.symbol.value.trim().toUpperCase();
+  const stock = quotes.get(symbol);
+  if (!symbol) {
+    panel.textContent = "";
+    return;
+  }
+  if (!stock || stock.current_price === null) {
+    panel.textContent = `No price for ${symbol} yet: an order tracks it first.`;
+    return;
+  }
+  const parts = [`${symbol} last ${money(stock.current_price)} at ${when(stock.price_time)}.`];
+  const kind = form.type.value;
+  const price = Number(kind === "market" ? stock.current_price : form[`${kind}_price`].value);
+  const qty = Number(form.qty.value);
+  if (qty > 0 && price > 0) {
+    const buying = form.side.value === "buy";
+    const cents = qty * price * 100;
+    const total = (buying ? Math.ceil(cents - 1e-6) : Math.floor(cents + 1e-6)) / 100;
+    parts.push(`Estimated ${buying ? "cost" : "proceeds"}: ${money(total)}.`);
+  }
+  panel.textContent = parts.join(" ");
 }
 
 async function renderPortfolio(container) {
@@ -1067,26 +1130,40 @@ async function renderPortfolio(container) {
       ["Unrealized P&L", book.unrealized_pl],
     ].map(([label, value]) => h("div", { "data-figure": label }, h("dt", { text: label }), h("dd", { text: money(value) }))),
   );
+  const sellAll = (p) =>
+    h("button", {
+      type: "button",
+      class: "link",
+      text: "Sell all",
+      "aria-label": `Sell all ${quantity(p.qty)} ${p.symbol}`,
+      onclick: async (event) => {
+        if (!confirm(`Sell all ${quantity(p.qty)} ${p.symbol} at the market price?`)) return;
+        event.target.disabled = true;
+        try {
+          await api("/api/v1/orders/", { method: "POST", auth: true, body: { symbol: p.symbol, side: "sell", qty: p.qty, type: "market" } });
+          await renderPortfolio(container);
+        } catch (error) {
+          event.target.disabled = false;
+          if (!(error instanceof SignedOut)) event.target.after(h("p", { class: "form-status error", role: "alert", text: error.message }));
+        }
+      },
+    });
   const positions = book.positions.length
-    ? h(
-        "table",
-        { class: "data", id: "positions" },
-        h("caption", { text: "Positions" }),
-        h("thead", {}, h("tr", {}, ["Symbol", "Quantity", "Average price", "Last price", "Market value", "Unrealized P&L"].map((t) => h("th", { scope: "col", text: t })))),
-        h(
-          "tbody",
-          {},
-          book.positions.map((p) =>
-            h(
-              "tr",
-              { "data-symbol": p.symbol },
-              h("th", { scope: "row" }, h("a", { href: `/stocks/${p.symbol}`, text: p.symbol })),
-              h("td", { class: "num", text: quantity(p.qty) }),
-              h("td", { class: "num", text: money(p.avg_price) }),
-              h("td", { class: "num", text: money(p.last_price) }),
-              h("td", { class: "num", text: money(p.market_value) }),
-              pl(p.unrealized_pl),
-            ),
+    ? dataTable(
+        { id: "positions" },
+        "Positions",
+        ["Symbol", "Quantity", "Average price", "Last price", "Market value", "Unrealized P&L", ""],
+        book.positions.map((p) =>
+          h(
+            "tr",
+            { "data-symbol": p.symbol },
+            h("th", { scope: "row" }, h("a", { href: `/stocks/${p.symbol}`, text: p.symbol })),
+            h("td", { class: "num", text: quantity(p.qty) }),
+            h("td", { class: "num", text: money(p.avg_price) }),
+            h("td", { class: "num", text: money(p.last_price) }),
+            h("td", { class: "num", text: money(p.market_value) }),
+            pl(p.unrealized_pl),
+            h("td", {}, sellAll(p)),
           ),
         ),
       )
@@ -1123,13 +1200,7 @@ async function renderPortfolio(container) {
     );
   const ordersTable = (id, caption, orders, withCancel) =>
     orders.length
-      ? h(
-          "table",
-          { class: "data", id },
-          h("caption", { text: caption }),
-          h("thead", {}, h("tr", {}, ["Order", "Type", "Status", "Submitted", ""].map((t) => h("th", { scope: "col", text: t })))),
-          h("tbody", {}, orders.map((o) => orderRow(o, withCancel))),
-        )
+      ? dataTable({ id }, caption, ["Order", "Type", "Status", "Submitted", ""], orders.map((o) => orderRow(o, withCancel)))
       : h("p", { text: `${caption}: none.` });
   const reset = h("button", {
     type: "button",
@@ -1153,17 +1224,25 @@ async function renderPortfolio(container) {
 
 async function renderEquityHistory(container) {
   const points = await api("/api/v1/portfolio/history/", { auth: true });
-  const chart = h("div", { class: "chart", role: "img", "aria-label": "Account equity at each trading day's close" });
-  const first = points[0];
+  const heading = h("h2", { id: "equity-history", text: "Equity history" });
   const last = points[points.length - 1];
+  if (points.length < 2) {
+    // one point is no history: a flat line on an axis of a few cents would only look like one
+    container.replaceChildren(
+      heading,
+      h("p", { class: "empty-state", text: `The history starts once a trading day has closed with this account open. Equity now: ${money(last?.equity)}.` }),
+    );
+    return;
+  }
+  const chart = h("div", { class: "chart", role: "img", "aria-label": "Account equity at each trading day's close" });
   container.replaceChildren(
-    h("h2", { id: "equity-history", text: "Equity history" }),
+    heading,
     h(
       "figure",
       {},
       chart,
       h("figcaption", {
-        text: `Equity at each trading day's close from ${day(first.date)} to ${day(last.date)} (today at the latest quotes): ${money(last.equity)}.`,
+        text: `Equity at each trading day's close from ${day(points[0].date)} to ${day(last.date)} (today at the latest quotes): ${money(last.equity)}.`,
       }),
     ),
   );
