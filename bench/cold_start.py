@@ -37,6 +37,7 @@ def http_functions() -> list[str]:
 
     return [name for name in function_names() if name not in SCHEDULES and name not in JOBS_ONLY]
 
+
 PROBE = r"""
 import json, sys, time
 t0 = time.perf_counter()
