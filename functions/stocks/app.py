@@ -116,7 +116,10 @@ class WatchlistIn(BaseModel):
 class WatchlistPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: WatchlistName | NotNull = Field(None, description=NAME_DOC)
-    symbols: list[TickerSymbol] | NotNull = Field(None, **SYMBOLS_RULES)
+    # the length rule inside the union: on the union it would be applied to the null branch too
+    symbols: Annotated[list[TickerSymbol], Field(max_length=watchlists.MAX_SYMBOLS)] | NotNull = Field(
+        None, description=SYMBOLS_RULES["description"]
+    )
 
 
 class WatchedStockOut(BaseModel):
