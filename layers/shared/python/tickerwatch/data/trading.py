@@ -205,22 +205,26 @@ reached AS (
            CASE WHEN o.order_type = 'limit' THEN o.trigger_price ELSE hit.price END AS price
       FROM span s
       CROSS JOIN LATERAL (
-            SELECT id, user_id, side, order_type, trigger_price, submitted_at, expires_at, arrival_quote_at, arrival_price
+            SELECT id, user_id, side, order_type, trigger_price, submitted_at, expires_at, arrival_quote_at,
+                   arrival_price
               FROM paper_orders
              WHERE status = 'open' AND symbol = s.symbol AND side = 'buy' AND order_type = 'limit'
                AND trigger_price >= s.low
             UNION ALL
-            SELECT id, user_id, side, order_type, trigger_price, submitted_at, expires_at, arrival_quote_at, arrival_price
+            SELECT id, user_id, side, order_type, trigger_price, submitted_at, expires_at, arrival_quote_at,
+                   arrival_price
               FROM paper_orders
              WHERE status = 'open' AND symbol = s.symbol AND side = 'sell' AND order_type = 'limit'
                AND trigger_price <= s.high
             UNION ALL
-            SELECT id, user_id, side, order_type, trigger_price, submitted_at, expires_at, arrival_quote_at, arrival_price
+            SELECT id, user_id, side, order_type, trigger_price, submitted_at, expires_at, arrival_quote_at,
+                   arrival_price
               FROM paper_orders
              WHERE status = 'open' AND symbol = s.symbol AND side = 'buy' AND order_type = 'stop'
                AND trigger_price <= s.high
             UNION ALL
-            SELECT id, user_id, side, order_type, trigger_price, submitted_at, expires_at, arrival_quote_at, arrival_price
+            SELECT id, user_id, side, order_type, trigger_price, submitted_at, expires_at, arrival_quote_at,
+                   arrival_price
               FROM paper_orders
              WHERE status = 'open' AND symbol = s.symbol AND side = 'sell' AND order_type = 'stop'
                AND trigger_price >= s.low) o
