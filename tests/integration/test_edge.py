@@ -248,3 +248,25 @@ def test_duplicate_registration_says_which_field(api, users):
         "username": ["A user with that username already exists."],
         "email": ["A user with that email already exists."],
     }
+
+
+@pytest.mark.parametrize(
+    ("function", "schema", "fields"),
+    [
+        ("stocks", "WatchlistPatch", ["name", "symbols"]),
+        ("alerts", "AlertPatch", ["alert_type", "condition", "recurring", "cooldown_minutes"]),
+    ],
+)
+def test_a_patch_field_the_server_refuses_as_null_is_not_nullable_in_the_document(
+    settings_env, function, schema, fields
+):
+    import json
+
+    from tickerwatch.local import load_function
+    from tickerwatch.web import openapi_document
+
+    properties = openapi_document(load_function(function).app)["components"]["schemas"][schema]["properties"]
+    for field in fields:
+        assert "null" not in json.dumps(properties[field]), (schema, field, properties[field])
+    if schema == "AlertPatch":  # what may be cleared still says so
+        assert "null" in json.dumps(properties["webhook_id"])

@@ -46,6 +46,17 @@ export function formStatus() {
   return h("div", { class: "form-status", role: "alert", "aria-live": "assertive" });
 }
 
+// What the form's message area says about an API error: the errors that no field shows beside itself
+// (under their names), after the error's sentence; nothing when every error is beside its field (a
+// redundant "Invalid input." box above them helped no one).
+export function errorSummary(message, fields, shownFields) {
+  const others = Object.entries(fields)
+    .filter(([name]) => !shownFields.has(name))
+    .map(([name, text]) => (name === "non_field_errors" ? text : `${name}: ${text}`));
+  const besideFields = Object.keys(fields).some((name) => shownFields.has(name));
+  return besideFields && !others.length ? "" : [message, ...others].join(" ");
+}
+
 export function setStatus(element, message, kind = "error") {
   element.textContent = message || "";
   element.className = `form-status ${message ? kind : ""}`;

@@ -2,7 +2,7 @@
 import "./style.css";
 import { ApiError, SignedOut, api, isSignedIn, loadConfig, logIn, logOut, onSignedOut } from "./api.js";
 import { equityChart, forecastChart, movingAverage, priceChart } from "./charts.js";
-import { dataTable, field, formStatus, h, setStatus, showFieldErrors } from "./dom.js";
+import { dataTable, errorSummary, field, formStatus, h, setStatus, showFieldErrors } from "./dom.js";
 import {
   coverageInWords,
   day,
@@ -14,7 +14,9 @@ import {
   signedPercent,
   when,
 } from "./format.js";
+import { isCurrent } from "./navigation.js";
 import { currentPage, pageQuery, pager } from "./pager.js";
+import { estimatedAmount, hasHistory } from "./trading.js";
 
 const view = document.getElementById("view");
 const nav = document.getElementById("nav");
@@ -107,8 +109,7 @@ function renderNav(path) {
         ["/signup", "Sign up"],
       ];
   const items = links.map(([href, label]) =>
-    // "/predictions" is History's, not Predict's: a link is current on its path and the paths below it
-    h("li", {}, h("a", { href, "aria-current": path === href || path.startsWith(`${href}/`) ? "page" : false, text: label })),
+    h("li", {}, h("a", { href, "aria-current": isCurrent(path, href) ? "page" : false, text: label })),
   );
   if (isSignedIn()) {
     items.push(h("li", {}, h("button", { type: "button", class: "link", onclick: signOut, text: "Log out" })));
@@ -149,11 +150,7 @@ async function submitting(form, status, action) {
     if (!(error instanceof ApiError)) throw error;
     const shown = new Set([...form.querySelectorAll(".field")].map((f) => f.dataset.field));
     const first = showFieldErrors(form, error.fields);
-    const others = Object.entries(error.fields)
-      .filter(([name]) => !shown.has(name))
-      .map(([name, message]) => (name === "non_field_errors" ? message : `${name}: ${message}`));
-    // Errors all shown beside their fields need no "Invalid input." above them as well.
-    setStatus(status, first && !others.length ? "" : [error.message, ...others].join(" "));
+    setStatus(status, errorSummary(error.message, error.fields, shown));
     if (first) first.focus();
   } finally {
     button.disabled = false;
@@ -1102,13 +1099,8 @@ function ticketEstimate(form, quotes) {
   const parts = [`${symbol} last ${money(stock.current_price)} at ${when(stock.price_time)}.`];
   const kind = form.type.value;
   const price = Number(kind === "market" ? stock.current_price : form[`${kind}_price`].value);
-  const qty = Number(form.qty.value);
-  if (qty > 0 && price > 0) {
-    const buying = form.side.value === "buy";
-    const cents = qty * price * 100;
-    const total = (buying ? Math.ceil(cents - 1e-6) : Math.floor(cents + 1e-6)) / 100;
-    parts.push(`Estimated ${buying ? "cost" : "proceeds"}: ${money(total)}.`);
-  }
+  const total = estimatedAmount(form.side.value, Number(form.qty.value), price);
+  if (total !== null) parts.push(`Estimated ${form.side.value === "buy" ? "cost" : "proceeds"}: ${money(total)}.`);
   panel.textContent = parts.join(" ");
 }
 
@@ -1226,7 +1218,7 @@ async function renderEquityHistory(container) {
   const points = await api("/api/v1/portfolio/history/", { auth: true });
   const heading = h("h2", { id: "equity-history", text: "Equity history" });
   const last = points[points.length - 1];
-  if (points.length < 2) {
+  if (!hasHistory(points)) {
     // one point is no history: a flat line on an axis of a few cents would only look like one
     container.replaceChildren(
       heading,

@@ -14,12 +14,15 @@ export function pageQuery(page) {
   return `limit=${PAGE_SIZE}&offset=${(page - 1) * PAGE_SIZE}`;
 }
 
+// Which items page N of a list of ``count`` shows (1-based), and how many pages there are.
+export function pageSpan(count, page) {
+  return { first: (page - 1) * PAGE_SIZE + 1, last: Math.min(count, page * PAGE_SIZE), pages: Math.max(1, Math.ceil(count / PAGE_SIZE)) };
+}
+
 // "Showing 26-50 of 120 alerts", with links to the pages around it (none when one page holds all).
 export function pager(count, page, noun) {
-  const pages = Math.max(1, Math.ceil(count / PAGE_SIZE));
+  const { first, last, pages } = pageSpan(count, page);
   if (pages === 1) return null;
-  const first = (page - 1) * PAGE_SIZE + 1;
-  const last = Math.min(count, page * PAGE_SIZE);
   const link = (to, text) => h("a", { href: `${location.pathname}?page=${to}`, text });
   return h(
     "nav",
