@@ -712,6 +712,19 @@ def test_buy_stops_that_gap_past_the_cash_fill_in_the_order_they_were_placed(db,
     ledger_holds(db, user)
 
 
+def test_two_resets_at_one_instant_are_one_reset_not_a_500(lambda_api, clock):
+    from conftest import Users
+    from market import ny
+
+    auth = Users(lambda_api).signed_in()
+    clock.set(ny(2024, 5, 15, 11, 0))  # both requests see the same now()
+    for _ in range(2):
+        reply = lambda_api.request("POST", "/api/v1/portfolio/reset/", headers=auth)
+        assert reply.status_code == 200, reply.content
+    resets = clock.db.one(lambda conn: conn.execute("SELECT count(*) AS n FROM paper_resets").fetchone()["n"])
+    assert resets == 1
+
+
 def test_a_fill_is_never_stamped_before_its_order_or_a_reset(db, user):
     """A run whose clock was read before an order and a reset that committed while it waited (as two
     overlapping runs did) stamps the fill after both: the equity history agrees with the portfolio."""

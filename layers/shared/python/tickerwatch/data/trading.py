@@ -86,7 +86,8 @@ def reset_account(conn: Connection, user_id: int, now: datetime) -> int:
         "UPDATE paper_accounts SET cash = starting_cash, realized_pl = 0, reset_at = %s WHERE user_id = %s",
         (now, user_id),
     )
-    conn.execute("INSERT INTO paper_resets (user_id, reset_at) VALUES (%s, %s)", (user_id, now))
+    # Two resets at one instant (a double click landing in one clock tick) are one reset in the history.
+    conn.execute("INSERT INTO paper_resets (user_id, reset_at) VALUES (%s, %s) ON CONFLICT DO NOTHING", (user_id, now))
     return canceled
 
 
