@@ -57,6 +57,7 @@ def test_register_duplicate_is_conflict(api, users, db, second, field):
         ({"username": "al ice", "email": "al@example.com", "password": "correct-horse-9"}, {"username"}),
         ({"username": "alice", "email": "not-an-email", "password": "correct-horse-9"}, {"email"}),
         ({"username": "alice", "email": "a@example.com", "password": "short1"}, {"password"}),
+        ({"username": "alice", "email": "not-an-email", "password": "short1"}, {"email", "password"}),  # together
         ({"username": "alice", "email": "a@example.com", "password": "1234567890"}, {"password"}),
         ({"username": "alice.smith", "email": "a@example.com", "password": "Alice.Smith"}, {"password"}),
         ({"username": 5, "email": "a@example.com", "password": "correct-horse-9"}, {"username"}),
