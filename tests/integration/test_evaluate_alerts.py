@@ -538,7 +538,11 @@ def test_a_run_that_waited_for_another_reads_its_clock_after_the_wait(db, user, 
     summary = {}
     waiting = threading.Thread(target=lambda: summary.setdefault("run", run(db, now=None)))
     waiting.start()
-    time.sleep(0.5)
+    waits = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+    deadline = time.monotonic() + 30
+    while not other_run.execute(waits).fetchone()[0]:  # the run is queued behind the other one
+        assert time.monotonic() < deadline, "the run never waited for the lock"
+        time.sleep(0.02)
     made = alert(db, user, alert_type="threshold", condition="above", threshold_price=Decimal(100))
     other_run.rollback()
     other_run.close()
