@@ -523,9 +523,9 @@ def forecast_job(db, symbols: int) -> list[float]:
     from tickerwatch.data import prices
     from tickerwatch.forecast_alerts import refresh_forecasts
     from tickerwatch.market_data import PriceBar, StockInfo
-    from tickerwatch.runtime import get_model
+    from tickerwatch.runtime import get_forecasters
 
-    model = get_model()
+    model = get_forecasters()
     rng = random.Random(7)
     last = datetime.now(UTC).date() - timedelta(days=1)
     days = []

@@ -65,13 +65,14 @@ def main() -> None:
     from tickerwatch.data import prices
     from tickerwatch.forecasting import ForecastRequest, build_forecast
     from tickerwatch.plots import draw_plots
-    from tickerwatch.runtime import get_model
+    from tickerwatch.runtime import get_forecasters
 
     dates, closes = db.run(lambda conn: prices.closes(conn, "TSLA"))
     forecasting, drawing = [], []
     for _ in range(N):
         started = time.perf_counter()
-        result = build_forecast(ForecastRequest("TSLA", 5), dates, closes, get_model())
+        forecasters = get_forecasters()
+        result = build_forecast(ForecastRequest("TSLA", 5), dates, closes, forecasters.lstm, forecasters.direction)
         forecasting.append(time.perf_counter() - started)
         result = json.loads(json.dumps(result))  # as stored and read back
         started = time.perf_counter()

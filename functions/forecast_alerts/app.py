@@ -4,13 +4,13 @@
 
 from tickerwatch.forecast_alerts import refresh_forecasts
 from tickerwatch.observability import instrument_job
-from tickerwatch.runtime import forecast_change_publisher, get_database, get_model
+from tickerwatch.runtime import forecast_change_publisher, get_database, get_forecasters
 from tickerwatch.settings import get_settings
 
 get_settings()
-get_model()  # load the weights at init, not in the first run
+get_forecasters()  # load the weights at init, not in the first run
 
 
 @instrument_job
 def handler(event, context):
-    return refresh_forecasts(get_database(), get_model(), on_forecasts=forecast_change_publisher()).as_dict()
+    return refresh_forecasts(get_database(), get_forecasters(), on_forecasts=forecast_change_publisher()).as_dict()

@@ -1,12 +1,13 @@
 """Predictions: a forecast for a ticker, and the signed-in user's prediction history."""
 
 from datetime import date, datetime
+from typing import Literal
 
 from fastapi import Depends, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from tickerwatch import predict as prediction
-from tickerwatch.runtime import get_backfill, get_database, get_model
+from tickerwatch.runtime import get_backfill, get_database, get_forecasters
 from tickerwatch.settings import get_settings
 from tickerwatch.web import (
     CurrentUser,
@@ -22,7 +23,7 @@ from tickerwatch.web import (
 )
 
 get_settings()  # fail at cold start on bad configuration
-get_model()  # load the weights at init (inside the SnapStart snapshot), not on the first request
+get_forecasters()  # load the weights at init (inside the SnapStart snapshot), not on the first request
 
 
 class Metrics(BaseModel):
@@ -40,7 +41,8 @@ class Baseline(Metrics):
 
 class ForecastPoint(BaseModel):
     date: date
-    close: float
+    close: float = Field(description="The served forecast's close (see `served`).")
+    model_close: float | None = Field(None, description="The LSTM's own forecast, whether or not it is served.")
     low_80: float
     high_80: float
     low_95: float
@@ -65,10 +67,77 @@ class BandScores(BaseModel):
     winkler_95_pct: float | None = None
 
 
+class Candidates(BaseModel):
+    lstm: BandScores
+    combination: BandScores
+
+
+class ServedShare(BaseModel):
+    random_walk: float
+    lstm: float
+    combination: float
+
+
 class StepBands(BandScores):
     step: int = Field(description="Trading days ahead.")
     evaluated: int = Field(description="Held-out origins measured (each band formed before its outcome).")
-    random_walk: BandScores | None = Field(None, description="The comparator: a band from recent volatility alone.")
+    random_walk: BandScores | None = Field(
+        None, description="The comparator: the random walk (last close) with conformal bands of its own."
+    )
+    candidates: Candidates | None = Field(None, description="The other candidates' bands, measured the same way.")
+    served_share: ServedShare | None = Field(None, description="How often each candidate was the one served.")
+
+
+class Served(BaseModel):
+    forecast: Literal["random_walk", "lstm", "combination"] = Field(description="The candidate served now.")
+    reason: str
+    window_scores: dict[str, float | None] = Field(
+        description="Each candidate's mean interval score (80% plus 95%, % of the price) that the choice compared."
+    )
+    settled: int = Field(description="Settled outcomes at the farthest step in the comparison window.")
+
+
+class PointSkill(BaseModel):
+    forecast: str
+    value: float | None = Field(description="1 - the LSTM's mean squared error / the random walk's.")
+    dm_statistic: float | None
+    p_value: float | None = Field(description="Diebold-Mariano, two-sided: could the difference be luck?")
+    evaluated: int
+
+
+class BandSkill(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    within_80: float | None = Field(
+        alias="80", description="1 - the served 80% band's interval score / the random walk's."
+    )
+    within_95: float | None = Field(alias="95")
+    evaluated: int
+
+
+class Skill(BaseModel):
+    point: PointSkill
+    band: BandSkill
+    demonstrated: bool = Field(description="Positive point skill with p < 0.05.")
+    summary: str = Field(description="The verdict in words, 'No demonstrated skill' when there is none.")
+
+
+class DirectionModelInfo(BaseModel):
+    name: str
+    version: str
+    features: list[str]
+
+
+class Direction(BaseModel):
+    as_of: date
+    probability_up: float = Field(description="The next close above the last one, as the direction model sees it.")
+    call: Literal["up", "down"]
+    held_out_accuracy: float | None = Field(description="Share of the test window's days called right.")
+    majority_baseline: float | None = Field(
+        description="Share called right by always calling the direction more frequent on those days."
+    )
+    evaluated: int
+    summary: str
+    model: DirectionModelInfo
 
 
 class Bands(BaseModel):
@@ -114,6 +183,9 @@ class PredictionSummary(Metrics):
     horizon: int
     baseline: Baseline
     interval_coverage: Coverage
+    served: Served | None = None  # absent from forecasts computed before the choice of forecast
+    skill: Skill | None = None
+    direction: Direction | None = None
     bands: Bands | None = None  # absent from forecasts computed before calibrated bands
     forecast: list[ForecastPoint]
     test_window: TestWindow
@@ -156,7 +228,7 @@ app = create_app("tickerwatch predict")
 def predict(body: PredictRequest, user: CurrentUser) -> Response:
     answer = prediction.predict_json(
         get_database(),
-        get_model(),
+        get_forecasters(),
         get_backfill(),
         user_id=user.id,
         ticker=body.ticker,

@@ -158,6 +158,11 @@ def test_track_predict_alert_fires_once_prices_move(page: Page, site, market_dir
     expect(page.locator("section figure .chart canvas").first).to_be_visible()
     expect(page.locator(".verdict")).to_contain_text("naive guess \"tomorrow's close equals today's\"")
     expect(page.get_by_text(re.compile(r"the 80% band held the actual price \d+% of the time"))).to_be_visible()
+    # which forecast is served and why, its skill in words, and the direction beside its baseline
+    expect(page.locator("p.served").first).to_contain_text(re.compile(r"^Served: the (random walk|LSTM|combination)"))
+    expect(page.locator("p.skill")).to_have_text(re.compile(r"^(No demonstrated skill|Demonstrated skill): "))
+    expect(page.locator("p.direction").first).to_contain_text("The direction model puts the chance")
+    expect(page.locator("p.direction").nth(1)).to_contain_text("always calling the more frequent direction was right")
     plots = page.locator("img[data-plot]")
     expect(plots).to_have_count(4)
     for i in range(4):

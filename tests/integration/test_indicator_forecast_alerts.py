@@ -440,9 +440,9 @@ def test_the_job_forecasts_once_per_bar_only_for_symbols_with_forecast_alerts_an
     db, user, tsla
 ):
     from tickerwatch.forecast_alerts import refresh_forecasts
-    from tickerwatch.runtime import get_model
+    from tickerwatch.runtime import get_forecasters
 
-    model = get_model()
+    model = get_forecasters()
     announced = []
     assert refresh_forecasts(db, model, on_forecasts=announced.append).forecast == []  # no forecast alerts
     price = tsla["current_price"]
@@ -482,24 +482,24 @@ def test_the_job_forecasts_once_per_bar_only_for_symbols_with_forecast_alerts_an
 
 def test_a_symbol_that_cannot_be_forecast_says_why_on_its_alerts(db, user):
     from tickerwatch.forecast_alerts import refresh_forecasts
-    from tickerwatch.runtime import get_model
+    from tickerwatch.runtime import get_forecasters
 
     bars(db, "ACME", [100] * 40)
     quote(db, "ACME", 100, WED_3PM)
     a = alert(db, user, alert_type="forecast", condition="outside_band")
-    assert "ACME" in refresh_forecasts(db, get_model()).failed
+    assert "ACME" in refresh_forecasts(db, get_forecasters()).failed
     shown = get_alert(db, user, a["id"], max_age=10**9)
     assert shown["state"] == "no_forecast" and "daily closes" in shown["forecast_error"]
-    assert refresh_forecasts(db, get_model()).failed == {}  # not retried until the next bar
+    assert refresh_forecasts(db, get_forecasters()).failed == {}  # not retried until the next bar
 
 
 def test_a_paused_forecast_alert_is_not_forecast_for(db, user, tsla):
     from tickerwatch.forecast_alerts import refresh_forecasts
-    from tickerwatch.runtime import get_model
+    from tickerwatch.runtime import get_forecasters
 
     a = alert(db, user, symbol="TSLA", alert_type="forecast", condition="outside_band")
     set_paused(db, user, a["id"], True)
-    assert refresh_forecasts(db, get_model()).forecast == []
+    assert refresh_forecasts(db, get_forecasters()).forecast == []
 
 
 def test_the_evaluator_never_loads_numpy():

@@ -133,10 +133,10 @@ def test_history_is_own_newest_first_and_paginated(api, users):
 
 def test_a_change_of_forecasting_method_is_not_served_from_cache(db, monkeypatch):
     import tickerwatch.predict as predict_module
-    from tickerwatch.runtime import get_backfill, get_model
+    from tickerwatch.runtime import get_backfill, get_forecasters
 
     def ask():
-        return predict_module.predict(db, get_model(), get_backfill(), ticker="GOOG", horizon=2, plots=False)
+        return predict_module.predict(db, get_forecasters(), get_backfill(), ticker="GOOG", horizon=2, plots=False)
 
     assert ask()["cached"] is False
     assert ask()["cached"] is True

@@ -45,15 +45,26 @@ def test_train_writes_a_new_run_and_installs_only_when_asked(tmp_path, monkeypat
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
 
     def fake_train(provider, tickers, config, out_dir, golden_path, progress=print):
-        out_dir.mkdir(parents=True)
+        out_dir.mkdir(parents=True, exist_ok=True)  # the direction model was written there first
         for name in ("lstm.npz", "lstm_report.json", "lstm_golden.npz"):
             (out_dir / name).write_text(name)
         return {"tickers": {}}
+
+    def fake_direction(series, out_dir, progress=print):
+        assert set(series) == {"GOOG"}
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name in ("direction.npz", "direction_report.json"):
+            (out_dir / name).write_text(name)
+        return {"held_out": {}, "leakage_study": {}}
+
+    import tickerwatch.direction_training as direction_training
 
     shipped = tmp_path / "weights"
     shipped.mkdir()
     (shipped / "lstm.npz").write_text("shipped")
     monkeypatch.setattr(training, "train", fake_train)
+    monkeypatch.setattr(direction_training, "train_and_report", fake_direction)
+    monkeypatch.setattr(training, "load_series", lambda provider, tickers: {t: ([], None) for t in tickers})
     monkeypatch.setattr(training, "WEIGHTS_DIR", shipped)
     monkeypatch.chdir(tmp_path)
 
@@ -67,4 +78,5 @@ def test_train_writes_a_new_run_and_installs_only_when_asked(tmp_path, monkeypat
     assert digest() == before  # the working tree is left as it was
     assert main(["train", "--tickers", "GOOG", "--out", "run2", "--install", "--golden", "golden.npz"]) == 0
     assert (shipped / "lstm.npz").read_text() == "lstm.npz"
+    assert (shipped / "direction.npz").read_text() == "direction.npz"  # both models are trained and installed
     assert (tmp_path / "golden.npz").read_text() == "lstm_golden.npz"

@@ -86,6 +86,47 @@ export function metricsInWords(prediction) {
   return { better, sentences };
 }
 
+const CANDIDATE_NAMES = {
+  random_walk: "the random walk (every future close = today's)",
+  lstm: "the LSTM model's forecast",
+  combination: "the combination of the random walk and the LSTM",
+};
+
+// Which forecast the chart and the bands show, and why: the one that scored best on recent outcomes.
+export function servedInWords(prediction) {
+  const served = prediction.served;
+  if (!served) return [];
+  const reason = served.reason.replace(/^the [^:]+: /, "");
+  return [
+    `Served: ${CANDIDATE_NAMES[served.forecast] || served.forecast}, chosen by ${reason}.`,
+    "Each candidate's bands are calibrated on its own past errors; the choice uses only outcomes known when it was made.",
+  ];
+}
+
+// Skill against the random walk, with its p-value, in words ("No demonstrated skill" when there is none).
+export function skillInWords(prediction) {
+  const skill = prediction.skill;
+  if (!skill) return null;
+  return { demonstrated: skill.demonstrated, sentence: skill.summary };
+}
+
+// The next day's direction, beside the accuracy of always calling the more frequent direction.
+export function directionInWords(prediction) {
+  const d = prediction.direction;
+  if (!d) return [];
+  const share = (value) => `${(value * 100).toFixed(1)}%`;
+  const sentences = [
+    `The direction model puts the chance that the next close is higher than ${day(d.as_of)}'s at ${share(d.probability_up)}.`,
+  ];
+  if (d.held_out_accuracy !== null) {
+    sentences.push(
+      `On ${plural(d.evaluated, "held-out day")} it called the next move right ${share(d.held_out_accuracy)} of the time; always calling the more frequent direction was right ${share(d.majority_baseline)}.`,
+    );
+  }
+  sentences.push(d.summary);
+  return sentences;
+}
+
 // The band coverage at the forecast's horizon, measured on held-out days.
 export function coverageInWords(prediction) {
   const steps = prediction.bands?.per_step || [];
@@ -100,7 +141,7 @@ export function coverageInWords(prediction) {
   ];
   if (step.random_walk) {
     sentences.push(
-      `A simpler band from recent volatility alone held it ${share(step.random_walk.coverage_80)} (80%) and ${share(step.random_walk.coverage_95)} (95%) of the time, ${percent(step.random_walk.width_80_pct, 1)} wide.`,
+      `The random walk's own calibrated band held it ${share(step.random_walk.coverage_80)} (80%) and ${share(step.random_walk.coverage_95)} (95%) of the time, ${percent(step.random_walk.width_80_pct, 1)} wide.`,
     );
   }
   return sentences;

@@ -7,11 +7,14 @@ import {
   coverageInWords,
   day,
   describeCondition,
+  directionInWords,
   metricsInWords,
   money,
   percent,
   plural,
+  servedInWords,
   signedPercent,
+  skillInWords,
   when,
 } from "./format.js";
 import { isCurrent } from "./navigation.js";
@@ -511,6 +514,7 @@ async function predictPage() {
 
 function showPrediction(container, p) {
   const words = metricsInWords(p);
+  const skill = skillInWords(p);
   const chart = h("div", { class: "chart", role: "img", "aria-label": `Forecast for ${p.ticker} with 80% and 95% bands` });
   const last = p.forecast[p.forecast.length - 1];
   const parts = [
@@ -523,11 +527,14 @@ function showPrediction(container, p) {
       ` (80% band ${money(last.low_80)} to ${money(last.high_80)}; 95% band ${money(last.low_95)} to ${money(last.high_95)}).`,
     ),
     h("figure", {}, chart, h("figcaption", { text: "Recent closes (blue), the forecast (dashed green) and its 80% (darker) and 95% (lighter) bands." })),
+    servedInWords(p).map((s) => h("p", { class: "served", text: s })),
+    skill && h("p", { class: `skill ${skill.demonstrated ? "better" : "worse"}`, text: skill.sentence }),
     h("h3", { text: "How good is this model?" }),
     h("div", { class: `verdict ${words.better ? "better" : "worse"}` }, words.sentences.map((s) => h("p", { text: s }))),
     metricsTable(p),
     h("h3", { text: "How often the bands held" }),
     coverageInWords(p).map((s) => h("p", { text: s })),
+    p.direction && [h("h3", { text: "Up or down tomorrow?" }), ...directionInWords(p).map((s) => h("p", { class: "direction", text: s }))],
     h("p", { class: "hint", text: `Model ${p.model.name} ${p.model.version}; test window ${day(p.test_window.start)} to ${day(p.test_window.end)}.${p.cached ? " Served from cache." : ""}` }),
     plots(p),
   ];

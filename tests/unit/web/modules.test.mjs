@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { errorSummary } from "../../../web/src/dom.js";
-import { plural, when } from "../../../web/src/format.js";
+import { directionInWords, plural, servedInWords, skillInWords, when } from "../../../web/src/format.js";
 import { isCurrent } from "../../../web/src/navigation.js";
 import { PAGE_SIZE, pageQuery, pageSpan } from "../../../web/src/pager.js";
 
@@ -67,4 +67,24 @@ test("one point is no equity history; two are", async () => {
   assert.equal(hasHistory([{ date: "2026-12-04", equity: "100000.00" }]), false);
   assert.equal(hasHistory([{ date: "2026-12-03", equity: "100000.00" }, { date: "2026-12-04", equity: "100000.06" }]), true);
   assert.equal(hasHistory([]), false);
+});
+
+test("a prediction says which forecast it serves, whether it has skill, and the direction beside its baseline", () => {
+  const p = {
+    served: {
+      forecast: "random_walk",
+      reason: "the random walk: the lowest interval score (80% plus 95%, in % of the price) over the last 60 settled forecasts at every step up to 5 days (random walk 40.00, LSTM 41.00, combination 40.50)",
+    },
+    skill: { demonstrated: false, summary: "No demonstrated skill: the model's next-day forecast has 0.6% worse squared error than the random walk's (Diebold-Mariano p = 0.57)." },
+    direction: { as_of: "2022-03-24", probability_up: 0.5312, held_out_accuracy: 0.5124, majority_baseline: 0.5532, evaluated: 250, summary: "No demonstrated edge: right on 51.2% of 250 held-out days, against 55.3% for always calling up." },
+  };
+  const [served] = servedInWords(p);
+  assert.match(served, /^Served: the random walk \(every future close = today's\), chosen by the lowest interval score/);
+  assert.deepEqual(skillInWords(p), { demonstrated: false, sentence: p.skill.summary });
+  const direction = directionInWords(p);
+  assert.equal(direction[0], "The direction model puts the chance that the next close is higher than Mar 24, 2022's at 53.1%.");
+  assert.equal(direction[1], "On 250 held-out days it called the next move right 51.2% of the time; always calling the more frequent direction was right 55.3%.");
+  assert.equal(direction[2], p.direction.summary);
+  assert.deepEqual(servedInWords({}), []); // a forecast stored before the choice existed
+  assert.equal(skillInWords({}), null);
 });

@@ -95,13 +95,13 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from tickerwatch.predict import PLOT_KEYS, predict
-    from tickerwatch.runtime import get_backfill, get_database, get_model
+    from tickerwatch.runtime import get_backfill, get_database, get_forecasters
 
     _migrated()
     _say_provider()
     result = predict(
         get_database(),
-        get_model(),
+        get_forecasters(),
         get_backfill(),
         ticker=args.ticker,
         horizon=args.horizon,
@@ -147,13 +147,24 @@ def _print_report(report: dict) -> None:
             )
 
 
+def _print_direction_report(report: dict) -> None:
+    for ticker, figures in report["held_out"].items():
+        print(
+            f"{ticker} direction, walk-forward: {figures['accuracy']:.1%} right on {figures['days']} held-out days"
+            f" (always the more frequent direction: {figures['majority_baseline']:.1%})"
+        )
+    for name, figures in report["leakage_study"].items():
+        if isinstance(figures, dict):
+            print(f"  {name}: {figures['accuracy']:.1%} (majority {figures['majority_baseline']:.1%})")
+
+
 def _install(run_dir: Path, golden: Path | None) -> None:
     """Copy a run's weights and report into the package, and its golden vectors into the tests."""
     import shutil
 
     from tickerwatch.train import WEIGHTS_DIR
 
-    for name in ("lstm.npz", "lstm_report.json"):
+    for name in ("lstm.npz", "lstm_report.json", "direction.npz", "direction_report.json"):
         if (run_dir / name).exists():
             shutil.copy2(run_dir / name, WEIGHTS_DIR / name)
             print(f"installed {WEIGHTS_DIR / name}")
@@ -171,8 +182,15 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     config = TrainConfig(epochs=args.epochs, window=args.window)
     run_dir = Path(args.out or f"training-runs/{datetime.now(UTC):%Y%m%d-%H%M%S}")
-    report = train(get_market_data(args.data), args.tickers, config, run_dir, run_dir / "lstm_golden.npz")
-    _print_report(report)
+    provider = get_market_data(args.data)
+    if args.only in (None, "direction"):
+        from tickerwatch.direction_training import train_and_report
+        from tickerwatch.train import load_series
+
+        _print_direction_report(train_and_report(load_series(provider, args.tickers), run_dir))
+    if args.only in (None, "lstm"):
+        report = train(provider, args.tickers, config, run_dir, run_dir / "lstm_golden.npz")
+        _print_report(report)
     if args.install:
         _install(run_dir, Path(args.golden))
     else:
@@ -194,6 +212,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {target}")
+    if args.readme:
+        from tickerwatch.train import write_served_band_table
+
+        write_served_band_table(report, Path(args.readme))
+        print(f"wrote the served-band table into {args.readme}")
     return 0
 
 
@@ -227,7 +250,10 @@ def build_parser() -> argparse.ArgumentParser:
     pred.add_argument("--out", default="predictions-out", help="folder for the PNG plots")
     pred.set_defaults(func=_cmd_predict)
 
-    train = sub.add_parser("train", help="train the LSTM with PyTorch (needs the 'train' extra)")
+    train = sub.add_parser(
+        "train", help="train the LSTM (PyTorch) and the direction model (scikit-learn); needs the 'train' extra"
+    )
+    train.add_argument("--only", choices=("lstm", "direction"), help="train one of the two (default: both)")
     train.add_argument("--data", default="csv:../shared/data", help="csv:DIR, replay:DIR or yfinance")
     train.add_argument("--tickers", nargs="+", default=["TSLA", "GOOG"])
     train.add_argument("--epochs", type=int, default=25)
@@ -251,6 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--model", help="weights to measure (default: the shipped ones)")
     report.add_argument("--out", default="training-runs/report", help="where to write lstm_report.json")
     report.add_argument("--install", action="store_true", help="write it beside the shipped weights instead")
+    report.add_argument("--readme", help="also rewrite the served-band table in this file (README.md)")
     report.set_defaults(func=_cmd_report)
     return parser
 

@@ -11,7 +11,7 @@ from tickerwatch import predict
 from tickerwatch.data import forecasts as store
 from tickerwatch.db import Database
 from tickerwatch.errors import DomainError
-from tickerwatch.model import LstmModel
+from tickerwatch.forecasting import Forecasters
 from tickerwatch.observability import logger, metrics
 
 
@@ -29,7 +29,7 @@ def _no_backfill(symbol: str) -> dict:
 
 
 def refresh_forecasts(
-    db: Database, model: LstmModel, *, on_forecasts: Callable[[list[str]], object] | None = None
+    db: Database, forecasters: Forecasters, *, on_forecasts: Callable[[list[str]], object] | None = None
 ) -> ForecastRun:
     """Forecast every symbol that is due, through the prediction cache (a user's /predict/ for the same
     bar and horizon is then served from it, and the reverse); tell ``on_forecasts`` which symbols have
@@ -37,7 +37,7 @@ def refresh_forecasts(
     run = ForecastRun()
     for due in db.one(store.due):
         try:
-            result = predict.predict(db, model, _no_backfill, ticker=due.symbol, horizon=due.horizon, plots=False)
+            result = predict.predict(db, forecasters, _no_backfill, ticker=due.symbol, horizon=due.horizon, plots=False)
         except DomainError as exc:  # too little history, for one: told on the alert, retried on the next bar
             db.run(lambda conn, due=due, why=exc.detail: store.store(conn, due, None, why))
             run.failed[due.symbol] = exc.detail

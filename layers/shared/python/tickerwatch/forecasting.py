@@ -3,41 +3,37 @@
 - Every window is min-max scaled by its own values only, so no input sees the future.
 - The test window lies strictly after the model's training period for that ticker.
 - The naive last-value baseline is always computed beside the model.
-- Bands are adaptive conformal intervals (Gibbs and Candes, 2021) over the held-out errors at each
-  step ahead, in units of the volatility known at each origin (EWMA): each interval uses only
-  errors whose outcome was known when it was formed, and each miss or hit moves its quantile level.
-  Coverage, width and the interval (Winkler) score are measured prequentially on every origin after a
-  short warm-up, beside a random-walk band from the recent volatility alone.
+- Three candidate forecasts (random walk, LSTM, their combination), each with conformal bands over
+  its own errors in units of the volatility known at each origin, and the one served chosen from
+  settled outcomes only (``bands``). Coverage, width and the interval (Winkler) score are measured
+  prequentially on every origin after a short warm-up, as served and for each candidate; the skill
+  against the random walk comes with a Diebold-Mariano p-value (``skill``).
 """
 
 from __future__ import annotations
 
-import bisect
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
 
+from tickerwatch import bands as banding
+from tickerwatch.direction import DirectionModel, direction_summary
 from tickerwatch.errors import Unprocessable
 from tickerwatch.model import LstmModel
+from tickerwatch.skill import diebold_mariano, skill, verdict
 
 # Part of the cache key beside the model version: bump it whenever a change here would change a
 # result, or cached forecasts computed the old way keep being served.
-METHOD_VERSION = "4"
+METHOD_VERSION = "5"
 MAX_TEST_DAYS = 250
 MIN_TEST_DAYS = 30
 VOLATILITY_DAYS = 20
 VOLATILITY_DECAY = 0.94
 EPS = 1e-9
-LEVELS = {"80": 0.20, "95": 0.05}  # nominal coverage -> miscoverage alpha
-Z = {"80": 1.2815516, "95": 1.9599640}  # the random-walk comparator's normal quantiles
-ACI_STEP = 0.05  # gamma: how far one miss or hit moves the quantile level
-ACI_SCORES = 250  # the most recent known errors the quantiles come from
-ACI_WARMUP = 60  # origins whose intervals only warm the method up (not counted)
-MIN_SCORES = 20
+LEVELS = banding.LEVELS
 
 
 def scale_windows(windows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -100,104 +96,25 @@ def next_trading_days(after: date, count: int) -> list[date]:
     return days
 
 
-@dataclass
-class ConformalRun:
-    """Adaptive conformal intervals over one step-ahead's scaled errors, formed in time order."""
-
-    lower: np.ndarray  # per origin, the lower quantile of scaled error (nan: not formed yet)
-    upper: np.ndarray
-    final_lower: float  # the interval for the next, unseen origin
-    final_upper: float
-
-
-def adaptive_conformal(scores: np.ndarray, alpha: float, delay: int) -> ConformalRun:
-    """Two one-sided ACI processes (lower and upper tail, alpha/2 each) over ``scores`` in origin order.
-
-    The outcome of origin i is known ``delay`` origins later, so the interval for origin i uses the
-    scores of origins up to i - delay, and each tail's level moves by ACI_STEP * (alpha/2 - miss)
-    once that outcome is known. Two tails, because errors are skewed (a stock can double, not halve
-    twice).
-    """
-    n = len(scores)
-    values = [float(v) for v in scores]
-    lower, upper = [math.nan] * n, [math.nan] * n
-    half = alpha / 2
-    a_lo = a_hi = half
-    known: list[float] = []  # the latest ACI_SCORES settled scores, sorted, slid one origin at a time
-    for i in range(n + 1):
-        settled = i - delay  # this origin's outcome becomes known now
-        if settled >= 0:
-            if not math.isnan(lower[settled]):
-                a_lo += ACI_STEP * (half - (values[settled] < lower[settled]))
-                a_hi += ACI_STEP * (half - (values[settled] > upper[settled]))
-            bisect.insort(known, values[settled])
-            if settled >= ACI_SCORES:
-                del known[bisect.bisect_left(known, values[settled - ACI_SCORES])]
-        if i == n:
-            ordered = known if len(known) >= MIN_SCORES else sorted(values)
-            return ConformalRun(
-                np.array(lower), np.array(upper), _quantile(ordered, a_lo), _quantile(ordered, 1.0 - a_hi)
-            )
-        if len(known) >= MIN_SCORES:
-            lower[i], upper[i] = _quantile(known, a_lo), _quantile(known, 1.0 - a_hi)
-    raise AssertionError("unreachable")
-
-
-def _quantile(ordered: Sequence[float], level: float) -> float:
-    """np.quantile's linear interpolation on sorted values, without its per-call overhead (thousands
-    of calls a forecast); the level is clipped to [0, 1]."""
-    position = min(max(level, 0.0), 1.0) * (len(ordered) - 1)
-    below = int(position)
-    above = min(below + 1, len(ordered) - 1)
-    return float(ordered[below] + (ordered[above] - ordered[below]) * (position - below))
-
-
-def interval_score(low: np.ndarray, high: np.ndarray, actual: np.ndarray, alpha: float) -> np.ndarray:
-    """The interval (Winkler) score: width, plus 2/alpha times the distance by which it missed."""
-    return (high - low) + (2 / alpha) * (np.maximum(low - actual, 0) + np.maximum(actual - high, 0))
-
-
-def evaluate_bands(
-    series: np.ndarray, origins: np.ndarray, paths: np.ndarray, volatility: np.ndarray, step: int
-) -> tuple[dict[str, Any], dict[str, tuple[float, float]]]:
-    """Coverage, mean width and interval score (in % of the price) of the model's conformal bands
-    at ``step`` days ahead, beside a random-walk band, on every origin after the warm-up whose
-    outcome is known; and the scaled quantiles for the next, unseen forecast at that step."""
-    valid = origins + step < len(series)
-    o = origins[valid]
-    actual, predicted, last = series[o + step], np.maximum(paths[valid, step - 1], EPS), series[o]
-    scores = np.log(actual / predicted) / volatility[o]
-    figures: dict[str, Any] = {"step": step}
-    finals: dict[str, tuple[float, float]] = {}
-    counted = np.arange(len(o)) >= ACI_WARMUP
-    for level, alpha in LEVELS.items():
-        run = adaptive_conformal(scores, alpha, step)
-        finals[level] = (run.final_lower, run.final_upper)
-        use = counted & ~np.isnan(run.lower)
-        low = predicted[use] * np.exp(run.lower[use] * volatility[o][use])
-        high = predicted[use] * np.exp(run.upper[use] * volatility[o][use])
-        spread = Z[level] * volatility[o][use] * math.sqrt(step)
-        rw_low, rw_high = last[use] * np.exp(-spread), last[use] * np.exp(spread)
-        y = actual[use]
-        figures["evaluated"] = int(use.sum())
-        if not use.any():
-            continue
-        figures[f"coverage_{level}"] = _r(np.mean((y >= low) & (y <= high)), 4)
-        figures[f"width_{level}_pct"] = _r(np.mean((high - low) / y) * 100, 3)
-        figures[f"winkler_{level}_pct"] = _r(np.mean(interval_score(low, high, y, alpha) / y) * 100, 3)
-        comparator = figures.setdefault("random_walk", {})
-        comparator[f"coverage_{level}"] = _r(np.mean((y >= rw_low) & (y <= rw_high)), 4)
-        comparator[f"width_{level}_pct"] = _r(np.mean((rw_high - rw_low) / y) * 100, 3)
-        comparator[f"winkler_{level}_pct"] = _r(np.mean(interval_score(rw_low, rw_high, y, alpha) / y) * 100, 3)
-    return figures, finals
-
-
 def moving_average(values: np.ndarray, n: int) -> list[float | None]:
     if len(values) < n:
         return [None] * len(values)
     csum = np.cumsum(np.insert(values, 0, 0.0))
     ma = (csum[n:] - csum[:-n]) / n
     return [None] * (n - 1) + [round(float(v), 4) for v in ma]
+
+
+@dataclass(frozen=True)
+class Forecasters:
+    """The models a forecast is made with: the LSTM's price paths and the direction model."""
+
+    lstm: LstmModel
+    direction: DirectionModel | None = None
+
+    @property
+    def version(self) -> str:
+        """Part of the cache key: a new version of either model makes every stored forecast stale."""
+        return self.lstm.version + (f"+d{self.direction.version}" if self.direction else "")
 
 
 @dataclass(frozen=True)
@@ -218,7 +135,11 @@ def _test_origins(dates: list[date], window: int, horizon: int, train_end: date 
 
 
 def build_forecast(
-    request: ForecastRequest, dates: list[date], closes: list[float], model: LstmModel
+    request: ForecastRequest,
+    dates: list[date],
+    closes: list[float],
+    model: LstmModel,
+    direction: DirectionModel | None = None,
 ) -> dict[str, Any]:
     window, horizon = model.window, request.horizon
     needed = required_history(model, horizon)
@@ -240,7 +161,7 @@ def build_forecast(
     # The held-out windows and the latest one in one batch: one pass through the model per day ahead.
     windows = np.lib.stride_tricks.sliding_window_view(series, window)[np.append(origins - window + 1, -1)]
     every_path = recursive_forecast(model, windows, horizon)
-    paths, future = every_path[:-1], every_path[-1]
+    paths = every_path[:-1]  # the last row is the next, unseen forecast's
 
     # One step ahead: the headline metrics, model beside the naive last value.
     last = series[origins]
@@ -248,23 +169,38 @@ def build_forecast(
     model_metrics = metrics(actual, paths[:, 0], last)
     naive_metrics = metrics(actual, last, last, directional=False)
 
-    # k steps ahead: adaptive conformal bands over the errors scaled by the volatility known at
-    # each origin, measured as they would have been served.
-    volatility = trailing_volatility(series)
-    per_step, finals = [], []
-    for k in range(1, horizon + 1):
-        figures, final = evaluate_bands(series, origins, paths, volatility, k)
-        per_step.append(figures)
-        finals.append(final)
+    # k steps ahead: each candidate's conformal bands, and the one served at each origin, measured
+    # as they would have been served.
+    served = banding.served_bands(series, origins, every_path, trailing_volatility(series))
+    per_step = [banding.step_figures(served, k) for k in range(1, horizon + 1)]
     counted = [f for f in per_step if f.get("evaluated")]
     total = sum(f["evaluated"] for f in counted)
-
+    chosen = int(served.choice[-1])
     future_days = next_trading_days(dates[-1], horizon)
-    scale = float(volatility[-1])
     forecast = [
-        {"date": d.isoformat(), "close": round(float(p), 4), **_served_bands(p, final, scale)}
-        for d, p, final in zip(future_days, future, finals, strict=True)
+        {
+            "date": d.isoformat(),
+            "close": round(float(served.points[chosen, -1, k]), 4),
+            "model_close": round(float(every_path[-1, k]), 4),
+            **{
+                f"{edge}_{level}": round(float(getattr(served, edge)[chosen, li, -1, k]), 4)
+                for li, level in enumerate(LEVELS)
+                for edge in ("low", "high")
+            },
+        }
+        for k, d in enumerate(future_days)
     ]
+    band_skill = {
+        level: _r(
+            skill(_pooled(counted, f"winkler_{level}_pct"), _pooled(counted, f"winkler_{level}_pct", "random_walk"))
+        )
+        if total
+        else None
+        for level in LEVELS
+    }
+    point_skill = skill(model_metrics["mse"], naive_metrics["mse"])
+    test = diebold_mariano((paths[:, 0] - actual) ** 2, (last - actual) ** 2, horizon=1)
+    demonstrated, summary = verdict(point_skill, test, band_skill)
     test_dates = [dates[t + 1].isoformat() for t in origins]
     return {
         "status": "success",
@@ -284,13 +220,27 @@ def build_forecast(
             for level in LEVELS
         }
         | {"evaluated_points": total},
+        "served": _served_summary(served, horizon),
+        **({"direction": direction_summary(direction, series, origins, dates[-1].isoformat())} if direction else {}),
+        "skill": {
+            "point": {
+                "forecast": "LSTM, one day ahead",
+                "value": _r(point_skill),
+                "dm_statistic": _r(test.statistic),
+                "p_value": _r(test.p_value),
+                "evaluated": len(origins),
+            },
+            "band": band_skill | {"evaluated": total},
+            "demonstrated": demonstrated,
+            "summary": summary,
+        },
         "bands": {
             "method": (
-                f"adaptive conformal inference over volatility-scaled errors (step {ACI_STEP}, the latest "
-                f"{ACI_SCORES} known errors); evaluated on every test origin after the first {ACI_WARMUP}, each "
-                "interval formed from earlier outcomes only"
+                f"conformal quantile tracking over volatility-scaled errors (rate {banding.TRACKING_RATE} x "
+                "sqrt(days ahead)), widening with the horizon and the 95% band holding the 80%; evaluated on every "
+                f"test origin after the first {banding.WARMUP}, each band formed from earlier outcomes only"
             ),
-            "comparator": "random walk: the last close times exp(+-z * volatility * sqrt(days ahead)), z normal",
+            "comparator": "random walk: the last close, with conformal bands over its own errors",
             "per_step": per_step,
         },
         "forecast": forecast,
@@ -314,19 +264,29 @@ def build_forecast(
     }
 
 
-def _served_bands(point: float, quantiles: dict[str, tuple[float, float]], scale: float) -> dict[str, float]:
-    """The next forecast's bands from its scaled error quantiles. Each level runs its own ACI process,
-    so in a rare stretch the 80% interval can poke out of the 95% one; a served 95% band holds the
-    80% band, as a reader expects."""
-    low_80, high_80 = (point * math.exp(q * scale) for q in quantiles["80"])
-    low_95, high_95 = (point * math.exp(q * scale) for q in quantiles["95"])
-    low_95, high_95 = min(low_95, low_80), max(high_95, high_80)
-    return {
-        "low_80": round(low_80, 4),
-        "high_80": round(high_80, 4),
-        "low_95": round(low_95, 4),
-        "high_95": round(high_95, 4),
-    }
+def _served_summary(served: banding.ServedBands, horizon: int) -> dict[str, Any]:
+    chosen = banding.CANDIDATES[int(served.choice[-1])]
+    settled = int(served.window_count[-1])
+    scores = {c: _r(served.window_scores[j, -1], 3) for j, c in enumerate(banding.CANDIDATES)}
+    if settled < banding.MIN_SELECTION:
+        reason = (
+            f"the random walk by default: {settled} settled {horizon}-day outcomes, {banding.MIN_SELECTION} "
+            "needed before the candidates are compared"
+        )
+    else:
+        reason = (
+            f"the {banding.NAMES[chosen]}: the lowest interval score (80% plus 95%, in % of the price) over the "
+            f"last {banding.SELECTION_WINDOW} settled forecasts at every step up to {horizon} days ("
+            + ", ".join(f"{banding.NAMES[c]} {v:.2f}" for c, v in scores.items() if v is not None)
+            + ")"
+        )
+    return {"forecast": chosen, "reason": reason, "window_scores": scores, "settled": settled}
+
+
+def _pooled(per_step: list[dict[str, Any]], key: str, within: str | None = None) -> float:
+    """The mean of a per-step figure over every evaluated origin at every step."""
+    total = sum(f["evaluated"] for f in per_step)
+    return sum((f[within] if within else f)[key] * f["evaluated"] for f in per_step) / total
 
 
 def _r(value: float | None, digits: int = 6) -> float | None:

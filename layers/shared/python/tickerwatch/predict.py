@@ -9,9 +9,8 @@ from typing import Any
 from tickerwatch.data import predictions, prices
 from tickerwatch.db import Database
 from tickerwatch.errors import NotFound, UpstreamUnavailable
-from tickerwatch.forecasting import METHOD_VERSION, ForecastRequest, build_forecast
+from tickerwatch.forecasting import METHOD_VERSION, Forecasters, ForecastRequest, build_forecast
 from tickerwatch.market_data import UNKNOWN_SYMBOL, normalise_symbol
-from tickerwatch.model import LstmModel
 from tickerwatch.observability import logger, metrics
 
 # Given a symbol, write its history and report {"succeeded": [...], "failed": {symbol: why}}.
@@ -34,6 +33,9 @@ RESPONSE_ORDER = (
     "directional_accuracy",
     "baseline",
     "interval_coverage",
+    "served",
+    "skill",
+    "direction",
     "forecast",
     "test_window",
     "model",
@@ -54,10 +56,12 @@ class Served:
     symbol: str
 
 
-def serve(db: Database, model: LstmModel, backfill: Backfill, *, ticker: str, horizon: int, plots: bool) -> Served:
+def serve(
+    db: Database, forecasters: Forecasters, backfill: Backfill, *, ticker: str, horizon: int, plots: bool
+) -> Served:
     """Make sure the forecast (and its plots, when asked for) is stored; compute it only on a miss."""
     symbol = normalise_symbol(ticker, "ticker")
-    version = f"{model.version}/m{METHOD_VERSION}"
+    version = f"{forecasters.version}/m{METHOD_VERSION}"
 
     def newest_bar_and_stored(conn):
         # The cache key needs only the newest bar's date; the history is read on a miss.
@@ -76,7 +80,9 @@ def serve(db: Database, model: LstmModel, backfill: Backfill, *, ticker: str, ho
 
     if stored is None:
         dates, closes = db.run(lambda conn: prices.closes(conn, symbol))
-        result = build_forecast(ForecastRequest(symbol, horizon), dates, closes, model)
+        result = build_forecast(
+            ForecastRequest(symbol, horizon), dates, closes, forecasters.lstm, forecasters.direction
+        )
         drawn = _draw(result) if plots else None
         saved = db.run(lambda conn: predictions.store_result(conn, symbol, dates[-1], version, horizon, result, drawn))
         served = Served(saved, False, symbol)
@@ -92,10 +98,10 @@ def serve(db: Database, model: LstmModel, backfill: Backfill, *, ticker: str, ho
 
 
 def predict_json(
-    db: Database, model: LstmModel, backfill: Backfill, *, user_id: int, ticker: str, horizon: int, plots: bool
+    db: Database, forecasters: Forecasters, backfill: Backfill, *, user_id: int, ticker: str, horizon: int, plots: bool
 ) -> str:
     """POST /predict/: the forecast, recorded in the user's history, as the JSON the API answers."""
-    served = serve(db, model, backfill, ticker=ticker, horizon=horizon, plots=plots)
+    served = serve(db, forecasters, backfill, ticker=ticker, horizon=horizon, plots=plots)
 
     def record_and_render(conn):
         history_id, _ = predictions.record_request(conn, user_id, served.result_id)
@@ -105,10 +111,10 @@ def predict_json(
 
 
 def predict(
-    db: Database, model: LstmModel, backfill: Backfill, *, ticker: str, horizon: int, plots: bool
+    db: Database, forecasters: Forecasters, backfill: Backfill, *, ticker: str, horizon: int, plots: bool
 ) -> dict[str, Any]:
     """The forecast for nobody in particular (the command line), as a dict in a readable order."""
-    served = serve(db, model, backfill, ticker=ticker, horizon=horizon, plots=plots)
+    served = serve(db, forecasters, backfill, ticker=ticker, horizon=horizon, plots=plots)
     stored = db.run(lambda conn: predictions.load_result(conn, served.result_id))
     body = {"cached": served.cached, **stored.result, **((stored.plots or {}) if plots else {})}
     return _ordered(body)

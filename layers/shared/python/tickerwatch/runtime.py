@@ -173,10 +173,17 @@ def forecast_change_publisher():
 
 
 @lru_cache(maxsize=1)
-def get_model():
+def get_forecasters():
+    """The LSTM and the direction model, loaded once (at init, inside the SnapStart snapshot)."""
+    from tickerwatch.direction import DEFAULT_DIRECTION_WEIGHTS, DirectionModel
+    from tickerwatch.forecasting import Forecasters
     from tickerwatch.model import DEFAULT_WEIGHTS, LstmModel
 
-    return LstmModel.load(get_settings().model_path or DEFAULT_WEIGHTS)
+    settings = get_settings()
+    return Forecasters(
+        LstmModel.load(settings.model_path or DEFAULT_WEIGHTS),
+        DirectionModel.load(settings.direction_model_path or DEFAULT_DIRECTION_WEIGHTS),
+    )
 
 
 @lru_cache(maxsize=1)

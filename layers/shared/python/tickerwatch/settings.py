@@ -74,6 +74,7 @@ class Settings(BaseModel):
         Decimal(100000), alias="TICKERWATCH_PAPER_STARTING_CASH", gt=0, le=Decimal(10) ** 12, decimal_places=2
     )
     model_path: Path | None = Field(None, alias="TICKERWATCH_MODEL_PATH")
+    direction_model_path: Path | None = Field(None, alias="TICKERWATCH_DIRECTION_MODEL_PATH")
     # In AWS the predict function invokes fetch_prices to backfill an unseen ticker; locally
     # (unset) the same job runs in process.
     fetch_prices_function: str | None = Field(None, alias="FETCH_PRICES_FUNCTION_NAME")

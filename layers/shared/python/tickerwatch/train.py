@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from tickerwatch.forecasting import evaluate_bands, metrics, recursive_forecast, scale_windows, trailing_volatility
+from tickerwatch.bands import served_bands, step_figures
+from tickerwatch.forecasting import metrics, recursive_forecast, scale_windows, trailing_volatility
 from tickerwatch.market_data import MarketData
 from tickerwatch.model import DEFAULT_WEIGHTS, LstmModel
 from tickerwatch.progress import Progress
@@ -233,13 +234,17 @@ def report_for(model: LstmModel, provider: MarketData, tickers: list[str]) -> di
 
 
 def band_report(model: LstmModel, split: TickerSplit) -> list[dict[str, Any]]:
-    """The 80% and 95% bands' coverage, width and interval score at each of BAND_STEPS days ahead,
-    over the whole held-out period, beside the random-walk band (see forecasting.evaluate_bands)."""
+    """The served 80% and 95% bands' coverage, width and interval score at each of BAND_STEPS days
+    ahead, over the whole held-out period, beside each candidate's and the random walk's (see
+    bands.served_bands; the choice compares every step up to the farthest)."""
     origins = np.arange(split.train_end_index - 1, len(split.closes) - 1)
-    windows = np.lib.stride_tricks.sliding_window_view(split.closes, model.window)[origins - model.window + 1]
+    latest = len(split.closes) - model.window
+    windows = np.lib.stride_tricks.sliding_window_view(split.closes, model.window)[
+        np.append(origins - model.window + 1, latest)
+    ]
     paths = recursive_forecast(model, windows, max(BAND_STEPS))
-    volatility = trailing_volatility(split.closes)
-    return [evaluate_bands(split.closes, origins, paths, volatility, step)[0] for step in BAND_STEPS]
+    served = served_bands(split.closes, origins, paths, trailing_volatility(split.closes))
+    return [step_figures(served, step) for step in BAND_STEPS]
 
 
 def write_golden(net, model: LstmModel, splits: list[TickerSplit], path: Path) -> Path:
@@ -254,3 +259,37 @@ def write_golden(net, model: LstmModel, splits: list[TickerSplit], path: Path) -
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(path, inputs=inputs, expected=expected)
     return path
+
+
+TABLE_START, TABLE_END = "<!-- served-bands:start -->", "<!-- served-bands:end -->"
+
+
+def served_band_table(report: dict[str, Any]) -> str:
+    """The README's table of served bands against the random walk's, from a held-out report."""
+    lines = [
+        "| ticker, days ahead | served 80%: coverage / width / score | random walk 80% | served 95% | random walk 95% "
+        "| score / random walk's (80%, 95%) | served: random walk / LSTM / combination |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for ticker, figures in report["tickers"].items():
+        for band in figures["bands"]:
+            rw = band["random_walk"]
+
+            def cell(f: dict[str, Any], level: str) -> str:
+                return (
+                    f"{f[f'coverage_{level}']:.1%} / {f[f'width_{level}_pct']:.1f}% / {f[f'winkler_{level}_pct']:.1f}"
+                )
+
+            ratios = ", ".join(f"{band[f'winkler_{lv}_pct'] / rw[f'winkler_{lv}_pct']:.3f}" for lv in ("80", "95"))
+            share = " / ".join(f"{band['served_share'][c]:.0%}" for c in ("random_walk", "lstm", "combination"))
+            lines.append(
+                f"| {ticker}, {band['step']} | {cell(band, '80')} | {cell(rw, '80')} | {cell(band, '95')} "
+                f"| {cell(rw, '95')} | {ratios} | {share} |"
+            )
+    return "\n".join(lines)
+
+
+def write_served_band_table(report: dict[str, Any], path: Path) -> None:
+    text = path.read_text()
+    start, end = text.index(TABLE_START) + len(TABLE_START), text.index(TABLE_END)
+    path.write_text(text[:start] + "\n" + served_band_table(report) + "\n" + text[end:])
