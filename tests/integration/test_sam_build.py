@@ -94,6 +94,9 @@ def test_sam_build_and_function_sizes():
         sizes[name] = dir_size(build / name) + sum(dir_size(build / layer) for layer in layers)
         assert sizes[name] < LAMBDA_UNZIPPED_LIMIT, f"{name} is {sizes[name] / 2**20:.0f} MiB unzipped"
     assert (build / "SharedLayer" / "python" / "tickerwatch" / "db.py").exists()
+    assert (build / "SharedLayer" / "python" / "tickerwatch" / "weights" / "direction.npz").exists()
+    for layer in layer_names:  # training libraries stay out of Lambda
+        assert not {"sklearn", "scipy", "torch"} & {p.name for p in (build / layer / "python").iterdir()}, layer
     print({k: f"{v / 2**20:.0f} MiB" for k, v in sizes.items()})
 
 
@@ -103,7 +106,8 @@ LAYER_PACKAGES = {
     "ScienceLayer": {"numpy", "matplotlib"},
     "MarketDataLayer": {"numpy", "pandas", "yfinance"},
 }
-HEAVY = {"numpy", "matplotlib", "pandas", "yfinance", "torch"}
+# scikit-learn and scipy train the direction model offline; the layers carry its arrays only.
+HEAVY = {"numpy", "matplotlib", "pandas", "yfinance", "torch", "sklearn", "scipy"}
 
 IMPORT_PROBE = r"""
 import importlib.abc, importlib.util, json, sys

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from tickerwatch import bands
-from tickerwatch.bands import CANDIDATES, served_bands, step_figures, track_quantiles, widen
+from tickerwatch.bands import CANDIDATES, nest, served_bands, step_figures, track_quantiles, widen
 from tickerwatch.forecasting import ForecastRequest, build_forecast, next_trading_days, recursive_forecast
 from tickerwatch.forecasting import trailing_volatility as volatility_of
 from tickerwatch.model import DEFAULT_WEIGHTS, LstmModel
@@ -124,6 +124,17 @@ def test_widen_meets_a_noisy_step_halfway_and_never_narrows():
     assert np.isnan(out[4])  # a step not formed yet stays unformed
 
 
+def test_the_95_band_holds_the_80_band_even_when_their_quantiles_cross():
+    # (candidates, levels, steps): two levels tracked apart can cross in a stretch.
+    lower = np.array([[[-2.0, -1.0], [-1.5, -3.0]]])
+    upper = np.array([[[2.5, 1.0], [2.0, 3.0]]])
+    low, high = nest(lower, upper)
+    np.testing.assert_array_equal(low[0, 1], [-2.0, -3.0])  # crossed at step 1: the 80% edge; else its own
+    np.testing.assert_array_equal(high[0, 1], [2.5, 3.0])
+    np.testing.assert_array_equal(low[0, 0], lower[0, 0])  # the 80% band is left as it was
+    np.testing.assert_array_equal(high[0, 0], upper[0, 0])
+
+
 def test_served_bands_widen_with_the_horizon_and_the_95_band_holds_the_80():
     _, closes = real("TSLA")
     served = forecast_bands(closes, MODEL, horizon=10, tail=400)
@@ -187,6 +198,22 @@ def test_a_clearly_better_candidate_is_served_once_enough_outcomes_are_settled()
     assert np.all(served.choice[:first_eligible] == 0)  # the random walk by default
     assert served.window_count[first_eligible - 1] == bands.MIN_SELECTION - 1
     assert np.all(served.choice[first_eligible + 5 :] == CANDIDATES.index("lstm"))
+
+
+def test_the_choice_follows_the_recent_past_not_every_outcome_since_the_start():
+    # A candidate that knew tomorrow for 200 days, then turned into noise: the choice drops it once
+    # the window holds only its noisy days, though its average since the start is still the best.
+    rng = np.random.default_rng(5)
+    series = 100 * np.exp(np.cumsum(rng.normal(0, 0.02, 900)))
+    origins = np.arange(30, len(series) - 1)
+    at = np.append(origins, len(series) - 1)
+    good = series[np.minimum(at + 1, len(series) - 1)]
+    noisy = series[at] * np.exp(rng.normal(0, 0.01, len(at)))  # a little worse than the random walk
+    lstm = np.where(np.arange(len(at)) < 200, good, noisy)[:, None]
+    served = served_bands(series, origins, lstm, volatility_of(series))
+    assert np.all(served.choice[150:200] == CANDIDATES.index("lstm"))
+    later = 200 + bands.SELECTION_WINDOW + 10
+    assert np.all(served.choice[later : later + 100] != CANDIDATES.index("lstm"))
 
 
 @pytest.mark.parametrize("ticker", ["TSLA", "GOOG"])

@@ -66,6 +66,20 @@ def test_numpy_evaluation_equals_scikit_learns_on_the_same_inputs():
     np.testing.assert_allclose(model.probability_up(inputs), fitted.predict_proba(inputs)[:, 1], rtol=0, atol=1e-12)
 
 
+def test_a_value_exactly_at_a_threshold_goes_left_as_in_scikit_learn():
+    # Whole-number features split at x.5, which float32 holds exactly: inputs right on the splits.
+    from tickerwatch.direction_training import export, forest
+
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 6, size=(600, len(FEATURES))).astype(np.float64)
+    y = ((x[:, 0] + x[:, 1] + rng.normal(0, 1.5, 600)) > 5).astype(np.float64)
+    fitted = forest(trees=10, min_leaf=5).fit(x, y)
+    halves = rng.integers(0, 5, size=(200, len(FEATURES))) + 0.5
+    np.testing.assert_allclose(
+        export(fitted, {}).probability_up(halves), fitted.predict_proba(halves)[:, 1], atol=1e-12
+    )
+
+
 def test_the_export_survives_a_save_and_load(tmp_path):
     from tickerwatch.direction_training import export, forest, rows_of
 
@@ -85,13 +99,18 @@ def test_the_shipped_model_loads_and_uses_the_13_indicators():
     assert ((p >= 0) & (p <= 1)).all()
 
 
-def test_the_served_accuracy_is_measured_on_the_held_out_days_beside_the_majority_call():
-    closes = walk(500, seed=9)
+def falling(n: int) -> np.ndarray:
+    return 100 * np.exp(np.cumsum(np.random.default_rng(4).normal(-0.004, 0.01, n)))
+
+
+@pytest.mark.parametrize("closes", [walk(500, seed=9), falling(500)], ids=["walk", "falling"])
+def test_the_served_accuracy_is_measured_on_the_held_out_days_beside_the_majority_call(closes):
     model = DirectionModel.load(DEFAULT_DIRECTION_WEIGHTS)
     origins = np.arange(300, 499)
     summary = direction_summary(model, closes, origins, "2020-01-01")
     called_up = model.probability_up(indicators(closes)[origins]) > 0.5
     went_up = closes[origins + 1] > closes[origins]
+    assert (went_up.mean() < 0.5) == (closes[-1] < closes[0])  # the falling stock's majority is down
     assert summary["held_out_accuracy"] == pytest.approx(np.mean(called_up == went_up), abs=1e-4)
     assert summary["majority_baseline"] == pytest.approx(max(np.mean(went_up), 1 - np.mean(went_up)), abs=1e-4)
     assert summary["evaluated"] == len(origins)
@@ -114,3 +133,17 @@ def test_on_a_random_walk_only_the_leaky_evaluations_beat_a_coin():
     assert abs(study["random_split"]["accuracy"] - 0.5) <= 0.05, study  # next-day labels do not overlap
     assert study["random_split_multi_day_labels"]["accuracy"] >= 0.58, study
     assert study["look_ahead_indicators"]["accuracy"] >= 0.60, study
+
+
+def test_a_new_direction_model_makes_stored_forecasts_stale():
+    from tickerwatch.forecasting import Forecasters
+    from tickerwatch.model import DEFAULT_WEIGHTS, LstmModel
+
+    lstm = LstmModel.load(DEFAULT_WEIGHTS)
+    shipped = DirectionModel.load(DEFAULT_DIRECTION_WEIGHTS)
+    other = DirectionModel(
+        shipped.feature, shipped.threshold, shipped.left, shipped.right, shipped.up, {"version": "9"}
+    )
+    versions = {Forecasters(lstm, shipped).version, Forecasters(lstm, other).version, Forecasters(lstm).version}
+    assert len(versions) == 3  # the cache key changes with either model
+    assert all(v.startswith(lstm.version) for v in versions)

@@ -104,6 +104,16 @@ def widen(q: np.ndarray) -> np.ndarray:
     return np.where(formed, (rising + falling) / 2, np.nan)
 
 
+def nest(lower: np.ndarray, upper: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(candidates, levels, ...) quantiles -> the 95% band (level 1) widened to hold the 80% band.
+
+    Applied after tracking: each level learns from its own band, or a 95% quantile propped up by
+    the 80% one would see no misses and drift inward without end."""
+    lower, upper = lower.copy(), upper.copy()
+    lower[:, 1], upper[:, 1] = np.fmin(lower[:, 1], lower[:, 0]), np.fmax(upper[:, 1], upper[:, 0])
+    return lower, upper
+
+
 def _quantiles(ordered: np.ndarray, level: float) -> np.ndarray:
     """_quantile along the last axis of sorted rows."""
     position = min(max(level, 0.0), 1.0) * (ordered.shape[-1] - 1)
@@ -163,9 +173,7 @@ def served_bands(series: np.ndarray, origins: np.ndarray, paths: np.ndarray, vol
     tracked = track_quantiles(np.ascontiguousarray(per_run.transpose(0, 1, 3, 2)), levels)
     lower = tracked.lower.transpose(0, 1, 3, 2)  # (C, L, n + 1, steps)
     upper = tracked.upper.transpose(0, 1, 3, 2)
-    # The 95% band holds the 80% band. Each level has learnt from its own band before this, or a 95%
-    # quantile propped up by the 80% one would see no misses and drift inward without end.
-    lower[:, 1], upper[:, 1] = np.fmin(lower[:, 1], lower[:, 0]), np.fmax(upper[:, 1], upper[:, 0])
+    lower, upper = nest(lower, upper)
 
     low = points[:, None] * np.exp(lower * scale[None, None, :, None])
     high = points[:, None] * np.exp(upper * scale[None, None, :, None])
