@@ -75,7 +75,7 @@ test("a prediction says which forecast it serves, whether it has skill, and the 
       forecast: "random_walk",
       reason: "the random walk: the lowest interval score (80% plus 95%, in % of the price) over the last 60 settled forecasts at every step up to 5 days (random walk 40.00, LSTM 41.00, combination 40.50)",
     },
-    skill: { demonstrated: false, summary: "No demonstrated skill: the model's next-day forecast has 0.6% worse squared error than the random walk's (Diebold-Mariano p = 0.57)." },
+    skill: { demonstrated: false, summary: "No demonstrated skill: the model's next-day forecast has a 0.6% higher mean squared error than the random walk's (Diebold-Mariano p = 0.57)." },
     direction: { as_of: "2022-03-24", probability_up: 0.5312, held_out_accuracy: 0.5124, majority_baseline: 0.5532, evaluated: 250, summary: "No demonstrated edge: right on 51.2% of 250 held-out days, against 55.3% for always calling up." },
   };
   const [served] = servedInWords(p);

@@ -53,10 +53,10 @@ def verdict(point_skill: float | None, test: DieboldMariano, band_skill: dict[st
     if point_skill is None or test.p_value is None:
         point = "the model's forecast could not be told apart from the random walk's"
     else:
-        better = "better" if point_skill > 0 else "worse"
+        lower = "lower" if point_skill > 0 else "higher"
         point = (
-            f"the model's next-day forecast has {abs(point_skill) * 100:.1f}% {better} squared error than the "
-            f"random walk's (Diebold-Mariano p = {test.p_value:.2f})"
+            f"the model's next-day forecast has a {abs(point_skill) * 100:.1f}% {lower} mean squared error than "
+            f"the random walk's (Diebold-Mariano p = {test.p_value:.2f})"
         )
     band = band_skill.get("80")
     if band is None:
