@@ -80,3 +80,17 @@ def test_train_writes_a_new_run_and_installs_only_when_asked(tmp_path, monkeypat
     assert (shipped / "lstm.npz").read_text() == "lstm.npz"
     assert (shipped / "direction.npz").read_text() == "direction.npz"  # both models are trained and installed
     assert (tmp_path / "golden.npz").read_text() == "lstm_golden.npz"
+
+
+def test_the_readmes_served_band_table_is_the_shipped_report():
+    """`tickerwatch report --install --readme README.md` writes both; neither is edited by hand."""
+    import json
+    from pathlib import Path
+
+    from tickerwatch.train import TABLE_END, TABLE_START, WEIGHTS_DIR, served_band_table
+
+    report = json.loads((WEIGHTS_DIR / "lstm_report.json").read_text())
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    table = readme[readme.index(TABLE_START) + len(TABLE_START) : readme.index(TABLE_END)].strip()
+    assert table == served_band_table(report)
+    assert len(table.splitlines()) == 2 + 2 * 3  # header, rule, TSLA and GOOG at 1, 5 and 10 days
