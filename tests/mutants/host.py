@@ -42,6 +42,8 @@ WARM = [
     "httpx",
     "numpy",
     "matplotlib",
+    "sklearn.ensemble",  # the direction model's tests fit small forests
+    "scipy.stats",  # the Diebold-Mariano test's independent check
     "psycopg",
     "psycopg_pool",
     "jwt",

@@ -8,13 +8,14 @@ made from settled outcomes only.
   Tibshirani 2023): each tail's quantile moves by a fixed step after each outcome is known (out by
   ``rate * (1 - alpha/2)`` on a miss, in by ``rate * alpha/2`` on a hit). Unlike ACI's level, which
   can leave [0, 1] and snap a band to the most extreme error on record, the quantile itself moves, by
-  a bounded amount. The rate is in volatility units times sqrt(days ahead), the scale of those errors.
+  a bounded amount. The rate is in volatility units times sqrt(days ahead, up to RATE_GROWS_TO_DAYS).
 - Across the steps of one forecast a band never narrows as the horizon grows (a later price is no
   more certain than an earlier one), and the 95% band holds the 80% band; the bands are evaluated
   exactly as served, after both rules.
 - At each origin the served candidate is the one whose interval score (80% plus 95%), over the
-  settled outcomes of the last SELECTION_WINDOW origins at every step up to the horizon, is lowest;
-  until MIN_SELECTION outcomes are settled at the farthest step, the random walk is served.
+  settled outcomes of the last SELECTION_WINDOW origins at every step up to the horizon, is lowest,
+  the random walk's taken SWITCH_MARGIN lower; until MIN_SELECTION outcomes are settled at the
+  farthest step, the random walk is served.
 """
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ RATE_GROWS_TO_DAYS = 5
 MIN_SCORES = 20  # settled errors before a candidate's bands are formed
 WARMUP = 60  # origins whose bands only warm the method up (not counted)
 SELECTION_WINDOW = 60  # the most recent settled origins the choice looks at
-SWITCH_MARGIN = 0.02  # a share of the random walk's score
+# Another candidate is served only when better than the random walk by this share of its score:
+# choosing on noise served TSLA's 20-day band at 1.056x the random walk's score.
+SWITCH_MARGIN = 0.02
 MIN_SELECTION = 20  # settled outcomes at the farthest step before anything but the random walk is served
 EPS = 1e-9
 
@@ -56,8 +59,8 @@ def track_quantiles(scores: np.ndarray, alphas: Sequence[float]) -> Tracked:
     The outcome of step k at origin s is known k origins later, so the interval for origin i learns
     only from origins up to i - k. Each tail starts from the empirical quantile of its first
     MIN_SCORES settled scores, and learns from the misses of the band as widened (``widen``), so the
-    coverage it keeps is that band's. Both tails are kept as distances outward (the
-    lower one negated), so one update serves both.
+    coverage it keeps is that band's. Both tails are kept as distances outward (the lower one
+    negated), so one update serves both.
     """
     candidates, levels, steps, n = scores.shape
     halves = np.asarray(alphas, dtype=np.float64)[None, :, None] / 2
@@ -183,8 +186,8 @@ def served_bands(series: np.ndarray, origins: np.ndarray, paths: np.ndarray, vol
 
     window_scores, window_count = _window_scores(scores.sum(axis=1))
     eligible = window_count >= MIN_SELECTION
-    # The random walk's score is handicapped by SWITCH_MARGIN in its favour: another candidate is
-    # served only when it has been clearly better, not better by noise.
+    # The random walk's score is taken SWITCH_MARGIN lower: another candidate is served only when it
+    # has been clearly better, not better by noise.
     compared = np.where(np.isnan(window_scores), np.inf, window_scores)
     compared[0] *= 1 - SWITCH_MARGIN
     choice = np.where(eligible, np.argmin(compared, axis=0), 0)
