@@ -118,19 +118,11 @@ def nest(lower: np.ndarray, upper: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _quantiles(ordered: np.ndarray, level: float) -> np.ndarray:
-    """_quantile along the last axis of sorted rows."""
+    """np.quantile's linear interpolation along the last axis of sorted rows, at one level for all."""
     position = min(max(level, 0.0), 1.0) * (ordered.shape[-1] - 1)
     below = int(position)
     above = min(below + 1, ordered.shape[-1] - 1)
     return ordered[..., below] + (ordered[..., above] - ordered[..., below]) * (position - below)
-
-
-def _quantile(ordered: Sequence[float], level: float) -> float:
-    """np.quantile's linear interpolation on sorted values, without its per-call overhead."""
-    position = min(max(level, 0.0), 1.0) * (len(ordered) - 1)
-    below = int(position)
-    above = min(below + 1, len(ordered) - 1)
-    return float(ordered[below] + (ordered[above] - ordered[below]) * (position - below))
 
 
 def interval_score(low: np.ndarray, high: np.ndarray, actual: np.ndarray, alpha: float) -> np.ndarray:
