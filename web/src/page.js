@@ -1,0 +1,60 @@
+// What every page shares: the view it renders into, navigation, notices carried to the next page,
+// and forms whose errors are always reported.
+import { ApiError, SignedOut } from "./api.js";
+import { errorSummary, h, setStatus, showFieldErrors } from "./dom.js";
+
+export const view = document.getElementById("view");
+let notice = "";
+let renderPage = () => {};
+
+// The router registers how a path is rendered; pages only ask to go somewhere.
+export function onNavigate(render) {
+  renderPage = render;
+}
+
+// Shows the current page again, with fresh data.
+export function rerender() {
+  renderPage();
+}
+
+export function navigate(path, replace = false) {
+  if (replace) history.replaceState(null, "", path);
+  else history.pushState(null, "", path);
+  renderPage();
+}
+
+// A message for the next page shown ("Alert created."), shown once.
+export function setNotice(message) {
+  notice = message;
+}
+
+// Runs a form's request: field errors beside the fields, everything else in words above them.
+export async function submitting(form, status, action) {
+  const button = form.querySelector("button[type=submit]");
+  button.disabled = true;
+  setStatus(status, "");
+  showFieldErrors(form, {});
+  try {
+    await action();
+  } catch (error) {
+    if (error instanceof SignedOut) return;
+    if (!(error instanceof ApiError)) throw error;
+    const shown = new Set([...form.querySelectorAll(".field")].map((f) => f.dataset.field));
+    const first = showFieldErrors(form, error.fields);
+    setStatus(status, errorSummary(error.message, error.fields, shown));
+    if (first) first.focus();
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// Appends to the page; absent parts (null, false) are skipped rather than shown as text.
+export function show(...nodes) {
+  view.append(...nodes.flat().filter(Boolean));
+}
+
+export function takeNotice() {
+  const message = notice;
+  notice = "";
+  return message ? h("p", { class: "notice", role: "status", text: message }) : null;
+}
