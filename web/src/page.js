@@ -48,6 +48,33 @@ export async function submitting(form, status, action) {
   }
 }
 
+// A button whose action always reports its failure: disabled while it runs, asked to be confirmed
+// first when `confirmation` is given, and a failure's message shown by `onError` (by default in an
+// alert right after the button). A sign-out is left to the sign-out listener, which changes the page.
+export function actionButton(attributes, run, { confirmation, onError } = {}) {
+  return h("button", {
+    type: "button",
+    ...attributes,
+    onclick: async (event) => {
+      const button = event.currentTarget;
+      if (confirmation && !confirm(confirmation)) return;
+      button.disabled = true;
+      const previous = button.nextElementSibling;
+      if (previous?.classList.contains("action-error")) previous.remove();
+      try {
+        await run();
+      } catch (error) {
+        if (error instanceof SignedOut) return;
+        const message = error instanceof ApiError ? error.message : `Something went wrong: ${error.message}`;
+        if (onError) onError(message);
+        else button.after(h("p", { class: "form-status error action-error", role: "alert", text: message }));
+      } finally {
+        button.disabled = false;
+      }
+    },
+  });
+}
+
 // Appends to the page; absent parts (null, false) are skipped rather than shown as text.
 export function show(...nodes) {
   view.append(...nodes.flat().filter(Boolean));

@@ -1,8 +1,8 @@
 // Alerts: the list, and the form that creates and edits one of any kind.
-import { api, SignedOut } from "../api.js";
+import { api } from "../api.js";
 import { field, formStatus, h, setStatus } from "../dom.js";
 import { describeCondition, money, plural, when } from "../format.js";
-import { navigate, rerender, setNotice, show, submitting, takeNotice } from "../page.js";
+import { actionButton, navigate, rerender, setNotice, show, submitting, takeNotice } from "../page.js";
 import { currentPage, pageQuery, pager } from "../pager.js";
 
 const CONDITIONS = {
@@ -83,21 +83,15 @@ export async function alertsPage() {
     return;
   }
   const status = h("p", { class: "form-status", role: "alert" });
-  const act = (label, run) =>
-    h("button", {
-      type: "button",
-      text: label,
-      onclick: async (event) => {
-        event.target.disabled = true;
-        try {
-          if ((await run()) !== false) rerender();
-          else event.target.disabled = false;
-        } catch (error) {
-          if (!(error instanceof SignedOut)) setStatus(status, error.message);
-          event.target.disabled = false;
-        }
+  const act = (label, run, confirmation) =>
+    actionButton(
+      { text: label },
+      async () => {
+        await run();
+        rerender();
       },
-    });
+      { confirmation, onError: (message) => setStatus(status, message) },
+    );
   show(
     status,
     h(
@@ -125,11 +119,14 @@ export async function alertsPage() {
               : a.is_active
                 ? act("Pause", () => api(`/api/v1/alerts/${a.id}/pause/`, { method: "POST", auth: true }))
                 : null,
-            act("Delete", async () => {
-              if (!confirm(`Delete the alert "${describeCondition(a)}"?`)) return false;
-              await api(`/api/v1/alerts/${a.id}/`, { method: "DELETE", auth: true });
-              setNotice("Alert deleted.");
-            }),
+            act(
+              "Delete",
+              async () => {
+                await api(`/api/v1/alerts/${a.id}/`, { method: "DELETE", auth: true });
+                setNotice("Alert deleted.");
+              },
+              `Delete the alert "${describeCondition(a)}"?`,
+            ),
           ),
         ),
       ),

@@ -1,9 +1,9 @@
 // Paper trading: the ticket, the portfolio, orders and the equity history.
-import { api, SignedOut } from "../api.js";
+import { api } from "../api.js";
 import { equityChart } from "../charts.js";
 import { dataTable, field, formStatus, h, setStatus } from "../dom.js";
 import { day, money, when } from "../format.js";
-import { show, submitting, takeNotice } from "../page.js";
+import { actionButton, show, submitting, takeNotice } from "../page.js";
 import { estimatedAmount, hasHistory } from "../trading.js";
 
 const PORTFOLIO_POLL_MS = 15_000;
@@ -118,23 +118,14 @@ async function renderPortfolio(container) {
     ].map(([label, value]) => h("div", { "data-figure": label }, h("dt", { text: label }), h("dd", { text: money(value) }))),
   );
   const sellAll = (p) =>
-    h("button", {
-      type: "button",
-      class: "link",
-      text: "Sell all",
-      "aria-label": `Sell all ${quantity(p.qty)} ${p.symbol}`,
-      onclick: async (event) => {
-        if (!confirm(`Sell all ${quantity(p.qty)} ${p.symbol} at the market price?`)) return;
-        event.target.disabled = true;
-        try {
-          await api("/api/v1/orders/", { method: "POST", auth: true, body: { symbol: p.symbol, side: "sell", qty: p.qty, type: "market" } });
-          await renderPortfolio(container);
-        } catch (error) {
-          event.target.disabled = false;
-          if (!(error instanceof SignedOut)) event.target.after(h("p", { class: "form-status error", role: "alert", text: error.message }));
-        }
+    actionButton(
+      { class: "link", text: "Sell all", "aria-label": `Sell all ${quantity(p.qty)} ${p.symbol}` },
+      async () => {
+        await api("/api/v1/orders/", { method: "POST", auth: true, body: { symbol: p.symbol, side: "sell", qty: p.qty, type: "market" } });
+        await renderPortfolio(container);
       },
-    });
+      { confirmation: `Sell all ${quantity(p.qty)} ${p.symbol} at the market price?` },
+    );
   const positions = book.positions.length
     ? dataTable(
         { id: "positions" },
@@ -167,20 +158,9 @@ async function renderPortfolio(container) {
         ? h(
             "td",
             {},
-            h("button", {
-              type: "button",
-              class: "link",
-              text: `Cancel order ${o.id}`,
-              onclick: async (event) => {
-                event.target.disabled = true;
-                try {
-                  await api(`/api/v1/orders/${o.id}/`, { method: "DELETE", auth: true });
-                  await renderPortfolio(container);
-                } catch (error) {
-                  event.target.disabled = false;
-                  if (!(error instanceof SignedOut)) event.target.after(h("p", { class: "form-status error", role: "alert", text: error.message }));
-                }
-              },
+            actionButton({ class: "link", text: `Cancel order ${o.id}` }, async () => {
+              await api(`/api/v1/orders/${o.id}/`, { method: "DELETE", auth: true });
+              await renderPortfolio(container);
             }),
           )
         : h("td", { text: o.reject_reason || "" }),
@@ -189,16 +169,14 @@ async function renderPortfolio(container) {
     orders.length
       ? dataTable({ id }, caption, ["Order", "Type", "Status", "Submitted", ""], orders.map((o) => orderRow(o, withCancel)))
       : h("p", { text: `${caption}: none.` });
-  const reset = h("button", {
-    type: "button",
-    class: "link",
-    text: "Reset the account",
-    onclick: async () => {
-      if (!confirm(`Reset to ${money(book.starting_cash)} of play money? Open orders are canceled; the history stays.`)) return;
+  const reset = actionButton(
+    { class: "link", text: "Reset the account" },
+    async () => {
       await api("/api/v1/portfolio/reset/", { method: "POST", auth: true });
       await renderPortfolio(container);
     },
-  });
+    { confirmation: `Reset to ${money(book.starting_cash)} of play money? Open orders are canceled; the history stays.` },
+  );
   container.replaceChildren(
     h("h2", { text: "Account" }),
     summary,

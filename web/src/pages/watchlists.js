@@ -1,8 +1,8 @@
 // Watchlists: named lists of symbols, their prices kept fresh.
-import { api, SignedOut } from "../api.js";
+import { api } from "../api.js";
 import { field, formStatus, h } from "../dom.js";
 import { money, signedPercent, when } from "../format.js";
-import { navigate, setNotice, show, submitting, takeNotice } from "../page.js";
+import { actionButton, navigate, setNotice, show, submitting, takeNotice } from "../page.js";
 
 const WATCHLIST_POLL_MS = 15_000; // the API answers ETags: the browser revalidates, a 304 costs no body
 
@@ -68,22 +68,15 @@ async function renderWatchlists(container) {
               ),
             )
           : h("p", { text: "No symbols in this list." }),
-        h("button", {
-          type: "button",
-          text: `Delete ${list.name}`,
-          onclick: async (event) => {
-            if (!confirm(`Delete the watchlist ${list.name}?`)) return;
-            event.target.disabled = true;
-            try {
-              await api(`/api/v1/watchlists/${list.id}/`, { method: "DELETE", auth: true });
-              setNotice(`Deleted ${list.name}.`);
-              navigate("/watchlists", true);
-            } catch (error) {
-              event.target.disabled = false;
-              if (!(error instanceof SignedOut)) event.target.after(h("p", { class: "form-status error", role: "alert", text: error.message }));
-            }
+        actionButton(
+          { text: `Delete ${list.name}` },
+          async () => {
+            await api(`/api/v1/watchlists/${list.id}/`, { method: "DELETE", auth: true });
+            setNotice(`Deleted ${list.name}.`);
+            navigate("/watchlists", true);
           },
-        }),
+          { confirmation: `Delete the watchlist ${list.name}?` },
+        ),
       ),
     ),
   );

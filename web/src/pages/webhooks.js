@@ -1,8 +1,8 @@
 // Webhooks: where alerts are posted, and their signing secrets.
-import { api, SignedOut } from "../api.js";
+import { api } from "../api.js";
 import { field, formStatus, h } from "../dom.js";
 import { when } from "../format.js";
-import { navigate, setNotice, show, submitting, takeNotice } from "../page.js";
+import { actionButton, navigate, setNotice, show, submitting, takeNotice } from "../page.js";
 
 export async function webhooksPage() {
   const status = formStatus();
@@ -56,40 +56,28 @@ async function renderWebhooks(container) {
           h(
             "div",
             { class: "actions" },
-            h("button", {
-              type: "button",
-              text: "Send a test",
-              "aria-label": `Send a test to ${hook.url}`,
-              onclick: async (event) => {
-                event.target.disabled = true;
-                try {
-                  const sent = await api(`/api/v1/webhooks/${hook.id}/test/`, { method: "POST", auth: true });
-                  result.textContent = sent.delivered
-                    ? `Delivered: the receiver answered ${sent.status_code} in ${sent.duration_ms} ms.`
-                    : `Not delivered: ${sent.error || `the receiver answered ${sent.status_code}`}.`;
-                } catch (error) {
-                  if (!(error instanceof SignedOut)) result.textContent = error.message;
-                }
-                event.target.disabled = false;
+            actionButton(
+              { text: "Send a test", "aria-label": `Send a test to ${hook.url}` },
+              async () => {
+                const sent = await api(`/api/v1/webhooks/${hook.id}/test/`, { method: "POST", auth: true });
+                result.textContent = sent.delivered
+                  ? `Delivered: the receiver answered ${sent.status_code} in ${sent.duration_ms} ms.`
+                  : `Not delivered: ${sent.error || `the receiver answered ${sent.status_code}`}.`;
               },
-            }),
-            h("button", {
-              type: "button",
-              text: "Delete",
-              "aria-label": `Delete ${hook.url}`,
-              onclick: async (event) => {
-                if (!confirm(`Delete the webhook ${hook.url}? Alerts that name it stop delivering to it.`)) return;
-                event.target.disabled = true;
-                try {
-                  await api(`/api/v1/webhooks/${hook.id}/`, { method: "DELETE", auth: true });
-                  setNotice("Webhook deleted.");
-                  navigate("/webhooks", true);
-                } catch (error) {
-                  event.target.disabled = false;
-                  if (!(error instanceof SignedOut)) result.textContent = error.message;
-                }
+              { onError: (message) => (result.textContent = message) },
+            ),
+            actionButton(
+              { text: "Delete", "aria-label": `Delete ${hook.url}` },
+              async () => {
+                await api(`/api/v1/webhooks/${hook.id}/`, { method: "DELETE", auth: true });
+                setNotice("Webhook deleted.");
+                navigate("/webhooks", true);
               },
-            }),
+              {
+                confirmation: `Delete the webhook ${hook.url}? Alerts that name it stop delivering to it.`,
+                onError: (message) => (result.textContent = message),
+              },
+            ),
           ),
           result,
         );
