@@ -146,7 +146,9 @@ def test_the_algorithm_on_a_fixed_clock(db):
     assert db.run(lambda conn: take(conn, "other", 6.0, 54.0, now=t0)) == 0.0  # keys are apart
 
 
-def test_a_refused_request_emits_the_metric_its_alarm_watches(lambda_api, settings_env, capsys):
+def test_a_refused_request_emits_the_metric_its_alarm_watches(db, lambda_api, settings_env, capsys):
+    # ``db``: a fresh database, so the address's bucket is full (an earlier test on this worker may
+    # have spent it: the shuffled order once put one there, and the first request was a 429).
     import json
 
     from tickerwatch.observability import METRIC_THROTTLED, SERVICE
