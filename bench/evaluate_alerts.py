@@ -215,9 +215,9 @@ def writes_alone(db, now: datetime, ids: list[int]) -> tuple[float, int]:
 
 
 def explain_found(db, now: datetime) -> list[str]:
-    from tickerwatch.data import alerts as store
+    from tickerwatch.data import evaluation
 
-    sql = "EXPLAIN WITH " + store._CHANGED + " SELECT count(*) FROM to_judge"
+    sql = "EXPLAIN WITH " + evaluation.CHANGED + " SELECT count(*) FROM to_judge"
     plan = db.run(lambda conn: conn.execute(sql, {"now": now, "max_age": 120}).fetchall())
     return [r["QUERY PLAN"] for r in plan if "alerts" in r["QUERY PLAN"] or "Scan" in r["QUERY PLAN"]]
 
@@ -225,7 +225,7 @@ def explain_found(db, now: datetime) -> list[str]:
 def latency(db, t: datetime) -> list[float]:
     """From the commit of fetch_prices' quotes to the commit of the triggers they fire, via the event."""
     from tickerwatch import bus
-    from tickerwatch.data import alerts as store
+    from tickerwatch.data import evaluation
     from tickerwatch.ingest import fetch_prices
     from tickerwatch.market_data import History, PriceBar, Quote
 
@@ -233,7 +233,7 @@ def latency(db, t: datetime) -> list[float]:
     quote_committed = {}
 
     def evaluator(event):
-        db.run(lambda conn: store.claim_triggers(conn, quote_committed["now"], 120))  # sending is measured apart
+        db.run(lambda conn: evaluation.claim_triggers(conn, quote_committed["now"], 120))  # sending is measured apart
         results.append(time.perf_counter() - quote_committed["at"])
 
     class OneTicker:
@@ -270,7 +270,6 @@ def latency(db, t: datetime) -> list[float]:
 
 
 def dispatch(db, count: int, delay: float, rate: float) -> tuple[float, int, int]:
-    from tickerwatch.data import alerts as store
     from tickerwatch.notifications import dispatch_notifications
 
     sent_ids: list[str] = []
@@ -299,7 +298,6 @@ def dispatch(db, count: int, delay: float, rate: float) -> tuple[float, int, int
     assert failed == 0
     left = db.run(lambda conn: conn.execute("SELECT count(*) AS n FROM notifications WHERE status <> 'sent'"))
     assert left.fetchone()["n"] == 0 and len(set(sent_ids)) == len(sent_ids) == queued
-    del store
     return elapsed, sent, len(sent_ids) - len(set(sent_ids))
 
 
@@ -425,10 +423,10 @@ def move_side(db, prefix: str, t: datetime, factor_firing: float, factor_calm: f
 
 
 def timed_claim(db, now: datetime) -> tuple[float, dict]:
-    from tickerwatch.data import alerts as store
+    from tickerwatch.data import evaluation
 
     started = time.perf_counter()
-    counts = db.run(lambda conn: store.claim_triggers(conn, now, 120))
+    counts = db.run(lambda conn: evaluation.claim_triggers(conn, now, 120))
     return time.perf_counter() - started, counts
 
 
@@ -441,7 +439,7 @@ def side_cases(db, t: datetime, alerts: int) -> dict[str, float]:
     )
     figures = {}
     rows = []
-    from tickerwatch.data import alerts as store
+    from tickerwatch.data import prices
 
     def warm_the_averages():
         """What fetch_prices does when the day's bars land: compute the averages for the next session.
@@ -456,7 +454,7 @@ def side_cases(db, t: datetime, alerts: int) -> dict[str, float]:
         )
         move_side(db, "I", t + timedelta(milliseconds=500), 0.8, 0.8)
         started = time.perf_counter()
-        warmed = db.run(lambda conn: store.warm_moving_averages(conn, symbols))
+        warmed = db.run(lambda conn: prices.warm_moving_averages(conn, symbols))
         seconds = time.perf_counter() - started
         rows.append((f"(fetch_prices warming {warmed:,} averages as the bars land)", seconds, None))
         figures["indicator_warm_ms"] = seconds * 1000
@@ -569,7 +567,7 @@ def main() -> None:
     args = parser.parse_args()
 
     bench_database("tickerwatch_bench_alerts")
-    from tickerwatch.data import alerts as store
+    from tickerwatch.data import evaluation
     from tickerwatch.runtime import get_database
 
     db = get_database()
@@ -588,14 +586,14 @@ def main() -> None:
     for line in explain_found(db, t1 + timedelta(seconds=5)):
         out(f"  plan: {line.strip()}")
     fired_ids = db.one(
-        lambda conn: conn.execute(store.FIND_CANDIDATES, {"now": t1 + timedelta(seconds=5), "max_age": 120}).fetchone()[
-            "ids"
-        ]
+        lambda conn: conn.execute(
+            evaluation.FIND_CANDIDATES, {"now": t1 + timedelta(seconds=5), "max_age": 120}
+        ).fetchone()["ids"]
     )
     checkpoint(db)
     before = table_reads(db)
     started = time.perf_counter()
-    counts = db.run(lambda conn: store.claim_triggers(conn, t1 + timedelta(seconds=5), 120))
+    counts = db.run(lambda conn: evaluation.claim_triggers(conn, t1 + timedelta(seconds=5), 120))
     changed_seconds = time.perf_counter() - started
     after = table_reads(db)
     out(
@@ -618,7 +616,7 @@ def main() -> None:
     quiet = []
     for k in range(20):
         started = time.perf_counter()
-        none = db.run(lambda conn, k=k: store.claim_triggers(conn, t1 + timedelta(seconds=10 + k), 120))
+        none = db.run(lambda conn, k=k: evaluation.claim_triggers(conn, t1 + timedelta(seconds=10 + k), 120))
         quiet.append(time.perf_counter() - started)
         assert none["triggered"] == 0 and none["symbols_changed"] == 0
     out(

@@ -483,18 +483,18 @@ def test_no_email_when_notifications_are_off(db, user):
 
 
 def test_an_email_claimed_by_a_run_that_died_is_sent_at_once_unless_it_was_handed_over(db, user):
-    from tickerwatch.data import alerts as store
+    from tickerwatch.data import evaluation, outbox
     from tickerwatch.notifications import LEASE
 
     quote(db, "ACME", 150, WED_3PM - timedelta(minutes=1))
     alert(db, user, alert_type="threshold", condition="above", threshold_price=Decimal(100))
     alert(db, user, alert_type="threshold", condition="above", threshold_price=Decimal(110))
-    db.run(lambda conn: store.claim_triggers(conn, WED_3PM, 120))
+    db.run(lambda conn: evaluation.claim_triggers(conn, WED_3PM, 120))
     # Given a run claimed both emails for sending, handed one to the provider and died,
-    claimed = db.run(lambda conn: store.claim_notifications(conn, WED_3PM, 10, LEASE))
+    claimed = db.run(lambda conn: outbox.claim_notifications(conn, WED_3PM, 10, LEASE))
     assert len(claimed) == 2
     gone = claimed[0]
-    assert db.one(lambda conn: store.hand_over(conn, gone["id"], gone["attempts"]))
+    assert db.one(lambda conn: outbox.hand_over(conn, gone["id"], gone["attempts"]))
     sender = RecordingSender()
     # then the next run sends the one never handed over at once,
     assert run(db, sender, now=WED_3PM + timedelta(seconds=1)).emails_sent == 1
@@ -505,24 +505,24 @@ def test_an_email_claimed_by_a_run_that_died_is_sent_at_once_unless_it_was_hande
     assert run(db, sender, now=WED_3PM + LEASE + timedelta(minutes=10)).emails_sent == 0
     assert len(sender.sent) == 2
     # A dispatcher that lost its lock and still holds the earlier claim cannot hand it over again.
-    assert not db.one(lambda conn: store.hand_over(conn, gone["id"], gone["attempts"]))
+    assert not db.one(lambda conn: outbox.hand_over(conn, gone["id"], gone["attempts"]))
 
 
 def test_a_notification_claimed_again_cannot_be_handed_over_by_its_earlier_claim(db, user):
     """Fencing: a dispatcher that lost its lock (its connection dropped while it ran on) and still holds
     an earlier claim cannot send what the next dispatcher has claimed since."""
-    from tickerwatch.data import alerts as store
+    from tickerwatch.data import evaluation, outbox
     from tickerwatch.notifications import LEASE
 
     quote(db, "ACME", 150, WED_3PM - timedelta(minutes=1))
     alert(db, user, alert_type="threshold", condition="above", threshold_price=Decimal(100))
-    db.run(lambda conn: store.claim_triggers(conn, WED_3PM, 120))
-    [first] = db.run(lambda conn: store.claim_notifications(conn, WED_3PM, 10, LEASE))
-    [again] = db.run(lambda conn: store.claim_notifications(conn, WED_3PM, 10, LEASE))  # never handed over
+    db.run(lambda conn: evaluation.claim_triggers(conn, WED_3PM, 120))
+    [first] = db.run(lambda conn: outbox.claim_notifications(conn, WED_3PM, 10, LEASE))
+    [again] = db.run(lambda conn: outbox.claim_notifications(conn, WED_3PM, 10, LEASE))  # never handed over
     assert again["attempts"] == first["attempts"] + 1
-    assert not db.one(lambda conn: store.hand_over(conn, first["id"], first["attempts"]))
-    assert db.one(lambda conn: store.hand_over(conn, again["id"], again["attempts"]))
-    assert not db.one(lambda conn: store.hand_over(conn, again["id"], again["attempts"]))  # once per claim
+    assert not db.one(lambda conn: outbox.hand_over(conn, first["id"], first["attempts"]))
+    assert db.one(lambda conn: outbox.hand_over(conn, again["id"], again["attempts"]))
+    assert not db.one(lambda conn: outbox.hand_over(conn, again["id"], again["attempts"]))  # once per claim
 
 
 def test_a_run_that_waited_for_another_reads_its_clock_after_the_wait(db, user, database_url):
@@ -530,7 +530,7 @@ def test_a_run_that_waited_for_another_reads_its_clock_after_the_wait(db, user, 
     stamped after it was made, not with the moment the run began waiting."""
     import psycopg
 
-    from tickerwatch.data.alerts import EVALUATION_LOCK_KEY
+    from tickerwatch.data.evaluation import EVALUATION_LOCK_KEY
 
     quote(db, "ACME", 150, datetime.now(UTC) - timedelta(seconds=5))
     other_run = psycopg.connect(database_url)
@@ -659,9 +659,9 @@ def fired(db, user, count: int) -> None:
     for i in range(count):
         quote(db, f"S{i:03d}", 200, WED_3PM - timedelta(minutes=2))
         alert(db, user, symbol=f"S{i:03d}", alert_type="threshold", condition="above", threshold_price=Decimal(100))
-    from tickerwatch.data import alerts as store
+    from tickerwatch.data import evaluation
 
-    assert db.run(lambda conn: store.claim_triggers(conn, WED_3PM, 120))["triggered"] == count
+    assert db.run(lambda conn: evaluation.claim_triggers(conn, WED_3PM, 120))["triggered"] == count
 
 
 def test_emails_go_out_concurrently_at_the_configured_rate_each_once(db, user):
@@ -739,7 +739,7 @@ def test_a_dispatcher_killed_mid_send_loses_nothing(db, user, database_url, tmp_
 def test_the_claim_never_fires_a_disarmed_alert_even_when_handed_one(db, user):
     """The last guard of exactly-once: whatever list of candidates reaches the claim (a run that
     found them before another disarmed them), it re-checks arming on the locked row."""
-    from tickerwatch.data import alerts as store
+    from tickerwatch.data import evaluation
 
     quote(db, "ACME", 101, WED_3PM - timedelta(minutes=1))
     a = alert(
@@ -755,7 +755,7 @@ def test_the_claim_never_fires_a_disarmed_alert_even_when_handed_one(db, user):
 
     def claim_again(conn):
         params = {"now": WED_3PM, "max_age": 120, "ids": [a["id"]], "symbols": [], "quoted": [], "prices": []}
-        return conn.execute(store.CLAIM_TRIGGERS, params).fetchone()
+        return conn.execute(evaluation.CLAIM_TRIGGERS, params).fetchone()
 
     assert db.run(claim_again)["triggered"] == 0
     assert triggers(db) == 1
@@ -786,7 +786,7 @@ def test_each_run_reports_how_long_the_oldest_unsent_email_has_waited(db, user):
 
 def test_the_claims_statements_are_planned_for_each_runs_parameters(db, user, database_url):
     # Given an evaluator whose connection has run the claim often enough for its statements to be prepared,
-    from tickerwatch.data import alerts as store
+    from tickerwatch.data import evaluation
 
     evaluator = Database(database_url)
     quote(db, "ACME", 99.0, WED_3PM - timedelta(minutes=31))
@@ -794,7 +794,7 @@ def test_the_claims_statements_are_planned_for_each_runs_parameters(db, user, da
     try:
         for minute in range(12):
             quote(db, "ACME", 100.0 + minute, WED_3PM - timedelta(minutes=30 - minute))
-            evaluator.run(lambda conn, m=minute: store.claim_triggers(conn, WED_3PM + timedelta(seconds=m), 120))
+            evaluator.run(lambda conn, m=minute: evaluation.claim_triggers(conn, WED_3PM + timedelta(seconds=m), 120))
         # then Postgres planned them for the run's own parameters each time, never with a generic plan
         # that quiet runs made look cheap.
         plans = evaluator.one(

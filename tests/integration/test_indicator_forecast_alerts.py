@@ -505,7 +505,7 @@ def test_a_paused_forecast_alert_is_not_forecast_for(db, user, tsla):
 def test_the_evaluator_never_loads_numpy():
     code = (
         "import sys; from tickerwatch.local import load_function; load_function('evaluate_alerts'); "
-        "import tickerwatch.alerts, tickerwatch.data.alerts; "
+        "import tickerwatch.alerts, tickerwatch.data.alerts, tickerwatch.data.evaluation; "
         "print('numpy' in sys.modules)"
     )
     out = subprocess.run(

@@ -819,11 +819,11 @@ CRASHING_MATCHER = r"""
 import sys, time
 from pathlib import Path
 from tickerwatch.db import Database
-from tickerwatch.data import alerts, trading
+from tickerwatch.data import clock, evaluation, trading
 
 def work(conn):
-    when = alerts.database_now(conn)
-    counts = alerts.claim_triggers(conn, when, 120)
+    when = clock.database_now(conn)
+    counts = evaluation.claim_triggers(conn, when, 120)
     trading.match_resting_orders(conn, *counts["changed"], when)
     Path(sys.argv[2]).write_text("matched")
     time.sleep(60)

@@ -10,7 +10,10 @@ from typing import Any
 
 from tickerwatch import throttling
 from tickerwatch.data import alerts as store
+from tickerwatch.data import evaluation, outbox
+from tickerwatch.data import prices as price_store
 from tickerwatch.data import trading as trading_store
+from tickerwatch.data import webhooks as webhook_store
 from tickerwatch.db import Database
 from tickerwatch.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from tickerwatch.market_data import normalise_symbol
@@ -137,11 +140,11 @@ def _checked(db: Database, user_id: int, d: AlertDefinition, work):
     """Validate against the stock's current price and run ``work`` in the same transaction."""
 
     def run(conn):
-        tracked, price = store.current_price(conn, d.symbol)
+        tracked, price = price_store.current_price(conn, d.symbol)
         if not tracked:
             raise NotFound(f"'{d.symbol}' is not tracked; start tracking it with POST /api/v1/stocks/.")
         problems = validate_definition(d, price, datetime.now(UTC))
-        if d.webhook_id is not None and not store.owns_webhook(conn, user_id, d.webhook_id):
+        if d.webhook_id is not None and not webhook_store.owns_webhook(conn, user_id, d.webhook_id):
             problems.setdefault("webhook_id", []).append("You have no webhook with this id.")
         if problems:
             raise InvalidInput(problems)
@@ -159,7 +162,7 @@ def _check_history(conn, d: AlertDefinition) -> None:
     if d.alert_type != "indicator":
         return
     field, period = max((("period", d.period), ("other_period", d.other_period or 0)), key=lambda fp: fp[1])
-    have = store.daily_close_count(conn, d.symbol)
+    have = price_store.daily_close_count(conn, d.symbol)
     if have < period:
         indicator = d.indicator if field == "period" else d.other_indicator
         message = (
@@ -324,7 +327,7 @@ def evaluate_alerts(
     def claim(conn) -> tuple[dict, dict]:
         # Resting orders are matched on the same changed quotes in the same transaction that moves
         # the symbols' cursors: one change detection, and a crash loses or repeats neither.
-        counts = store.claim_triggers(conn, now, max_price_age_minutes)
+        counts = evaluation.claim_triggers(conn, now, max_price_age_minutes)
         when = counts["now"]
         matched = trading_store.match_resting_orders(conn, *counts.pop("changed"), when)
         return counts, matched | {"expired": trading_store.expire_day_orders(conn, when)}
@@ -356,7 +359,7 @@ def evaluate_alerts(
     for name, value in summary.as_dict().items():
         metrics.add_metric(name=f"Alerts_{name}", unit="Count", value=value)
     # A stuck outbox (a sender down, a run that never gets to dispatch) shows as age, not as failures.
-    waited = db.one(store.oldest_pending_notification_age)
+    waited = db.one(outbox.oldest_pending_notification_age)
     metrics.add_metric(name=METRIC_OLDEST_PENDING_NOTIFICATION_AGE, unit="Seconds", value=waited)
     logger.info("evaluate_alerts done", extra={**summary.as_dict(), "oldest_pending_notification_seconds": waited})
     return summary

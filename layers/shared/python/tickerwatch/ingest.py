@@ -6,7 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from tickerwatch.data import alerts as alerts_store
 from tickerwatch.data import prices
 from tickerwatch.db import Database
 from tickerwatch.errors import InvalidInput
@@ -93,7 +92,7 @@ def fetch_prices(
     def work(conn):
         prices.upsert_stocks(conn, [StockInfo(s, None, None) for s in got])
         written = prices.write_bars(conn, [bar for s in got for bar in history.bars[s]])
-        alerts_store.warm_moving_averages(conn, got)
+        prices.warm_moving_averages(conn, got)
         result.changed = prices.record_quotes(conn, [history.quotes[s] for s in got if s in history.quotes])
         prices.mark_backfilled(conn, [s for s in got if s in full])
         result.quotes_pruned = prices.prune_quotes(conn, datetime.now(UTC) - QUOTE_RETENTION)

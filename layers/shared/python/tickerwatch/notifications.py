@@ -25,7 +25,8 @@ from email.message import EmailMessage
 from typing import Protocol
 from urllib.parse import unquote, urlparse
 
-from tickerwatch.data import alerts as store
+from tickerwatch.data import clock
+from tickerwatch.data import outbox as store
 from tickerwatch.data import webhooks as webhook_store
 from tickerwatch.db import Database
 from tickerwatch.market_data import NEW_YORK
@@ -343,7 +344,7 @@ def dispatch_notifications(
 
         with ThreadPoolExecutor(workers, thread_name_prefix="sender") as pool:
             while deadline is None or time.monotonic() < deadline:
-                when = now or db.run(store.database_now)
+                when = now or db.run(clock.database_now)
                 batch = db.run(lambda conn, when=when: store.claim_notifications(conn, when, batch_size, LEASE))
                 for done in as_completed([pool.submit(deliver, row, when) for row in batch]):
                     done.result()

@@ -18,9 +18,10 @@ from datetime import timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from tickerwatch import stocks
-from tickerwatch.data import alerts as alert_store
+from tickerwatch.data import clock
 from tickerwatch.data import prices as price_store
 from tickerwatch.data import trading as store
+from tickerwatch.data import webhooks as webhook_store
 from tickerwatch.db import Database
 from tickerwatch.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from tickerwatch.market_data import MarketData, normalise_symbol
@@ -134,13 +135,13 @@ def place_order(
     _track(db, provider, symbol)
 
     def work(conn) -> tuple[dict, bool]:
-        now = alert_store.database_now(conn)
+        now = clock.database_now(conn)
         account = store.lock_account(conn, user_id, starting_cash)
         if order.client_order_id is not None:  # again, under the lock: two retries racing
             earlier = store.order_by_client_id(conn, user_id, order.client_order_id)
             if earlier is not None:
                 return _replay(order, earlier), False
-        if order.webhook_id is not None and not alert_store.owns_webhook(conn, user_id, order.webhook_id):
+        if order.webhook_id is not None and not webhook_store.owns_webhook(conn, user_id, order.webhook_id):
             raise InvalidInput({"webhook_id": ["You have no webhook with this id."]})
         quote = store.order_quote(conn, symbol, now)
         fresh = quote is not None and quote["age_minutes"] <= max_price_age_minutes
@@ -220,7 +221,7 @@ def cancel_order(db: Database, user_id: int, order_id: int, starting_cash: Decim
     a fill ends as exactly one of the two."""
 
     def work(conn) -> dict:
-        now = alert_store.database_now(conn)
+        now = clock.database_now(conn)
         store.lock_account(conn, user_id, starting_cash)
         found, canceled = store.cancel_order(conn, user_id, order_id, now)
         if found is None:
@@ -287,7 +288,7 @@ def portfolio(db: Database, user_id: int, starting_cash: Decimal) -> dict:
 def reset(db: Database, user_id: int, starting_cash: Decimal) -> dict:
     def work(conn) -> int:
         store.lock_account(conn, user_id, starting_cash)
-        return store.reset_account(conn, user_id, alert_store.database_now(conn))
+        return store.reset_account(conn, user_id, clock.database_now(conn))
 
     canceled = db.run(work)
     logger.info("paper account reset", extra={"orders_canceled": canceled})
@@ -302,7 +303,7 @@ def equity_history(db: Database, user_id: int, starting_cash: Decimal) -> list[d
         store.one_snapshot(conn)
         fills, resets = store.ledger(conn, user_id)
         held = store.positions(conn, user_id)
-        return store.account(conn, user_id), fills, resets, held, alert_store.database_now(conn)
+        return store.account(conn, user_id), fills, resets, held, clock.database_now(conn)
 
     _open(db, user_id, starting_cash)
     account, fills, resets, held, now = db.run(work)

@@ -176,3 +176,36 @@ def bars_between(conn: Connection, symbol: str, start: date | None, end: date | 
 def closes(conn: Connection, symbol: str) -> tuple[list[date], list[float]]:
     rows = conn.execute("SELECT day, close FROM price_bars WHERE symbol = %s ORDER BY day", (symbol,)).fetchall()
     return [r["day"] for r in rows], [r["close"] for r in rows]
+
+
+def warm_moving_averages(conn: Connection, symbols: list[str]) -> int:
+    """Compute the averages the symbols' indicator alerts will be judged on, through their newest bar,
+    when the bars land rather than in the first evaluation of the next session."""
+    return conn.execute(
+        """INSERT INTO moving_averages (symbol, kind, period, through_day, value)
+           SELECT n.symbol, n.kind, n.period, b.through, moving_average(n.symbol, n.kind, n.period, b.through)
+             FROM (SELECT DISTINCT a.symbol, v.kind, v.period
+                     FROM alerts a
+                     CROSS JOIN LATERAL (VALUES (a.indicator, a.period), (a.other_indicator, a.other_period))
+                          AS v(kind, period)
+                    WHERE a.symbol = ANY(%s) AND a.alert_type = 'indicator' AND a.status = 'active'
+                      AND v.kind IS NOT NULL) n
+             CROSS JOIN LATERAL (SELECT max(day) AS through FROM price_bars WHERE symbol = n.symbol) b
+            WHERE b.through IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM moving_averages m
+                               WHERE m.symbol = n.symbol AND m.kind = n.kind AND m.period = n.period
+                                 AND m.through_day = b.through)
+           ON CONFLICT DO NOTHING""",
+        (list(symbols),),
+    ).rowcount
+
+
+def daily_close_count(conn: Connection, symbol: str) -> int:
+    return conn.execute("SELECT count(*) AS n FROM price_bars WHERE symbol = %s", (symbol,)).fetchone()["n"]
+
+
+def current_price(conn: Connection, symbol: str) -> tuple[bool, float | None]:
+    row = conn.execute("SELECT current_price FROM stocks WHERE symbol = %s", (symbol,)).fetchone()
+    if row is None:
+        return False, None
+    return True, float(row["current_price"]) if row["current_price"] is not None else None

@@ -47,3 +47,10 @@ def record_delivery(
         " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (notification_id, attempt) DO NOTHING",
         (notification_id, attempt, status_code, error and error[:2000], excerpt, duration_ms),
     )
+
+
+def owns_webhook(conn: Connection, user_id: int, webhook_id: int) -> bool:
+    return (
+        conn.execute("SELECT 1 FROM webhooks WHERE id = %s AND user_id = %s", (webhook_id, user_id)).fetchone()
+        is not None
+    )
