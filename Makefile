@@ -29,29 +29,35 @@ help:
 	@echo "make test-fast - the unit tests and the quick integration tests (about a minute)"
 	@echo "make mutants   - plant each bug of the mutation catalogue; every one must be caught"
 
-# --no-compile: pip would byte-compile every installed module (torch's too), 2.5x the install's time;
-# Python compiles and caches what is imported, once (PYTHONDONTWRITEBYTECODE is unexported above).
-INSTALL_WITH_PIP = pip install --quiet --no-compile
+# uv installs the venvs (and the Lambda layers, layers/Makefile): a fresh clone's set-up took 68 s with
+# pip (the SAM CLI's venv 65 s beside it), 17 s with uv. It compiles nothing at install time; Python
+# compiles and caches what is imported, once (PYTHONDONTWRITEBYTECODE is unexported above).
+UV := $(BIN)/uv
+# uv reads no pip.conf: a folder of wheels that pip is pointed at (torch's CPU build on these
+# machines) is passed on.
+FIND_LINKS ?= $(or $(PIP_FIND_LINKS),$(shell $(PYTHON) -m pip config get global.find-links 2>/dev/null))
+UV_INSTALL = $(UV) pip install --quiet $(if $(FIND_LINKS),--find-links $(FIND_LINKS))
 
-$(STAMP): pyproject.toml
+$(UV):
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/$(INSTALL_WITH_PIP) -e '.[dev]'
+	$(BIN)/pip install --quiet 'uv>=0.9'
+
+$(STAMP): pyproject.toml $(UV)
+	$(UV_INSTALL) --python $(BIN)/python -e '.[dev]'
 	touch $(STAMP)
 
 # Training (and its test) only. torch is pinned: on these machines 2.13.0 is a CPU wheel on disk,
 # while an unpinned torch is a multi-GB CUDA download. Elsewhere set TORCH_INDEX to PyTorch's CPU index.
-# One pip run for everything (the app, dev and train extras, torch): a fresh clone's set-up resolves once.
-$(TRAIN_STAMP): pyproject.toml
-	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/$(INSTALL_WITH_PIP) $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) -e '.[dev,train]' 'torch==$(TORCH_VERSION)'
+# One install for everything (the app, dev and train extras, torch): a fresh clone's set-up resolves once.
+$(TRAIN_STAMP): pyproject.toml $(UV)
+	$(UV_INSTALL) --python $(BIN)/python $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) \
+		-e '.[dev,train]' 'torch==$(TORCH_VERSION)'
 	touch $(STAMP) $(TRAIN_STAMP)
 
 # AWS SAM CLI in its own venv: its pins must not constrain the application's.
-$(SAM):
+$(SAM): $(UV)
 	test -d $(SAM_VENV) || $(PYTHON) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/$(INSTALL_WITH_PIP) aws-sam-cli
+	$(UV_INSTALL) --python $(SAM_VENV)/bin/python aws-sam-cli
 
 run: $(STAMP) web/dist/index.html
 	$(BIN)/tickerwatch serve
@@ -77,8 +83,8 @@ check-template: $(STAMP) $(SAM)
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/deploy.yml
 	$(SAM) validate --lint --region us-east-1
 
-sam-build: $(SAM)
-	PATH="$(dir $(PY312)):$$PATH" $(SAM) build --parallel
+sam-build: $(SAM) $(STAMP)
+	PATH="$(dir $(PY312)):$$PATH" UV="$(abspath $(BIN))/uv" $(SAM) build --parallel
 
 # What every test needs, installed side by side (the venvs, the SAM CLI, the web build, chromium).
 setup: $(TRAIN_STAMP) $(SAM) web/dist/index.html $(CHROMIUM)
@@ -99,7 +105,7 @@ test:
 	PATH="$(dir $(PY312)):$(abspath $(SAM_VENV))/bin:$$PATH" $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup \
 		--junitxml=$(TIMING)/junit.xml
 	$(call mark,3-tests)
-	@$(MAKE) --no-print-directory mutants
+	@$(MAKE) --no-print-directory mutants MUTANT_FLAGS="--green-from $(TIMING)/junit.xml"
 	$(call mark,4-mutants)
 	@$(BIN)/python tests/timing.py $(TIMING)
 
@@ -109,8 +115,9 @@ test-fast: $(STAMP)
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --fast-lane -q
 
 # Plants each bug of tests/mutants/catalogue.toml in turn; every one must make a test fail.
+MUTANT_FLAGS ?=
 mutants: $(STAMP)
-	$(BIN)/python tests/mutants/run.py --jobs 2
+	$(BIN)/python tests/mutants/run.py --jobs 2 $(MUTANT_FLAGS)
 
 bench: $(STAMP)
 	for b in bench/[a-z]*.py; do $(BIN)/python $$b || exit 1; done

@@ -6,6 +6,7 @@ The environment is set before any tickerwatch module reads its settings.
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from pathlib import Path
 
@@ -40,6 +41,8 @@ os.environ.update(
         "TICKERWATCH_FUNCTIONS_DIR": str(ROOT / "functions"),
     }
 )
+# The layers' Makefile installs their packages with uv (the dev extra, beside this interpreter).
+os.environ.setdefault("UV", str(Path(sys.executable).with_name("uv")))
 for key in ("DATABASE_URL", "DATABASE_URL_SECRET_ARN", "JWT_SECRET_ARN", "FETCH_PRICES_FUNCTION_NAME"):
     os.environ.pop(key, None)
 

@@ -28,16 +28,30 @@ HEADER = (
 )
 
 
+def _node_id(case: ET.Element, root: Path) -> str:
+    # classname is the module's dotted path, then any class: map it back to a node id.
+    parts = case.get("classname", "").split(".")
+    cut = next((c for c in range(len(parts), 0, -1) if (root / Path(*parts[:c])).with_suffix(".py").exists()), 0)
+    return "/".join(parts[:cut]) + ".py::" + "::".join([*parts[cut:], case.get("name", "")])
+
+
 def test_times(junit: Path, root: Path = ROOT) -> dict[str, float]:
     """Seconds per pytest node id (setup, call and teardown together)."""
     times: dict[str, float] = {}
     for case in ET.parse(junit).getroot().iter("testcase"):
-        # classname is the module's dotted path, then any class: map it back to a node id.
-        parts = case.get("classname", "").split(".")
-        cut = next((c for c in range(len(parts), 0, -1) if (root / Path(*parts[:c])).with_suffix(".py").exists()), 0)
-        node = "/".join(parts[:cut]) + ".py::" + "::".join([*parts[cut:], case.get("name", "")])
+        node = _node_id(case, root)
         times[node] = times.get(node, 0.0) + float(case.get("time", 0))
     return times
+
+
+def passed_tests(junit: Path, root: Path = ROOT) -> set[str]:
+    """The node ids the report shows passing: no failure, error or skip in any phase."""
+    cases: dict[str, bool] = {}
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        node = _node_id(case, root)
+        bad = any(child.tag in ("failure", "error", "skipped") for child in case)
+        cases[node] = cases.get(node, True) and not bad
+    return {node for node, passed in cases.items() if passed}
 
 
 def read_slow_list(path: Path = SLOW_TESTS) -> dict[str, float]:

@@ -17,7 +17,13 @@ handed out costliest first, and every run is a fork of a warm host (``host.py``)
 imported the heavy libraries. ``--full`` ignores the record: every covering file is baselined and
 every mutant runs its covering tests in full.
 
+``--green-from JUNIT`` (what `make test` passes, right after its suite ran on the same tree): a
+recorded killer the suite's report shows passing needs no second unmutated run; the rest are run,
+and so is the cheapest killer of each test file, which proves that each file's tests run in the
+mutation environment (its copy of the tree, its forked host, its database) as they did in the suite.
+
     .venv/bin/python tests/mutants/run.py [--jobs 2] [--only ID_PREFIX ...] [--full] [--list]
+        [--green-from .test-timing/junit.xml]
 """
 
 from __future__ import annotations
@@ -246,6 +252,18 @@ def baseline(workers: list[Worker], targets: list[str]) -> None:
             raise SystemExit(f"baseline failed (pytest exit {code}): fix the suite before judging mutants")
 
 
+def baseline_targets(killers: dict[str, dict], recorded: set[str], green: set[str]) -> list[str]:
+    """The recorded killers to run unmutated: those the suite's report does not show passing, and
+    the cheapest of each test file."""
+    cheapest: dict[str, tuple[float, str]] = {}
+    for entry in killers.values():
+        test = entry["test"]
+        if test in recorded:
+            path = test.split("::", 1)[0]
+            cheapest[path] = min(cheapest.get(path, (float("inf"), test)), (entry["seconds"], test))
+    return sorted((recorded - green) | {test for _, test in cheapest.values()})
+
+
 def record(mutants: list[Mutant], killers: dict[str, dict]) -> bool:
     """Keep each killed mutant's killer and cost; True when the file changed."""
     updated = dict(killers)
@@ -271,6 +289,9 @@ def main() -> int:
     parser.add_argument("--only", nargs="*", default=None, help="run the mutants whose id starts with one of these")
     parser.add_argument("--full", action="store_true", help="ignore killers.json: run every covering test in full")
     parser.add_argument("--list", action="store_true", help="list the catalogue and exit")
+    parser.add_argument(
+        "--green-from", type=Path, help="a JUnit report of the suite just run on this tree: its passes need no baseline"
+    )
     args = parser.parse_args()
 
     mutants = load()
@@ -303,10 +324,18 @@ def main() -> int:
     else:
         # Mutants with no recorded killer run their covering tests; those kills are checked one by one.
         targets = sorted({m.killer for m in mutants if m.killer})
-    baseline(workers, targets)
     known_green = set(targets)
+    shown_green = ""
+    if args.green_from and not args.full:
+        sys.path.insert(0, str(ROOT / "tests"))
+        from timing import passed_tests
+
+        targets = baseline_targets(killers, known_green, passed_tests(args.green_from))
+        shown_green = f" (the other {len(known_green) - len(targets)} passed in {args.green_from})"
+    baseline(workers, targets)
     what = "test files" if args.full else "recorded killers"
-    print(f"baseline green: {len(targets)} {what} in {time.monotonic() - started:.0f} s", flush=True)
+    elapsed = time.monotonic() - started
+    print(f"baseline green: {len(targets)} {what} in {elapsed:.0f} s{shown_green}", flush=True)
 
     lock = threading.Lock()
     done = [0]
