@@ -1,10 +1,13 @@
 """The signed-in user's own account: the protected view and notification preferences."""
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from tickerwatch import accounts
 from tickerwatch.data.users import User
-from tickerwatch.runtime import get_database
+from tickerwatch.dependencies import Db
+from tickerwatch.schemas.accounts import (
+    PreferencesPatch,
+)
 from tickerwatch.settings import get_settings
 from tickerwatch.web import CurrentUser, create_app, lambda_handler
 
@@ -27,11 +30,6 @@ class ProtectedOut(BaseModel):
     user: UserOut
 
 
-class PreferencesPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-    email_notifications: bool
-
-
 app = create_app("tickerwatch account")
 
 
@@ -47,8 +45,8 @@ async def me(user: CurrentUser) -> UserOut:
 
 
 @app.patch("/api/v1/me/", response_model=UserOut)
-def update_me(body: PreferencesPatch, user: CurrentUser) -> UserOut:
-    return UserOut.of(accounts.update_preferences(get_database(), user.id, body.email_notifications))
+def update_me(db: Db, body: PreferencesPatch, user: CurrentUser) -> UserOut:
+    return UserOut.of(accounts.update_preferences(db, user.id, body.email_notifications))
 
 
 handler = lambda_handler(app)

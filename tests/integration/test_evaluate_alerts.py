@@ -9,29 +9,12 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from fakes import RecordingSender
 from market import WED_3PM, ny, quote, series
 from together import run_together
 
 from tickerwatch.alerts import AlertDefinition, create_alert, evaluate_alerts
 from tickerwatch.db import Database
-from tickerwatch.notifications import Email
-
-
-class RecordingSender:
-    def __init__(self, fail_times: int = 0, delay: float = 0.0):
-        self.sent: list[Email] = []
-        self.fail_times = fail_times
-        self.delay = delay
-        self._lock = threading.Lock()
-
-    def send(self, email: Email) -> str:
-        time.sleep(self.delay)
-        with self._lock:
-            if self.fail_times:
-                self.fail_times -= 1
-                raise ConnectionError("SMTP 451 try again later")
-            self.sent.append(email)
-            return f"m{len(self.sent)}"
 
 
 @pytest.fixture

@@ -14,11 +14,11 @@ import random
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
+from fakes import RecordingSender
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 from reference.calendar import NEW_YORK, has_session
 from reference.evaluator import Alert, Evaluator, Market
-from test_paper_trading import RecordingSender
 
 from tickerwatch.alerts import AlertDefinition, create_alert, evaluate_alerts, set_paused, update_alert
 from tickerwatch.data import prices

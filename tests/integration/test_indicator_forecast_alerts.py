@@ -62,7 +62,7 @@ def live_clock() -> tuple[datetime, date]:
 
 
 def run(db, now=WED_3PM):
-    from test_evaluate_alerts import RecordingSender
+    from fakes import RecordingSender
 
     return evaluate_alerts(db, RecordingSender(), max_price_age_minutes=120, max_attempts=3, now=now)
 

@@ -7,6 +7,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from fakes import FixedClock as Clock
+from fakes import NullSender
 
 from tickerwatch import bus
 from tickerwatch.alerts import AlertDefinition, create_alert, evaluate_alerts
@@ -17,19 +19,6 @@ from tickerwatch.market_time import NEW_YORK
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 MONDAY_10AM = datetime(2026, 11, 23, 10, 0, tzinfo=NEW_YORK)
-
-
-class Clock:
-    def __init__(self, now: datetime):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-class NullSender:
-    def send(self, email):
-        return "m"
 
 
 @pytest.fixture

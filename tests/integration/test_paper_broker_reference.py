@@ -14,6 +14,7 @@ import random
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from fakes import RecordingSender
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -27,7 +28,7 @@ from hypothesis.stateful import (
 from market import ny
 from reference.broker import Broker, Order, Refused
 from reference.calendar import first_close_after, next_open_after
-from test_paper_trading import ORDERS, PORTFOLIO, RecordingSender
+from test_paper_trading import ORDERS, PORTFOLIO
 
 from tickerwatch.alerts import evaluate_alerts
 from tickerwatch.data import prices

@@ -9,10 +9,11 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from fakes import RecordingSender
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from market import quote
-from test_paper_trading import CASH, RecordingSender, evaluate, ledger_holds, place
+from test_paper_trading import CASH, evaluate, ledger_holds, place
 
 from tickerwatch import trading
 from tickerwatch.data.users import insert_user

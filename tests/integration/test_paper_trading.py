@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from fakes import RecordingPoster, RecordingSender
 from market import WED_3PM, quote
 
 from tickerwatch import trading
@@ -25,15 +26,6 @@ from tickerwatch.market_data import CsvMarketData
 
 ORDERS, PORTFOLIO = "/api/v1/orders/", "/api/v1/portfolio/"
 CASH = Decimal("100000")
-
-
-class RecordingSender:
-    def __init__(self):
-        self.sent = []
-
-    def send(self, email):
-        self.sent.append(email)
-        return f"m{len(self.sent)}"
 
 
 def fresh(db, symbol: str, price, minutes_ago: float = 1) -> datetime:
@@ -573,22 +565,15 @@ def test_a_buy_stop_that_gaps_past_the_cash_is_canceled_with_the_reason(db, user
 
 def test_a_fill_is_delivered_to_the_orders_webhook(db, user):
     from tickerwatch.data import webhooks as webhook_store
-    from tickerwatch.webhooks import Delivery
 
     hook = db.run(lambda conn: webhook_store.insert_webhook(conn, user, "https://hooks.example.com/x", "whsec_x"))
     fresh(db, "GOOG", "100", minutes_ago=5)
     order = place(db, user, order_type="limit", limit_price=Decimal(99), webhook_id=hook["id"], client_order_id="c1")
     fresh(db, "GOOG", "98.5", minutes_ago=4)
-    posted = []
-
-    class Poster:  # the signing poster itself is tested with the alerts' webhooks
-        def post(self, url, secret, message_id, payload):
-            posted.append((url, secret, message_id, payload))
-            return Delivery(200, None, "ok", 3)
-
-    evaluate_alerts(db, RecordingSender(), max_price_age_minutes=120, max_attempts=3, webhook_poster=Poster())
-    evaluate_alerts(db, RecordingSender(), max_price_age_minutes=120, max_attempts=3, webhook_poster=Poster())
-    [(url, secret, message_id, payload)] = posted
+    poster = RecordingPoster()  # the signing poster itself is tested with the alerts' webhooks
+    evaluate_alerts(db, RecordingSender(), max_price_age_minutes=120, max_attempts=3, webhook_poster=poster)
+    evaluate_alerts(db, RecordingSender(), max_price_age_minutes=120, max_attempts=3, webhook_poster=poster)
+    [(url, secret, message_id, payload)] = poster.posted
     assert (url, secret, message_id.startswith("msg_")) == ("https://hooks.example.com/x", "whsec_x", True)
     assert payload["type"] == "order.filled"
     assert payload["data"]["order"] == {
@@ -609,22 +594,15 @@ def test_a_fill_is_delivered_to_the_orders_webhook(db, user):
 
 def test_a_sale_tells_its_webhook_the_profit_not_the_proceeds(db, user):
     from tickerwatch.data import webhooks as webhook_store
-    from tickerwatch.webhooks import Delivery
 
     hook = db.run(lambda conn: webhook_store.insert_webhook(conn, user, "https://hooks.example.com/x", "whsec_x"))
     fresh(db, "GOOG", "100", minutes_ago=5)
     place(db, user, qty=Decimal(3))  # 300.00
     place(db, user, side="sell", qty=Decimal(2), order_type="limit", limit_price=Decimal(110), webhook_id=hook["id"])
     fresh(db, "GOOG", "111", minutes_ago=4)
-    posted = []
-
-    class Poster:
-        def post(self, url, secret, message_id, payload):
-            posted.append(payload)
-            return Delivery(200, None, "ok", 3)
-
-    evaluate_alerts(db, RecordingSender(), max_price_age_minutes=120, max_attempts=3, webhook_poster=Poster())
-    [payload] = posted
+    poster = RecordingPoster()
+    evaluate_alerts(db, RecordingSender(), max_price_age_minutes=120, max_attempts=3, webhook_poster=poster)
+    [(_, _, _, payload)] = poster.posted
     fill = payload["data"]["fill"]
     # two of three shares: 200.00 of the basis; sold at the limit, 110, for 220.00
     assert (fill["notional"], fill["realized_pl"]) == ("220.00", "20.00")

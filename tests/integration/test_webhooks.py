@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 from conftest import Users
+from fakes import NullSender
 from market import WED_3PM, quote
 from receiver import Answer, Receiver
 
@@ -21,11 +22,6 @@ from tickerwatch.webhooks import WebhookPoster
 
 HOOKS = "/api/v1/webhooks/"
 PUBLIC = "https://93.184.216.34/hooks/tickerwatch"
-
-
-class NullSender:
-    def send(self, email):
-        return "m"
 
 
 @pytest.fixture

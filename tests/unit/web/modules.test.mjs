@@ -88,3 +88,29 @@ test("a prediction says which forecast it serves, whether it has skill, and the 
   assert.deepEqual(servedInWords({}), []); // a forecast stored before the choice existed
   assert.equal(skillInWords({}), null);
 });
+
+test("every generated alert kind and condition is described in words of its own", async () => {
+  const { ALERT_KINDS } = await import("../../../web/src/generated/alertKinds.js");
+  const { describeCondition } = await import("../../../web/src/format.js");
+  const sample = {
+    stock_symbol: "GOOG",
+    threshold_price: "100",
+    duration_minutes: 5,
+    percent: "2",
+    window_minutes: 30,
+    indicator: "sma",
+    period: 50,
+    other_indicator: null,
+    other_period: null,
+    horizon: 5,
+  };
+  const seen = new Set();
+  for (const [type, kind] of Object.entries(ALERT_KINDS)) {
+    for (const [condition] of kind.conditions) {
+      const sentence = describeCondition({ ...sample, alert_type: type, condition });
+      assert.ok(sentence && !sentence.includes("undefined") && sentence !== `GOOG ${condition}`, `${type}/${condition}: ${sentence}`);
+      seen.add(sentence);
+    }
+  }
+  assert.equal(seen.size, Object.values(ALERT_KINDS).reduce((n, kind) => n + kind.conditions.length, 0));
+});

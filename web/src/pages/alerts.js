@@ -4,45 +4,11 @@ import { field, formStatus, h, setStatus } from "../dom.js";
 import { describeCondition, money, plural, when } from "../format.js";
 import { actionButton, navigate, rerender, setNotice, show, submitting, takeNotice } from "../page.js";
 import { currentPage, pageQuery, pager } from "../pager.js";
+import { ALERT_KINDS, CONDITION_FIELDS as KIND_FIELDS, INDICATORS } from "../generated/alertKinds.js";
 
-const CONDITIONS = {
-  threshold: [
-    ["above", "is at or above"],
-    ["below", "is at or below"],
-    ["crosses_above", "crosses above"],
-    ["crosses_below", "crosses below"],
-  ],
-  duration: [
-    ["above", "stays above"],
-    ["below", "stays below"],
-  ],
-  percent_change: [
-    ["up", "moves up by"],
-    ["down", "moves down by"],
-  ],
-  indicator: [
-    ["above", "is at or above"],
-    ["below", "is at or below"],
-    ["crosses_above", "crosses above"],
-    ["crosses_below", "crosses below"],
-  ],
-  forecast: [
-    ["forecast_above", "forecast close at or above a price"],
-    ["forecast_below", "forecast close at or below a price"],
-    ["outside_band", "price leaves the 95% forecast band"],
-  ],
-};
-const TYPE_FIELDS = {
-  threshold: ["threshold_price"],
-  duration: ["threshold_price", "duration_minutes"],
-  percent_change: ["percent", "window_minutes"],
-  indicator: ["indicator", "period", "other_indicator", "other_period"],
-  forecast: ["threshold_price", "horizon"],
-};
-// outside_band judges the price against the model's own band: no price, no horizon.
-const CONDITION_FIELDS = { outside_band: [] };
-const KIND_FIELDS = ["threshold_price", "duration_minutes", "percent", "window_minutes", "indicator", "period", "other_indicator", "other_period", "horizon"];
-const fieldsFor = (type, condition) => CONDITION_FIELDS[condition] || TYPE_FIELDS[type];
+// The kinds, their conditions and fields are generated from the server's declaration.
+const CONDITIONS = Object.fromEntries(Object.entries(ALERT_KINDS).map(([type, kind]) => [type, kind.conditions]));
+const fieldsFor = (type, condition) => ALERT_KINDS[type].conditionFields[condition] || ALERT_KINDS[type].fields;
 const STATES = {
   pending: "Not judged yet",
   waiting: "Watching",
@@ -142,19 +108,13 @@ export async function alertFormPage(_match, alertId) {
   const type = h(
     "select",
     {},
-    [
-      ["threshold", "Price crosses or is beyond a level"],
-      ["duration", "Price stays beyond a level for a while"],
-      ["percent_change", "Price moves by a percentage"],
-      ["indicator", "Price or average against a moving average"],
-      ["forecast", "The model's forecast"],
-    ].map(([value, label]) => h("option", { value, text: label })),
+    Object.entries(ALERT_KINDS).map(([value, kind]) => h("option", { value, text: kind.title })),
   );
   const average = (withNone) =>
     h(
       "select",
       {},
-      [...(withNone ? [["", "the price (no second average)"]] : []), ["sma", "Simple moving average"], ["ema", "Exponential moving average"]].map(
+      [...(withNone ? [["", "the price (no second average)"]] : []), ...Object.entries(INDICATORS).map(([value, name]) => [value, name[0].toUpperCase() + name.slice(1)])].map(
         ([value, label]) => h("option", { value, text: label }),
       ),
     );

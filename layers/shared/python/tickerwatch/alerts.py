@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from tickerwatch import throttling
+from tickerwatch.alert_kinds import CONDITION_FIELDS, INDICATORS, KINDS
 from tickerwatch.data import alerts as store
 from tickerwatch.data import evaluation, outbox
 from tickerwatch.data import prices as price_store
@@ -21,26 +22,16 @@ from tickerwatch.notifications import EmailSender, dispatch_notifications
 from tickerwatch.observability import METRIC_OLDEST_PENDING_NOTIFICATION_AGE, logger, metrics
 from tickerwatch.webhooks import WebhookPoster
 
-CONDITIONS = {
-    "threshold": {"above", "below", "crosses_above", "crosses_below"},
-    "duration": {"above", "below"},
-    "percent_change": {"up", "down"},
-    "indicator": {"above", "below", "crosses_above", "crosses_below"},
-    "forecast": {"forecast_above", "forecast_below", "outside_band"},
-}
-FIELDS_BY_TYPE = {
-    "threshold": {"threshold_price"},
-    "duration": {"threshold_price", "duration_minutes"},
-    "percent_change": {"percent", "window_minutes"},
-    "indicator": {"indicator", "period"},
-    "forecast": {"threshold_price", "horizon"},
-}
+# The kinds' rules, as alert_kinds declares them.
+CONDITIONS = {kind.name: {c.name for c in kind.conditions} for kind in KINDS}
+FIELDS_BY_TYPE = {kind.name: set(kind.required) for kind in KINDS}
 # Fields a type takes without requiring them: the second average of an indicator alert.
-OPTIONAL_BY_TYPE = {"indicator": {"other_indicator", "other_period"}}
-# outside_band compares the price with the forecast's own band: no threshold, no horizon.
-FIELDS_BY_CONDITION = {("forecast", "outside_band"): set()}
-TYPE_FIELDS = set(store.CONDITION_FIELDS)
-INDICATORS = {"sma": "simple moving average", "ema": "exponential moving average"}
+OPTIONAL_BY_TYPE = {kind.name: set(kind.optional) for kind in KINDS if kind.optional}
+# Conditions that need other fields than their type's (outside_band: none).
+FIELDS_BY_CONDITION = {
+    (kind.name, c.name): set(c.fields) for kind in KINDS for c in kind.conditions if c.fields is not None
+}
+TYPE_FIELDS = set(CONDITION_FIELDS)
 MIN_PERIOD, MAX_PERIOD = 2, 400
 MAX_HORIZON = 30
 MAX_PRICE = Decimal("1000000")

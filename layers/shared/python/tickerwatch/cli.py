@@ -220,6 +220,27 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_generate_client(args: argparse.Namespace) -> int:
+    from tickerwatch.alert_kinds import client_module
+
+    target = Path(args.out)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(client_module())
+    print(f"wrote {target}")
+    return 0
+
+
+def _cmd_openapi(args: argparse.Namespace) -> int:
+    import json
+
+    from tickerwatch.local import build_local_app
+
+    document = build_local_app([]).openapi()
+    Path(args.out).write_text(json.dumps(document, indent=1, sort_keys=True) + "\n")
+    print(f"wrote {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tickerwatch", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -279,6 +300,14 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--install", action="store_true", help="write it beside the shipped weights instead")
     report.add_argument("--readme", help="also rewrite the served-band table in this file (README.md)")
     report.set_defaults(func=_cmd_report)
+
+    client = sub.add_parser("generate-client", help="write the web client's module of alert kinds")
+    client.add_argument("--out", default="web/src/generated/alertKinds.js")
+    client.set_defaults(func=_cmd_generate_client)
+
+    openapi = sub.add_parser("openapi", help="write the API's OpenAPI document (every function's routes)")
+    openapi.add_argument("--out", default="openapi.json")
+    openapi.set_defaults(func=_cmd_openapi)
     return parser
 
 

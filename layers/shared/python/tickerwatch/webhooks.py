@@ -30,8 +30,8 @@ from urllib.parse import urlsplit
 
 from standardwebhooks.webhooks import Webhook
 
+from tickerwatch.alert_kinds import CONDITION_FIELDS
 from tickerwatch.data import webhooks as store
-from tickerwatch.data.alerts import CONDITION_FIELDS
 from tickerwatch.db import Database
 from tickerwatch.errors import Conflict, InvalidInput, NotFound
 

@@ -7,20 +7,10 @@ from typing import Any
 
 import psycopg
 
+from tickerwatch.alert_kinds import CONDITION_FIELDS
+from tickerwatch.data.sql import expand
 from tickerwatch.db import Connection, paged
 
-# What an alert watches beyond its type and condition; each type takes some of them.
-CONDITION_FIELDS = (
-    "threshold_price",
-    "duration_minutes",
-    "percent",
-    "window_minutes",
-    "indicator",
-    "period",
-    "other_indicator",
-    "other_period",
-    "horizon",
-)
 FIELDS = (
     "symbol",
     "alert_type",
@@ -35,9 +25,8 @@ FIELDS = (
 # An alert as its owner sees it: the definition, the effective status, and why it has or has not
 # fired: the price and quote time it was last judged on (its own first judgement, or the latest
 # move of its stock, whichever is later) and its state now.
-_SELECT = """
-SELECT a.id, a.symbol, a.alert_type, a.condition, a.threshold_price, a.duration_minutes, a.percent,
-       a.window_minutes, a.indicator, a.period, a.other_indicator, a.other_period, a.horizon,
+_SELECT = expand("""
+SELECT a.id, a.symbol, a.alert_type, a.condition, {condition_fields:a},
        a.recurring, a.cooldown_minutes, a.expires_at, a.armed, a.trigger_count,
        a.last_triggered_at, a.created_at, a.updated_at, a.webhook_id,
        CASE WHEN a.status = 'active' AND a.expires_at <= now() THEN 'expired' ELSE a.status END AS status,
@@ -71,7 +60,7 @@ SELECT a.id, a.symbol, a.alert_type, a.condition, a.threshold_price, a.duration_
   LEFT JOIN LATERAL (
         -- a forecast alert's newest forecast: whether it is there, or why it could not be made
         SELECT f.steps IS NOT NULL AS steps_ready, f.error FROM forecasts f
-         WHERE a.alert_type = 'forecast' AND f.symbol = a.symbol ORDER BY f.as_of DESC LIMIT 1) fo ON true"""
+         WHERE a.alert_type = 'forecast' AND f.symbol = a.symbol ORDER BY f.as_of DESC LIMIT 1) fo ON true""")
 
 
 class DuplicateAlert(Exception):
@@ -171,11 +160,8 @@ def delete_alert(conn: Connection, user_id: int, alert_id: int) -> bool:
     return conn.execute("DELETE FROM alerts WHERE id = %s AND user_id = %s", (alert_id, user_id)).rowcount == 1
 
 
-def list_triggers(conn: Connection, user_id: int, limit: int, offset: int) -> tuple[int, list[dict]]:
-    return paged(
-        conn,
-        """SELECT t.id, t.alert_id, t.symbol, t.alert_type, t.condition, t.threshold_price, t.duration_minutes,
-                  t.percent, t.window_minutes, t.indicator, t.period, t.other_indicator, t.other_period, t.horizon,
+_LIST_TRIGGERS = expand(
+    """SELECT t.id, t.alert_id, t.symbol, t.alert_type, t.condition, {condition_fields:t},
                   t.observed_value, t.reference_value, t.price, t.quoted_at, t.triggered_at,
                   n.status AS notification_status, n.attempts AS notification_attempts,
                   n.last_error AS notification_error, n.sent_at AS notification_sent_at,
@@ -192,7 +178,14 @@ def list_triggers(conn: Connection, user_id: int, limit: int, offset: int) -> tu
              FROM alert_triggers t
              LEFT JOIN notifications n ON n.trigger_id = t.id AND n.channel = 'email'
              LEFT JOIN notifications wn ON wn.trigger_id = t.id AND wn.channel = 'webhook'
-            WHERE t.user_id = %(user)s ORDER BY t.triggered_at DESC, t.id DESC LIMIT %(limit)s OFFSET %(offset)s""",
+            WHERE t.user_id = %(user)s ORDER BY t.triggered_at DESC, t.id DESC LIMIT %(limit)s OFFSET %(offset)s"""
+)
+
+
+def list_triggers(conn: Connection, user_id: int, limit: int, offset: int) -> tuple[int, list[dict]]:
+    return paged(
+        conn,
+        _LIST_TRIGGERS,
         {"user": user_id, "limit": limit, "offset": offset},
         "SELECT count(*) AS n FROM alert_triggers WHERE user_id = %(user)s",
         offset,

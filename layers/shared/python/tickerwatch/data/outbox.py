@@ -5,17 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from tickerwatch.data.sql import expand
 from tickerwatch.db import Connection
 
-
-def claim_notifications(conn: Connection, now: datetime, batch: int, lease: timedelta) -> list[dict]:
-    """Take due notifications for sending; SKIP LOCKED and the status change keep runs apart.
-    A lease that ran out (a run that died mid-send) makes a notification due again; one claimed but
-    never handed to a provider is due at once (the caller holds the dispatcher's lock, so the run
-    that claimed it is gone, and ``hand_over`` fences it off should it still be sending). Each row
-    carries what it tells: an alert trigger, or a paper-trading fill (``fill_id`` set)."""
-    return conn.execute(
-        """WITH claimed AS (
+_CLAIM = expand(
+    """WITH claimed AS (
                UPDATE notifications n SET status = 'sending', attempts = n.attempts + 1, lease_until = %(lease)s,
                                           handed_over_at = NULL
                 WHERE n.id IN (
@@ -25,9 +19,8 @@ def claim_notifications(conn: Connection, now: datetime, batch: int, lease: time
                    ORDER BY next_attempt_at, id LIMIT %(batch)s FOR UPDATE SKIP LOCKED)
             RETURNING n.id, n.channel, n.recipient, n.attempts, n.webhook_id, n.trigger_id, n.fill_id)
         SELECT c.id, c.channel, c.recipient, c.attempts, c.webhook_id, c.trigger_id, c.fill_id, t.alert_id,
-               t.sequence, coalesce(t.symbol, f.symbol) AS symbol, t.alert_type, t.condition, t.threshold_price,
-               t.duration_minutes, t.percent, t.window_minutes, t.indicator, t.period, t.other_indicator,
-               t.other_period, t.horizon, t.observed_value, t.reference_value, coalesce(t.price, f.price) AS price,
+               t.sequence, coalesce(t.symbol, f.symbol) AS symbol, t.alert_type, t.condition, {condition_fields:t},
+               t.observed_value, t.reference_value, coalesce(t.price, f.price) AS price,
                coalesce(t.quoted_at, f.quoted_at) AS quoted_at, t.triggered_at,
                f.order_id, f.side, f.qty, f.notional, f.realized_pl, f.filled_at, o.order_type, o.limit_price,
                o.stop_price, o.client_order_id, w.url AS webhook_url, w.secret AS webhook_secret
@@ -35,7 +28,18 @@ def claim_notifications(conn: Connection, now: datetime, batch: int, lease: time
           LEFT JOIN alert_triggers t ON t.id = c.trigger_id
           LEFT JOIN paper_fills f ON f.id = c.fill_id
           LEFT JOIN paper_orders o ON o.id = f.order_id
-          LEFT JOIN webhooks w ON w.id = c.webhook_id""",
+          LEFT JOIN webhooks w ON w.id = c.webhook_id"""
+)
+
+
+def claim_notifications(conn: Connection, now: datetime, batch: int, lease: timedelta) -> list[dict]:
+    """Take due notifications for sending; SKIP LOCKED and the status change keep runs apart.
+    A lease that ran out (a run that died mid-send) makes a notification due again; one claimed but
+    never handed to a provider is due at once (the caller holds the dispatcher's lock, so the run
+    that claimed it is gone, and ``hand_over`` fences it off should it still be sending). Each row
+    carries what it tells: an alert trigger, or a paper-trading fill (``fill_id`` set)."""
+    return conn.execute(
+        _CLAIM,
         {"now": now, "lease": now + lease, "batch": batch},
     ).fetchall()
 

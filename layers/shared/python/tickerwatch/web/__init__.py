@@ -26,7 +26,7 @@ from tickerwatch.web.auth import (
 )
 from tickerwatch.web.body import MAX_BODY_BYTES, parse_json_body
 from tickerwatch.web.error_mapping import DATABASE_RETRY_AFTER_SECONDS, STATUS_BY_ERROR, error_response
-from tickerwatch.web.openapi import RETRY_AFTER, documented_errors, openapi_document
+from tickerwatch.web.openapi import RETRY_AFTER, documented_errors, links, openapi_document
 from tickerwatch.web.request_types import (
     MAX_OFFSET,
     IsoDate,
@@ -71,6 +71,7 @@ __all__ = [
     "in_thread",
     "json_int",
     "lambda_handler",
+    "links",
     "openapi_document",
     "parse_json_body",
     "password_hasher",

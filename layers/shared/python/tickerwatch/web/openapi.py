@@ -56,29 +56,30 @@ def _route_errors(route: GuardedRoute) -> set[int]:
     return codes
 
 
-# Where a created resource's id leads (OpenAPI links: clients and stateful testers follow them).
-LINKS = {
-    ("/api/v1/alerts/", "post", "201"): ("alert_id", "$response.body#/id", "/api/v1/alerts/{alert_id}/"),
-    ("/api/v1/orders/", "post", "201"): ("order_id", "$response.body#/id", "/api/v1/orders/{order_id}/"),
-    ("/api/v1/predict/", "post", "200"): (
-        "prediction_id",
-        "$response.body#/id",
-        "/api/v1/predictions/{prediction_id}/",
-    ),
-}
+# Where a route's answer leads, declared by the route (``openapi_extra=links(...)``) and turned into
+# OpenAPI links when the document is made: clients and stateful testers follow them.
+_LINKS = "x-tickerwatch-links"
+
+
+def links(status: int, parameter: str, *targets: str, expression: str = "$response.body#/id") -> dict[str, Any]:
+    """A route's ``openapi_extra``: its ``status`` answer's ``expression`` is the ``parameter`` of
+    every operation on each target path (as the document writes it: ``/api/v1/alerts/{alert_id}/``)."""
+    return {_LINKS: {"status": str(status), "parameter": parameter, "expression": expression, "targets": targets}}
 
 
 def _add_links(schema: dict[str, Any]) -> None:
     paths = schema["paths"]
-    for (path, method, status), (parameter, expression, target) in LINKS.items():
-        response = paths.get(path, {}).get(method, {}).get("responses", {}).get(status)
-        if response is None:
-            continue
-        links = response.setdefault("links", {})
-        for prefix in ("", "pause/", "resume/"):
-            for operation in paths.get(target + prefix, {}).values():
-                name = operation["operationId"]
-                links[name] = {"operationId": name, "parameters": {parameter: expression}}
+    for path_item in paths.values():
+        for operation in path_item.values():
+            spec = operation.pop(_LINKS, None)
+            response = spec and operation.get("responses", {}).get(spec["status"])
+            if not response:
+                continue
+            found = response.setdefault("links", {})
+            for target in spec["targets"]:
+                for linked in paths.get(target, {}).values():
+                    name = linked["operationId"]
+                    found[name] = {"operationId": name, "parameters": {spec["parameter"]: spec["expression"]}}
 
 
 def openapi_document(app: FastAPI) -> dict[str, Any]:

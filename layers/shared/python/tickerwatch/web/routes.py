@@ -44,7 +44,7 @@ class GuardedRoute(APIRoute):
             self.requires_auth and runs_in_thread and self.methods <= {"GET", "HEAD"} and _only_user(self.dependant)
         )
         self.expects_json = self.body_field is not None
-        self.discriminator, self.union_tags = _discriminated_union(self.body_field)
+        self.discriminator, self.union_tags, self.not_applicable = _discriminated_union(self.body_field)
         self.function_name: str | None = None  # set by the local server, which serves every function
 
     def get_route_handler(self) -> Callable:
@@ -83,7 +83,7 @@ class GuardedRoute(APIRoute):
             return {**error, "loc": ("body", self.discriminator), "msg": f"Must be one of: {expected}."}
         if len(loc) > 2 and loc[0] == "body" and loc[1] in self.union_tags:
             if error.get("type") == "none_required":
-                return {**error, "loc": ("body", *loc[2:]), "msg": f"This field does not apply to {loc[1]} alerts."}
+                return {**error, "loc": ("body", *loc[2:]), "msg": self.not_applicable.format(tag=loc[1])}
             return {**error, "loc": ("body", *loc[2:])}
         return error
 
@@ -121,10 +121,20 @@ def _serialised_in_its_thread(route: GuardedRoute, endpoint: Callable) -> Callab
     return serialised
 
 
+def collaborator(provider: Callable) -> Callable:
+    """Marks a dependency that only hands over a collaborator (the database, market data): it reads
+    nothing of the request or the user, so a read needing it still reads the user in its endpoint."""
+    provider.hands_over_a_collaborator = True  # type: ignore[attr-defined]
+    return provider
+
+
 def _only_user(dependant) -> bool:
-    """Whether the user is the endpoint's only dependency (one that read it before the endpoint ran
-    would get a ``UserToRead``)."""
-    return all(d.call is current_user and not d.dependencies for d in dependant.dependencies)
+    """Whether the user is the endpoint's only dependency beside collaborators (one that read it
+    before the endpoint ran would get a ``UserToRead``)."""
+    return all(
+        (d.call is current_user or getattr(d.call, "hands_over_a_collaborator", False)) and not d.dependencies
+        for d in dependant.dependencies
+    )
 
 
 def _takes_response(dependant) -> bool:
@@ -143,15 +153,22 @@ def _is_exactly(answer: Any, model: Any) -> bool:
     return False
 
 
-def _discriminated_union(body_field: Any) -> tuple[str | None, set[str]]:
-    """The discriminator and its tags when the body is a union discriminated by a field."""
+# What a member of a discriminated body may say of a field its kind does not take (a ClassVar).
+NOT_APPLICABLE = "not_applicable"
+
+
+def _discriminated_union(body_field: Any) -> tuple[str | None, set[str], str]:
+    """The discriminator and its tags when the body is a union discriminated by a field, and how to
+    say that a field does not apply to one of them (the members' ``not_applicable``, with ``{tag}``)."""
     info = getattr(body_field, "field_info", None)
     discriminator = getattr(info, "discriminator", None)
     if not isinstance(discriminator, str):
-        return None, set()
+        return None, set(), ""
     tags = set()
-    for member in typing.get_args(info.annotation):
+    members = typing.get_args(info.annotation)
+    for member in members:
         tag_field = getattr(member, "model_fields", {}).get(discriminator)
         if tag_field is not None:
             tags |= set(typing.get_args(tag_field.annotation))
-    return discriminator, tags
+    said = next((getattr(m, NOT_APPLICABLE) for m in members if hasattr(m, NOT_APPLICABLE)), None)
+    return discriminator, tags, said or f"This field does not apply when {discriminator} is {{tag}}."

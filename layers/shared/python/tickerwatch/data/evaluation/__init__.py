@@ -8,27 +8,24 @@ resumed since the last run (``needs_judging``). Every candidate is then judged b
 that can fire. Time alone changes only expiry (checked on read and when judging) and re-arming after
 a cooldown (``rearm.sql``).
 
-The statements are in the .sql files beside this module, each loaded once; a line
-``-- include: name.sql`` stands for that file (the rule set and the change set are shared).
+The statements are in the .sql files beside this module, each loaded once by ``data.sql`` (a line
+``-- include: name.sql`` stands for that file: the rule set and the change set are shared).
 """
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from tickerwatch.data import sql
 from tickerwatch.db import Connection
 
 _HERE = Path(__file__).resolve().parent
-_INCLUDE = re.compile(r"^-- include: (\S+)$", re.MULTILINE)
 
 
 def _statement(name: str) -> str:
-    """A statement from its .sql file, each ``-- include:`` line replaced by the named file."""
-    text = (_HERE / name).read_text()
-    return _INCLUDE.sub(lambda m: _statement(m.group(1)).rstrip("\n"), text)
+    return sql.load(_HERE, name)
 
 
 # The change set alone (bench/evaluate_alerts.py explains its plan).

@@ -16,17 +16,13 @@ WITH
            updated_at = %(now)s
       FROM evaluated e
      WHERE a.id = e.id AND e.fires AND a.armed AND a.status = 'active'
- RETURNING a.id, a.user_id, a.trigger_count, a.symbol, a.alert_type, a.condition, a.threshold_price,
-           a.duration_minutes, a.percent, a.window_minutes, a.indicator, a.period, a.other_indicator,
-           a.other_period, a.horizon, e.observed_value, e.reference_value, e.price, e.quoted_at, a.webhook_id
+ RETURNING a.id, a.user_id, a.trigger_count, a.symbol, a.alert_type, a.condition, {condition_fields:a},
+           e.observed_value, e.reference_value, e.price, e.quoted_at, a.webhook_id
 ),
 triggers AS (
-    INSERT INTO alert_triggers (alert_id, user_id, sequence, symbol, alert_type, condition, threshold_price,
-                                duration_minutes, percent, window_minutes, indicator, period, other_indicator,
-                                other_period, horizon, observed_value, reference_value, price, quoted_at,
-                                triggered_at)
-    SELECT id, user_id, trigger_count, symbol, alert_type, condition, threshold_price, duration_minutes, percent,
-           window_minutes, indicator, period, other_indicator, other_period, horizon, observed_value,
+    INSERT INTO alert_triggers (alert_id, user_id, sequence, symbol, alert_type, condition, {condition_fields},
+                                observed_value, reference_value, price, quoted_at, triggered_at)
+    SELECT id, user_id, trigger_count, symbol, alert_type, condition, {condition_fields}, observed_value,
            reference_value, price, quoted_at, %(now)s
       FROM claimed
  RETURNING id, user_id, alert_id

@@ -5,8 +5,7 @@
 -- quotes, which must cover the span without a gap longer than the staleness limit (market time).
 candidate_rows AS (
     -- the alerts to judge, each with its stock's latest quote (none before the first), read once
-    SELECT a.id, a.user_id, a.symbol, a.alert_type, a.condition, a.threshold_price, a.duration_minutes,
-           a.percent, a.window_minutes, a.indicator, a.period, a.other_indicator, a.other_period, a.horizon,
+    SELECT a.id, a.user_id, a.symbol, a.alert_type, a.condition, {condition_fields:a},
            a.recurring, a.armed, a.cooldown_minutes, a.last_triggered_at, a.events_after, a.needs_judging,
            s.current_price AS price, s.price_time AS quoted_at
       FROM alerts a
