@@ -126,7 +126,7 @@ def model(results: dict) -> tuple[list[tuple[str, str, float]], dict]:
         d["alerts"] * a["fires_per_alert_per_day"] * days,
     )
     evaluate_gb_s = row(
-        "evaluate_alerts, GB-s",
+        "process_prices, GB-s",
         f"({scheduled_runs + alert_events:,.0f} quiet runs x {ev['quiet_run_ms']:.1f} ms + {changed_runs} runs after"
         f" prices moved x {changed_seconds:.2f} s + {emails:,.0f} emails / {ev['emails_per_second']:.0f} a second,"
         " measured) x 1 GB",

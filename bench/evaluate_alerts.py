@@ -626,7 +626,7 @@ def main() -> None:
 
     waits = latency(db, t1 + timedelta(minutes=1))
     out(
-        f"quote written -> its triggers and outbox rows committed (fetch_prices, event, evaluate_alerts):"
+        f"quote written -> its triggers and outbox rows committed (fetch_prices, event, process_prices):"
         f" median {statistics.median(waits) * 1000:.0f} ms, max {max(waits) * 1000:.0f} ms (n={len(waits)})"
     )
 

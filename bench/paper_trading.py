@@ -148,7 +148,7 @@ RANGE_READS = "SELECT pg_stat_get_xact_tuples_returned('paper_orders_resting_idx
 
 
 def timed_round(url: str, now: datetime) -> dict[str, float]:
-    """The evaluator's transaction (as evaluate_alerts runs it), rolled back at the end."""
+    """The evaluator's transaction (as process_prices runs it), rolled back at the end."""
     from tickerwatch.data import alerts as alert_store
     from tickerwatch.data import trading as trading_store
     from tickerwatch.db import connect

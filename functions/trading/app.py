@@ -1,5 +1,5 @@
 """Paper trading for the signed-in user: the account (portfolio, reset, equity history) and orders
-(submit, list, read, cancel). Resting orders are filled by the evaluate_alerts job as quotes move."""
+(submit, list, read, cancel). Resting orders are filled by the process_prices job as quotes move."""
 
 from decimal import Decimal
 from typing import Annotated, Literal

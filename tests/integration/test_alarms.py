@@ -58,10 +58,10 @@ def scheduled_jobs() -> list[str]:
 def test_every_dead_letter_queue_alarms_on_its_first_message():
     queues = dead_letter_queues()
     assert sorted(queues) == [
-        "EvaluateAlertsChangesDeadLetterQueue",
-        "EvaluateAlertsDeadLetterQueue",
         "FetchPricesDeadLetterQueue",
         "ForecastAlertsDeadLetterQueue",
+        "ProcessPricesChangesDeadLetterQueue",
+        "ProcessPricesDeadLetterQueue",
     ]
     for queue in queues:
         [alarm] = alarms_on(
@@ -75,7 +75,7 @@ def test_every_scheduled_job_alarms_on_errors():
     jobs = scheduled_jobs()
     assert set(jobs) == {
         "FetchPricesFunction",
-        "EvaluateAlertsFunction",
+        "ProcessPricesFunction",
         "ForecastAlertsFunction",
         "RotateJwtSecretFunction",
     }
@@ -88,7 +88,7 @@ def test_every_scheduled_job_alarms_on_errors():
         )
 
 
-@pytest.mark.parametrize("job", ["FetchPricesFunction", "EvaluateAlertsFunction"])
+@pytest.mark.parametrize("job", ["FetchPricesFunction", "ProcessPricesFunction"])
 def test_long_jobs_alarm_past_80_percent_of_their_timeout(job):
     timeout_ms = RESOURCES[job]["Properties"]["Timeout"] * 1000
     [alarm] = alarms_on("AWS/Lambda", "Duration", "FunctionName", {"Ref": job})

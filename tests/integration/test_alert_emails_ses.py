@@ -11,9 +11,10 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
-from tickerwatch.alerts import AlertDefinition, create_alert, evaluate_alerts
+from tickerwatch.alerts import AlertDefinition, create_alert
 from tickerwatch.data.users import insert_user
 from tickerwatch.notifications import SesEmailSender
+from tickerwatch.processing import process_prices
 
 SENDER = "alerts@tickerwatch.example"
 
@@ -31,7 +32,7 @@ def test_rejected_send_is_retried_and_delivered_exactly_once(db):
     sender = SesEmailSender(SENDER, client=ses)
 
     def run(minutes: int):
-        return evaluate_alerts(
+        return process_prices(
             db, sender, max_price_age_minutes=120, max_attempts=5, now=WED_3PM + timedelta(minutes=minutes)
         )
 

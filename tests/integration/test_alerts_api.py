@@ -170,7 +170,7 @@ def test_users_cannot_touch_each_others_alerts_or_triggers(api, users, acme, db)
     alice = users.signed_in("alice")
     bob = users.signed_in("bob")
     alert_id = create(api, alice, threshold_price="99").json()["id"]  # fires: price is 100
-    load_function("evaluate_alerts").handler(scheduled_event("evaluate_alerts"), LocalContext("evaluate_alerts"))
+    load_function("process_prices").handler(scheduled_event("process_prices"), LocalContext("process_prices"))
     path = f"/api/v1/alerts/{alert_id}/"
     before = api.request("GET", path, headers=alice).json()
     for method, url, body in [
@@ -192,9 +192,7 @@ def test_users_cannot_touch_each_others_alerts_or_triggers(api, users, acme, db)
 def test_trigger_history_shows_price_time_and_notification_state(api, users, acme):
     alice = users.signed_in("alice")
     create(api, alice, threshold_price="95")
-    summary = load_function("evaluate_alerts").handler(
-        scheduled_event("evaluate_alerts"), LocalContext("evaluate_alerts")
-    )
+    summary = load_function("process_prices").handler(scheduled_event("process_prices"), LocalContext("process_prices"))
     assert summary["triggered"] == 1 and summary["emails_sent"] == 1
     page = api.request("GET", "/api/v1/alerts/triggered/", headers=alice).json()
     assert page["count"] == 1
@@ -237,7 +235,7 @@ def test_each_alert_says_why_it_has_not_fired(api, users, db):
     assert (stale["state"], no_price["state"]) == ("stale_price", "no_price")
     assert stale["quote_age_minutes"] is not None and float(stale["quote_age_minutes"]) > 120
     # when the evaluator has run,
-    load_function("evaluate_alerts").handler(scheduled_event("evaluate_alerts"), LocalContext("evaluate_alerts"))
+    load_function("process_prices").handler(scheduled_event("process_prices"), LocalContext("process_prices"))
     shown = api.request("GET", f"/api/v1/alerts/{waiting['id']}/", headers=auth).json()
     # then each says what it was judged on and where it stands.
     assert shown["state"] == "waiting"
@@ -247,7 +245,7 @@ def test_each_alert_says_why_it_has_not_fired(api, users, db):
     paused = api.request("POST", f"/api/v1/alerts/{waiting['id']}/pause/", headers=auth).json()
     assert paused["state"] == "paused"
     fired = create(api, auth, threshold_price="95").json()
-    load_function("evaluate_alerts").handler(scheduled_event("evaluate_alerts"), LocalContext("evaluate_alerts"))
+    load_function("process_prices").handler(scheduled_event("process_prices"), LocalContext("process_prices"))
     assert api.request("GET", f"/api/v1/alerts/{fired['id']}/", headers=auth).json()["state"] == "triggered"
 
 

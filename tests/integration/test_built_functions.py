@@ -25,7 +25,7 @@ SHARED_DATA = (ROOT.parent / "shared" / "data").resolve()
 RUNTIME_BOTO3 = "boto3==1.40.4"
 # Invoked in this order: the user the later events act as is registered and signs in first.
 ORDER = ["migrate", "health", "register", "token", "account", "stocks", "predict", "alerts", "fetch_prices"]
-ORDER += ["trading", "evaluate_alerts", "forecast_alerts"]
+ORDER += ["trading", "process_prices", "forecast_alerts"]
 
 PROBE = r"""
 import json, sys

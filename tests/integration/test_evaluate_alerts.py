@@ -1,4 +1,4 @@
-"""evaluate_alerts on hand-made price series: every type and condition, the edges, staleness,
+"""The process_prices job (alert evaluation) on hand-made price series: every type and condition, the edges, staleness,
 recurrence, concurrency, and email delivery through the outbox."""
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from fakes import RecordingSender
 from market import WED_3PM, ny, quote, series
 from together import run_together
 
-from tickerwatch.alerts import AlertDefinition, create_alert, evaluate_alerts
+from tickerwatch.alerts import AlertDefinition, create_alert
 from tickerwatch.db import Database
+from tickerwatch.processing import process_prices
 
 
 @pytest.fixture
@@ -25,7 +26,7 @@ def user(db):
 
 
 def run(db, sender=None, now=WED_3PM, **kw):
-    return evaluate_alerts(db, sender or RecordingSender(), max_price_age_minutes=120, max_attempts=3, now=now, **kw)
+    return process_prices(db, sender or RecordingSender(), max_price_age_minutes=120, max_attempts=3, now=now, **kw)
 
 
 def alert(db, user, **fields):

@@ -20,11 +20,12 @@ from hypothesis import strategies as st
 from reference.calendar import NEW_YORK, has_session
 from reference.evaluator import Alert, Evaluator, Market
 
-from tickerwatch.alerts import AlertDefinition, create_alert, evaluate_alerts, set_paused, update_alert
+from tickerwatch.alerts import AlertDefinition, create_alert, set_paused, update_alert
 from tickerwatch.data import prices
 from tickerwatch.data.users import insert_user
 from tickerwatch.errors import Conflict
 from tickerwatch.market_data import PriceBar, Quote, StockInfo
+from tickerwatch.processing import process_prices
 
 SYMBOLS = ("EA", "EB", "EC")
 MAX_AGE = 120
@@ -196,7 +197,7 @@ def run_example(clock, empty_tables, seed, specs, script) -> Evaluator:
                 reference.resume(alert_id, now)
         elif kind == "run":
             now = clock.set(now + timedelta(seconds=1))
-            evaluate_alerts(db, RecordingSender(), max_price_age_minutes=MAX_AGE, max_attempts=3)
+            process_prices(db, RecordingSender(), max_price_age_minutes=MAX_AGE, max_attempts=3)
             reference.run(now)
             try:
                 compare(db, reference, now)

@@ -1,6 +1,6 @@
 """Indicator alerts (the price or an average against a moving average of daily closes) and forecast
 alerts (the model's forecast close against a price; the price outside the forecast band), judged by
-evaluate_alerts in SQL on hand-made bars and quotes, and the forecast_alerts job on real histories."""
+the evaluator in SQL on hand-made bars and quotes, and the forecast_alerts job on real histories."""
 
 from __future__ import annotations
 
@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 from market import NY, WED_3PM, quote
 
-from tickerwatch.alerts import AlertDefinition, create_alert, evaluate_alerts, get_alert, set_paused
+from tickerwatch.alerts import AlertDefinition, create_alert, get_alert, set_paused
 from tickerwatch.data import prices
 from tickerwatch.errors import InvalidInput, Unprocessable
 from tickerwatch.market_data import PriceBar, StockInfo
+from tickerwatch.processing import process_prices
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -64,7 +65,7 @@ def live_clock() -> tuple[datetime, date]:
 def run(db, now=WED_3PM):
     from fakes import RecordingSender
 
-    return evaluate_alerts(db, RecordingSender(), max_price_age_minutes=120, max_attempts=3, now=now)
+    return process_prices(db, RecordingSender(), max_price_age_minutes=120, max_attempts=3, now=now)
 
 
 def alert(db, user, **fields):
@@ -504,8 +505,8 @@ def test_a_paused_forecast_alert_is_not_forecast_for(db, user, tsla):
 
 def test_the_evaluator_never_loads_numpy():
     code = (
-        "import sys; from tickerwatch.local import load_function; load_function('evaluate_alerts'); "
-        "import tickerwatch.alerts, tickerwatch.data.alerts, tickerwatch.data.evaluation; "
+        "import sys; from tickerwatch.local import load_function; load_function('process_prices'); "
+        "import tickerwatch.alerts, tickerwatch.processing, tickerwatch.data.alerts, tickerwatch.data.evaluation; "
         "print('numpy' in sys.modules)"
     )
     out = subprocess.run(

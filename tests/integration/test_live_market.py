@@ -11,11 +11,12 @@ from fakes import FixedClock as Clock
 from fakes import NullSender
 
 from tickerwatch import bus
-from tickerwatch.alerts import AlertDefinition, create_alert, evaluate_alerts
+from tickerwatch.alerts import AlertDefinition, create_alert
 from tickerwatch.data.users import insert_user
 from tickerwatch.ingest import fetch_prices
 from tickerwatch.market_data import ReplayMarketData
 from tickerwatch.market_time import NEW_YORK
+from tickerwatch.processing import process_prices
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 MONDAY_10AM = datetime(2026, 11, 23, 10, 0, tzinfo=NEW_YORK)
@@ -42,7 +43,7 @@ def test_a_crossing_fires_on_the_fetch_that_brings_it(db, subscribed):
     runs = []
 
     def evaluator(event):
-        runs.append(evaluate_alerts(db, NullSender(), max_price_age_minutes=120, max_attempts=3, now=clock.now))
+        runs.append(process_prices(db, NullSender(), max_price_age_minutes=120, max_attempts=3, now=clock.now))
 
     bus.subscribe(bus.PRICES_CHANGED, evaluator)
     announce = lambda symbols: bus.publish_prices_changed(symbols, None)  # noqa: E731

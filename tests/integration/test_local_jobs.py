@@ -34,6 +34,6 @@ def test_serve_runs_fetch_prices_and_evaluate_alerts(db):
             time.sleep(0.3)
     finally:
         server.stop()
-    # then fetch_prices has stored GOOG's history and evaluate_alerts has fired the alert.
+    # then fetch_prices has stored GOOG's history and process_prices has fired the alert.
     assert bars == 2148
     assert fired == 1

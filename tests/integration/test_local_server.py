@@ -272,7 +272,7 @@ def test_each_request_logs_its_own_function_and_correlation_id(db, tmp_path):
     assert all(line["function_name"] == "register" for line in registered)
     assert {line["correlation_id"] for line in registered} == {f"req-{i}" for i in range(4)}
     # and each job's lines carry the job's.
-    jobs = [line for line in lines if line.get("message") in ("fetch_prices done", "evaluate_alerts done")]
+    jobs = [line for line in lines if line.get("message") in ("fetch_prices done", "process_prices done")]
     assert jobs
     for line in jobs:
         assert line["function_name"] == line["message"].split(" ")[0]

@@ -30,9 +30,9 @@ from reference.broker import Broker, Order, Refused
 from reference.calendar import first_close_after, next_open_after
 from test_paper_trading import ORDERS, PORTFOLIO
 
-from tickerwatch.alerts import evaluate_alerts
 from tickerwatch.data import prices
 from tickerwatch.market_data import Quote, StockInfo
+from tickerwatch.processing import process_prices
 from tickerwatch.settings import get_settings
 
 SYMBOLS = ("PA", "PB", "PC")
@@ -156,7 +156,7 @@ class BrokerAgainstReference(RuleBasedStateMachine):
 
     @rule()
     def the_matching_run(self):
-        evaluate_alerts(self.clock.db, RecordingSender(), max_price_age_minutes=MAX_AGE, max_attempts=3)
+        process_prices(self.clock.db, RecordingSender(), max_price_age_minutes=MAX_AGE, max_attempts=3)
         self.reference.run(self.now)
 
     @rule(seed=SEEDS)

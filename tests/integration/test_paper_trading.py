@@ -18,11 +18,11 @@ from fakes import RecordingPoster, RecordingSender
 from market import WED_3PM, quote
 
 from tickerwatch import trading
-from tickerwatch.alerts import evaluate_alerts
 from tickerwatch.data import trading as store
 from tickerwatch.data.users import insert_user
 from tickerwatch.errors import Conflict, Unprocessable
 from tickerwatch.market_data import CsvMarketData
+from tickerwatch.processing import process_prices
 
 ORDERS, PORTFOLIO = "/api/v1/orders/", "/api/v1/portfolio/"
 CASH = Decimal("100000")
@@ -41,7 +41,7 @@ def submit(api, auth, **body):
 
 
 def evaluate(db, now=None, sender=None):
-    return evaluate_alerts(db, sender or RecordingSender(), max_price_age_minutes=120, max_attempts=3, now=now)
+    return process_prices(db, sender or RecordingSender(), max_price_age_minutes=120, max_attempts=3, now=now)
 
 
 def ledger_holds(db, user_id: int) -> None:
@@ -571,8 +571,8 @@ def test_a_fill_is_delivered_to_the_orders_webhook(db, user):
     order = place(db, user, order_type="limit", limit_price=Decimal(99), webhook_id=hook["id"], client_order_id="c1")
     fresh(db, "GOOG", "98.5", minutes_ago=4)
     poster = RecordingPoster()  # the signing poster itself is tested with the alerts' webhooks
-    evaluate_alerts(db, RecordingSender(), max_price_age_minutes=120, max_attempts=3, webhook_poster=poster)
-    evaluate_alerts(db, RecordingSender(), max_price_age_minutes=120, max_attempts=3, webhook_poster=poster)
+    process_prices(db, RecordingSender(), max_price_age_minutes=120, max_attempts=3, webhook_poster=poster)
+    process_prices(db, RecordingSender(), max_price_age_minutes=120, max_attempts=3, webhook_poster=poster)
     [(url, secret, message_id, payload)] = poster.posted
     assert (url, secret, message_id.startswith("msg_")) == ("https://hooks.example.com/x", "whsec_x", True)
     assert payload["type"] == "order.filled"
@@ -601,7 +601,7 @@ def test_a_sale_tells_its_webhook_the_profit_not_the_proceeds(db, user):
     place(db, user, side="sell", qty=Decimal(2), order_type="limit", limit_price=Decimal(110), webhook_id=hook["id"])
     fresh(db, "GOOG", "111", minutes_ago=4)
     poster = RecordingPoster()
-    evaluate_alerts(db, RecordingSender(), max_price_age_minutes=120, max_attempts=3, webhook_poster=poster)
+    process_prices(db, RecordingSender(), max_price_age_minutes=120, max_attempts=3, webhook_poster=poster)
     [(_, _, _, payload)] = poster.posted
     fill = payload["data"]["fill"]
     # two of three shares: 200.00 of the basis; sold at the limit, 110, for 220.00

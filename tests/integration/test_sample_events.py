@@ -101,8 +101,8 @@ def test_each_job_sample_event_is_run_by_its_handler(db):
     assert "applied" in invoke("migrate", sample("migrate"))
     fetched = invoke("fetch_prices", sample("fetch_prices"))
     assert "error" not in fetched
-    for name in ("evaluate_alerts", "evaluate_alerts-prices-changed"):
-        summary = invoke("evaluate_alerts", sample(name))
+    for name in ("process_prices", "process_prices-prices-changed"):
+        summary = invoke("process_prices", sample(name))
         assert {"evaluated", "triggered"} <= set(summary)
     assert invoke("forecast_alerts", sample("forecast_alerts")) == {"forecast": [], "failed": {}}
 

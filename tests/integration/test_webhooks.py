@@ -16,8 +16,8 @@ from market import WED_3PM, quote
 from receiver import Answer, Receiver
 
 from tickerwatch import webhooks
-from tickerwatch.alerts import evaluate_alerts
 from tickerwatch.notifications import dispatch_notifications
+from tickerwatch.processing import process_prices
 from tickerwatch.webhooks import WebhookPoster
 
 HOOKS = "/api/v1/webhooks/"
@@ -38,7 +38,7 @@ def local_hooks(settings_env):
 
 
 def evaluate(db, now=WED_3PM, poster=None, max_attempts=3):
-    return evaluate_alerts(
+    return process_prices(
         db,
         NullSender(),
         max_price_age_minutes=120,
@@ -295,7 +295,7 @@ def test_dispatch_sends_webhooks_without_an_email_quota(db, lambda_api, receiver
     """Webhook deliveries do not wait on the email send rate (SES's quota is not the receiver's)."""
     auth = Users(lambda_api).signed_in()
     hooked_alert(lambda_api, db, receiver, auth)
-    evaluate_alerts(
+    process_prices(
         db,
         NullSender(),
         max_price_age_minutes=120,

@@ -1,4 +1,4 @@
-"""Price alerts: the rules for defining them, the owner's operations, and the evaluation job."""
+"""Price alerts: the rules for defining them and the owner's operations (the process_prices job judges them)."""
 
 from __future__ import annotations
 
@@ -8,19 +8,14 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from tickerwatch import throttling
 from tickerwatch.alert_kinds import CONDITION_FIELDS, INDICATORS, KINDS
 from tickerwatch.data import alerts as store
-from tickerwatch.data import evaluation, outbox
 from tickerwatch.data import prices as price_store
-from tickerwatch.data import trading as trading_store
 from tickerwatch.data import webhooks as webhook_store
 from tickerwatch.db import Database
 from tickerwatch.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from tickerwatch.market_data import normalise_symbol
-from tickerwatch.notifications import EmailSender, dispatch_notifications
-from tickerwatch.observability import METRIC_OLDEST_PENDING_NOTIFICATION_AGE, logger, metrics
-from tickerwatch.webhooks import WebhookPoster
+from tickerwatch.observability import metrics
 
 # The kinds' rules, as alert_kinds declares them.
 CONDITIONS = {kind.name: {c.name for c in kind.conditions} for kind in KINDS}
@@ -281,76 +276,3 @@ def trigger_history(db: Database, user_id: int, limit: int, offset: int) -> tupl
 
 
 # ---------------------------------------------------------------- evaluation job
-
-
-@dataclass
-class EvaluationSummary:
-    symbols_changed: int = 0  # symbols whose latest quote moved since they were last judged
-    evaluated: int = 0  # alerts judged one by one: those a moved price may fire, and new or changed ones
-    triggered: int = 0
-    skipped_stale: int = 0
-    rearmed: int = 0
-    orders_filled: int = 0  # paper-trading orders resting until a changed quote reached them
-    orders_canceled: int = 0  # reached, but the cash was gone (a buy stop that gapped past its reservation)
-    orders_expired: int = 0  # day orders still open after their session's close
-    emails_sent: int = 0
-    emails_failed: int = 0
-
-    def as_dict(self) -> dict[str, int]:
-        return dict(self.__dict__)
-
-
-def evaluate_alerts(
-    db: Database,
-    sender: EmailSender,
-    *,
-    max_price_age_minutes: int,
-    max_attempts: int,
-    now: datetime | None = None,
-    send_rate: float = 14.0,
-    send_concurrency: int | None = None,
-    deadline: float | None = None,
-    webhook_poster: WebhookPoster | None = None,
-) -> EvaluationSummary:
-    """Claim every firing alert in one transaction (trigger + outbox row + deactivate/re-arm),
-    then send what the outbox holds, including earlier failures that are due again."""
-
-    def claim(conn) -> tuple[dict, dict]:
-        # Resting orders are matched on the same changed quotes in the same transaction that moves
-        # the symbols' cursors: one change detection, and a crash loses or repeats neither.
-        counts = evaluation.claim_triggers(conn, now, max_price_age_minutes)
-        when = counts["now"]
-        matched = trading_store.match_resting_orders(conn, *counts.pop("changed"), when)
-        return counts, matched | {"expired": trading_store.expire_day_orders(conn, when)}
-
-    counts, orders = db.run(claim)
-    when = counts.pop("now")
-    summary = EvaluationSummary(
-        symbols_changed=counts["symbols_changed"],
-        evaluated=counts["evaluated"],
-        triggered=counts["triggered"],
-        skipped_stale=counts["skipped_stale"],
-        rearmed=counts["rearmed"],
-        orders_filled=orders["filled"],
-        orders_canceled=orders["canceled"],
-        orders_expired=orders["expired"],
-    )
-    throttling.prune(db)  # forget drained rate-limit counters; the evaluator runs every few minutes anyway
-    sent, failed = dispatch_notifications(
-        db,
-        sender,
-        max_attempts=max_attempts,
-        now=when,
-        rate_per_second=send_rate,
-        concurrency=send_concurrency,
-        deadline=deadline,
-        webhook_poster=webhook_poster,
-    )
-    summary.emails_sent, summary.emails_failed = sent, failed
-    for name, value in summary.as_dict().items():
-        metrics.add_metric(name=f"Alerts_{name}", unit="Count", value=value)
-    # A stuck outbox (a sender down, a run that never gets to dispatch) shows as age, not as failures.
-    waited = db.one(outbox.oldest_pending_notification_age)
-    metrics.add_metric(name=METRIC_OLDEST_PENDING_NOTIFICATION_AGE, unit="Seconds", value=waited)
-    logger.info("evaluate_alerts done", extra={**summary.as_dict(), "oldest_pending_notification_seconds": waited})
-    return summary

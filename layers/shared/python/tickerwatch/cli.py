@@ -121,8 +121,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_evaluate_alerts(args: argparse.Namespace) -> int:
-    return _run_job("evaluate_alerts", {})
+def _cmd_process_prices(args: argparse.Namespace) -> int:
+    return _run_job("process_prices", {})
 
 
 def _cmd_forecast_alerts(args: argparse.Namespace) -> int:
@@ -260,7 +260,10 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--backfill", action="store_true", help="(re)write ten years of history")
     fetch.set_defaults(func=_cmd_fetch_prices)
 
-    sub.add_parser("evaluate-alerts", help="run the evaluate_alerts job now").set_defaults(func=_cmd_evaluate_alerts)
+    # evaluate-alerts: the job's name before it was named for all it does (issue 26); scripts keep working
+    sub.add_parser(
+        "process-prices", aliases=["evaluate-alerts"], help="run the process_prices job now (alerts, orders, emails)"
+    ).set_defaults(func=_cmd_process_prices)
     sub.add_parser(
         "forecast-alerts", help="run the forecast_alerts job now (forecasts that forecast alerts are judged on)"
     ).set_defaults(func=_cmd_forecast_alerts)

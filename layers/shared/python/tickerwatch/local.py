@@ -24,7 +24,7 @@ from tickerwatch.web import create_app
 
 # Job name -> minutes between runs in AWS. template.yaml declares the same rates (a test checks);
 # locally fetch_prices runs every TICKERWATCH_FETCH_INTERVAL_SECONDS.
-SCHEDULES: dict[str, int] = {"fetch_prices": 30, "evaluate_alerts": 5, "forecast_alerts": 60}
+SCHEDULES: dict[str, int] = {"fetch_prices": 30, "process_prices": 5, "forecast_alerts": 60}
 JOBS_ONLY = {"migrate", "rotate_jwt_secret"}  # invoked by the deploy and by Secrets Manager
 
 
@@ -232,7 +232,7 @@ def start_jobs() -> Scheduler:
     first = {"fetch_prices": {"backfill": True}} if settings.market_data.startswith("replay:") else {}
     scheduler = Scheduler(intervals, first)
     subscriptions = {
-        "evaluate_alerts": (bus.PRICES_CHANGED, bus.ALERTS_CHANGED, bus.FORECASTS_CHANGED),
+        "process_prices": (bus.PRICES_CHANGED, bus.ALERTS_CHANGED, bus.FORECASTS_CHANGED),
         "forecast_alerts": (bus.PRICES_CHANGED, bus.ALERTS_CHANGED),
     }
     for job, detail_types in subscriptions.items():

@@ -1,10 +1,11 @@
-"""evaluate_alerts: on every "prices.changed" event from fetch_prices, and every 5 minutes from
-EventBridge Scheduler for what time alone changes (also `tickerwatch evaluate-alerts`)."""
+"""process_prices: on every "prices.changed", "alerts.changed" and "forecasts.changed" event, and every
+5 minutes from EventBridge Scheduler for what time alone changes (also `tickerwatch process-prices`):
+judges alerts, matches and expires paper orders, sends what they owe (tickerwatch.processing)."""
 
 import time
 
-from tickerwatch.alerts import evaluate_alerts
 from tickerwatch.observability import instrument_job
+from tickerwatch.processing import process_prices
 from tickerwatch.runtime import get_database, get_email_sender, get_webhook_poster
 from tickerwatch.settings import get_settings
 
@@ -17,7 +18,7 @@ SAFETY_SECONDS = 20
 
 @instrument_job
 def handler(event, context):
-    summary = evaluate_alerts(
+    summary = process_prices(
         get_database(),
         get_email_sender(),
         max_price_age_minutes=settings.max_price_age_minutes,
