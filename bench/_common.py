@@ -51,9 +51,15 @@ RESULTS = ROOT / "bench" / "results.json"
 
 def record(bench: str, **figures: float) -> None:
     """Keep this run's headline figures in bench/results.json, which bench/cost_model.py reads: the
-    capacity and cost model in docs/scaling.md is recomputed from the latest measurements."""
+    capacity and cost model in docs/scaling.md is recomputed from the latest measurements. A run made
+    only to compare two trees (bench/predict_against.py, or TICKERWATCH_BENCH_RECORD=0) records nothing:
+    its settings and its machine's spell are not the standard measurement."""
     import json
+    import os
     from datetime import date
+
+    if os.environ.get("TICKERWATCH_BENCH_RECORD", "1") == "0":
+        return
 
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     results[bench] = {"measured_on": date.today().isoformat(), **{k: round(v, 3) for k, v in figures.items()}}

@@ -35,6 +35,7 @@ def run_bench(tree: Path) -> dict[str, float]:
         "TICKERWATCH_FUNCTIONS_DIR": str(tree / "functions"),
         "TICKERWATCH_DATA_DIR": str(ROOT / ".tickerwatch"),  # one Postgres server for both trees
         "TICKERWATCH_MARKET_DATA": f"csv:{ROOT.parent / 'shared' / 'data'}",
+        "TICKERWATCH_BENCH_RECORD": "0",  # a comparison, not the standard measurement
     }
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     done = subprocess.run(
