@@ -17,8 +17,12 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING
 
 from _common import bench_database, out, summary
+
+if TYPE_CHECKING:
+    from tickerwatch.data.webhooks import WebhookRow
 
 PASSWORD = "correct-horse-9"
 
@@ -125,7 +129,7 @@ def bench_webhooks(db, user_id: int, count: int) -> None:
         out(f"  receiver answers in {delay * 1000:>3.0f} ms: {seconds:6.2f} s, {count / seconds:7.1f} deliveries/s")
 
 
-def seed_outbox(conn, user_id: int, hook: dict, count: int) -> None:
+def seed_outbox(conn, user_id: int, hook: WebhookRow, count: int) -> None:
     """`count` fired triggers, each with a pending webhook delivery (what the evaluator's claim writes)."""
     conn.execute("DELETE FROM notifications")
     conn.execute("DELETE FROM alert_triggers")
@@ -137,7 +141,7 @@ def seed_outbox(conn, user_id: int, hook: dict, count: int) -> None:
              RETURNING id)
            INSERT INTO notifications (trigger_id, user_id, channel, recipient, webhook_id, status)
            SELECT t.id, %s, 'webhook', %s, %s, 'pending' FROM t""",
-        (user_id, count, user_id, hook["url"], hook["id"]),
+        (user_id, count, user_id, hook.url, hook.id),
     )
 
 

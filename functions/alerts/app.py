@@ -148,17 +148,17 @@ WEBHOOK = "/api/v1/webhooks/{webhook_id:int}/"
     dependencies=writes,
 )
 def create_webhook(db: Db, poster: Poster, body: WebhookIn, user: CurrentUser) -> NewWebhookOut:
-    return NewWebhookOut(**webhooks.create_webhook(db, user.id, str(body.url), poster))
+    return NewWebhookOut.of(webhooks.create_webhook(db, user.id, str(body.url), poster))
 
 
 @app.get("/api/v1/webhooks/", response_model=list[WebhookOut])
 def list_webhooks(db: Db, user: CurrentUser) -> list[WebhookOut]:
-    return [WebhookOut(**w) for w in webhooks.list_webhooks(db, user.id)]
+    return [WebhookOut.of(w) for w in webhooks.list_webhooks(db, user.id)]
 
 
 @app.get(WEBHOOK, response_model=WebhookOut, responses=documented_errors(404))
 def read_webhook(db: Db, webhook_id: ResourceId, user: CurrentUser) -> WebhookOut:
-    return WebhookOut(**webhooks.get_webhook(db, user.id, webhook_id))
+    return WebhookOut.of(webhooks.get_webhook(db, user.id, webhook_id))
 
 
 @app.delete(WEBHOOK, status_code=204, response_class=Response, responses=documented_errors(404), dependencies=writes)

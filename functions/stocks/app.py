@@ -85,20 +85,20 @@ watchlist_writes = [Depends(throttle("watchlist-writes", "rate_limit_alert_write
 )
 def create_watchlist(db: Db, market_data: MarketData, body: WatchlistIn, user: CurrentUser) -> WatchlistOut:
     created = watchlists.create_watchlist(db, market_data, user.id, body.name, body.symbols)
-    return WatchlistOut(**created)
+    return WatchlistOut.of(created)
 
 
 @app.get("/api/v1/watchlists/", response_model=WatchlistPage, responses=NOT_MODIFIED)
 def list_watchlists(db: Db, request: Request, user: CurrentUser, limit: Limit = 20, offset: Offset = 0) -> Response:
     total, rows = watchlists.list_watchlists(db, user.id, limit, offset)
-    page = WatchlistPage(count=total, limit=limit, offset=offset, results=[WatchlistOut(**r) for r in rows])
+    page = WatchlistPage(count=total, limit=limit, offset=offset, results=[WatchlistOut.of(r) for r in rows])
     return conditional_json(request, page)
 
 
 @app.get(WATCHLIST, response_model=WatchlistOut, responses={**NOT_MODIFIED, **documented_errors(404)})
 def read_watchlist(db: Db, request: Request, watchlist_id: ResourceId, user: CurrentUser) -> Response:
     found = watchlists.get_watchlist(db, user.id, watchlist_id)
-    return conditional_json(request, WatchlistOut(**found))
+    return conditional_json(request, WatchlistOut.of(found))
 
 
 @app.patch(WATCHLIST, response_model=WatchlistOut, responses=documented_errors(404, 409), dependencies=watchlist_writes)
@@ -107,7 +107,7 @@ def update_watchlist(
 ) -> WatchlistOut:
     changes = body.model_dump(exclude_unset=True)
     updated = watchlists.update_watchlist(db, market_data, user.id, watchlist_id, changes)
-    return WatchlistOut(**updated)
+    return WatchlistOut.of(updated)
 
 
 @app.delete(

@@ -568,7 +568,7 @@ def test_a_fill_is_delivered_to_the_orders_webhook(db, user):
 
     hook = db.run(lambda conn: webhook_store.insert_webhook(conn, user, "https://hooks.example.com/x", "whsec_x"))
     fresh(db, "GOOG", "100", minutes_ago=5)
-    order = place(db, user, order_type="limit", limit_price=Decimal(99), webhook_id=hook["id"], client_order_id="c1")
+    order = place(db, user, order_type="limit", limit_price=Decimal(99), webhook_id=hook.id, client_order_id="c1")
     fresh(db, "GOOG", "98.5", minutes_ago=4)
     poster = RecordingPoster()  # the signing poster itself is tested with the alerts' webhooks
     process_prices(db, RecordingSender(), max_price_age_minutes=120, max_attempts=3, webhook_poster=poster)
@@ -598,7 +598,7 @@ def test_a_sale_tells_its_webhook_the_profit_not_the_proceeds(db, user):
     hook = db.run(lambda conn: webhook_store.insert_webhook(conn, user, "https://hooks.example.com/x", "whsec_x"))
     fresh(db, "GOOG", "100", minutes_ago=5)
     place(db, user, qty=Decimal(3))  # 300.00
-    place(db, user, side="sell", qty=Decimal(2), order_type="limit", limit_price=Decimal(110), webhook_id=hook["id"])
+    place(db, user, side="sell", qty=Decimal(2), order_type="limit", limit_price=Decimal(110), webhook_id=hook.id)
     fresh(db, "GOOG", "111", minutes_ago=4)
     poster = RecordingPoster()
     process_prices(db, RecordingSender(), max_price_age_minutes=120, max_attempts=3, webhook_poster=poster)

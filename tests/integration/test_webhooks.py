@@ -238,7 +238,7 @@ def test_a_name_re_pointed_at_a_private_address_is_refused_before_connecting(db,
     lookups = iter([["93.184.216.34"], ["93.184.216.34", "10.0.0.7"]])
     poster = WebhookPoster(resolver=lambda host, port: next(lookups))
     hook = webhooks.create_webhook(db, user, "https://hooks.example.com/in", poster)
-    delivery = poster.post(hook["url"], hook["secret"], "msg_1", {"type": "webhook.test"})
+    delivery = poster.post(hook.url, hook.secret, "msg_1", {"type": "webhook.test"})
     assert delivery.error == "Refused: Must be a public address; 'hooks.example.com' resolves to 10.0.0.7."
     assert delivery.status_code is None and not delivery.delivered
 

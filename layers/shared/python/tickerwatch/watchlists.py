@@ -45,7 +45,9 @@ def _track_missing(db: Database, provider: MarketData, symbols: list[str]) -> No
             raise InvalidInput({"symbols": [f"Unknown symbol '{symbol}'."]}) from None
 
 
-def create_watchlist(db: Database, provider: MarketData, user_id: int, name: str, symbols: list[str]) -> dict:
+def create_watchlist(
+    db: Database, provider: MarketData, user_id: int, name: str, symbols: list[str]
+) -> store.WatchlistRow:
     name, symbols = clean_name(name), clean_symbols(symbols)
     if db.one(lambda conn: store.count_watchlists(conn, user_id)) >= MAX_WATCHLISTS:
         raise Conflict(f"You have {MAX_WATCHLISTS} watchlists, the most allowed; delete one first.")
@@ -61,11 +63,11 @@ def create_watchlist(db: Database, provider: MarketData, user_id: int, name: str
     return db.run(work)
 
 
-def list_watchlists(db: Database, user_id: int, limit: int, offset: int) -> tuple[int, list[dict]]:
+def list_watchlists(db: Database, user_id: int, limit: int, offset: int) -> tuple[int, list[store.WatchlistRow]]:
     return db.one(lambda conn: store.list_watchlists(conn, user_id, limit, offset))
 
 
-def get_watchlist(db: Database, user_id: int, watchlist_id: int) -> dict:
+def get_watchlist(db: Database, user_id: int, watchlist_id: int) -> store.WatchlistRow:
     found = db.one(lambda conn: store.get_watchlist(conn, user_id, watchlist_id))
     if found is None:
         raise NotFound("Watchlist not found.")
@@ -78,7 +80,7 @@ def update_watchlist(
     user_id: int,
     watchlist_id: int,
     changes: dict,
-) -> dict:
+) -> store.WatchlistRow:
     """Only the fields given change; ``symbols`` replaces the whole list."""
     nulls = [k for k in ("name", "symbols") if k in changes and changes[k] is None]
     if nulls:

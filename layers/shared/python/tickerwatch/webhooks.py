@@ -216,7 +216,7 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-def create_webhook(db: Database, user_id: int, url: str, poster: WebhookPoster) -> dict:
+def create_webhook(db: Database, user_id: int, url: str, poster: WebhookPoster) -> store.WebhookRow:
     url = url.strip()
     try:
         vet(url, poster.allow_private, poster.resolver)
@@ -231,11 +231,11 @@ def create_webhook(db: Database, user_id: int, url: str, poster: WebhookPoster) 
     return db.run(work)
 
 
-def list_webhooks(db: Database, user_id: int) -> list[dict]:
+def list_webhooks(db: Database, user_id: int) -> list[store.WebhookRow]:
     return db.one(lambda conn: store.list_webhooks(conn, user_id))
 
 
-def get_webhook(db: Database, user_id: int, webhook_id: int) -> dict:
+def get_webhook(db: Database, user_id: int, webhook_id: int) -> store.WebhookRow:
     found = db.one(lambda conn: store.get_webhook(conn, user_id, webhook_id))
     if found is None:
         raise NotFound("Webhook not found.")
@@ -255,7 +255,8 @@ def send_test(db: Database, user_id: int, webhook_id: int, poster: WebhookPoster
         raise NotFound("Webhook not found.")
     now = datetime.now(UTC)
     payload = {"type": "webhook.test", "timestamp": now.isoformat(), "data": {"webhook_id": webhook_id}}
-    return poster.post(webhook["url"], webhook["secret"], f"msg_test_{secrets.token_hex(8)}", payload)
+    assert webhook.secret is not None
+    return poster.post(webhook.url, webhook.secret, f"msg_test_{secrets.token_hex(8)}", payload)
 
 
 def alert_triggered_payload(row: dict) -> dict[str, Any]:

@@ -2,9 +2,31 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
 import psycopg
 
 from tickerwatch.db import Connection, paged
+
+
+@dataclass(frozen=True)
+class WatchedStock:
+    symbol: str
+    name: str | None
+    current_price: Decimal | None
+    price_time: datetime | None
+    change_pct: Decimal | None  # since the previous close
+
+
+@dataclass(frozen=True)
+class WatchlistRow:
+    id: int
+    name: str
+    created_at: datetime
+    updated_at: datetime
+    symbols: list[WatchedStock]  # in display order
 
 
 class DuplicateName(Exception):
@@ -31,7 +53,7 @@ SELECT ws.watchlist_id, s.symbol, s.name, s.current_price, s.price_time,
 
 def list_watchlists(
     conn: Connection, user_id: int, limit: int, offset: int, watchlist_id: int | None = None
-) -> tuple[int, list[dict]]:
+) -> tuple[int, list[WatchlistRow]]:
     params = {"user": user_id, "id": watchlist_id, "limit": limit, "offset": offset}
     total, rows = paged(
         conn,
@@ -40,13 +62,13 @@ def list_watchlists(
         "SELECT count(*) AS n FROM watchlists WHERE user_id = %(user)s AND (%(id)s::bigint IS NULL OR id = %(id)s)",
         offset,
     )
-    by_id = {row["id"]: row | {"symbols": []} for row in rows}
-    for item in conn.execute(_SYMBOLS, (list(by_id),)):
-        by_id[item.pop("watchlist_id")]["symbols"].append(item)
-    return total, list(by_id.values())
+    symbols: dict[int, list[WatchedStock]] = {row["id"]: [] for row in rows}
+    for item in conn.execute(_SYMBOLS, (list(symbols),)):
+        symbols[item.pop("watchlist_id")].append(WatchedStock(**item))
+    return total, [WatchlistRow(**row, symbols=symbols[row["id"]]) for row in rows]
 
 
-def get_watchlist(conn: Connection, user_id: int, watchlist_id: int) -> dict | None:
+def get_watchlist(conn: Connection, user_id: int, watchlist_id: int) -> WatchlistRow | None:
     _, rows = list_watchlists(conn, user_id, 1, 0, watchlist_id)
     return rows[0] if rows else None
 

@@ -8,6 +8,7 @@ from pydantic import AnyUrl, BaseModel, ConfigDict, Field, StrictBool
 
 from tickerwatch import alerts, webhooks
 from tickerwatch.alert_kinds import ALERT_TYPES, ALL_CONDITIONS, INDICATORS, KINDS, AlertKind
+from tickerwatch.data.webhooks import WebhookRow
 from tickerwatch.web import (
     IsoDateTime,
     NotNull,
@@ -278,9 +279,17 @@ class WebhookOut(BaseModel):
     url: str
     created_at: datetime
 
+    @classmethod
+    def of(cls, row: WebhookRow) -> "WebhookOut":
+        return cls(id=row.id, url=row.url, created_at=row.created_at)
+
 
 class NewWebhookOut(WebhookOut):
     secret: str = Field(description="The signing secret (whsec_...), shown only now; verify deliveries with it.")
+
+    @classmethod
+    def of(cls, row: WebhookRow) -> "NewWebhookOut":
+        return cls(id=row.id, url=row.url, created_at=row.created_at, secret=row.secret)
 
 
 class WebhookTestOut(BaseModel):

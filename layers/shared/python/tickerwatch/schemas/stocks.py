@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tickerwatch import watchlists
 from tickerwatch.data.prices import StockRow
+from tickerwatch.data.watchlists import WatchlistRow
 from tickerwatch.web import (
     NotNull,
     TickerSymbol,
@@ -83,6 +84,10 @@ class WatchlistOut(BaseModel):
     symbols: list[WatchedStockOut]
     created_at: datetime
     updated_at: datetime
+
+    @classmethod
+    def of(cls, row: WatchlistRow) -> "WatchlistOut":
+        return cls.model_validate(row, from_attributes=True)
 
 
 class WatchlistPage(BaseModel):
