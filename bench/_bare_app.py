@@ -56,7 +56,7 @@ def list_alerts(request: Request, limit: int = 20, offset: int = 0) -> Response:
         offset=offset,
         max_age=get_settings().max_price_age_minutes,
     )
-    page = {"count": total, "limit": limit, "offset": offset, "results": rows}
+    page = {"count": total, "limit": limit, "offset": offset, "results": [row.__dict__ for row in rows]}
     return Response(json.dumps(page, default=_encode), media_type="application/json")
 
 

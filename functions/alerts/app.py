@@ -6,7 +6,6 @@ from fastapi import Depends, Response
 from tickerwatch import alerts, webhooks
 from tickerwatch.dependencies import Announcer, Db, Poster
 from tickerwatch.schemas.alerts import (
-    TRIGGER_OUT_FIELDS,
     AlertCreate,
     AlertOut,
     AlertPage,
@@ -89,20 +88,7 @@ def list_alerts(
 @app.get("/api/v1/alerts/triggered/", response_model=TriggerPage)
 def triggered(db: Db, user: CurrentUser, limit: Limit = 20, offset: Offset = 0) -> TriggerPage:
     total, rows = alerts.trigger_history(db, user.id, limit, offset)
-    results = [
-        TriggerOut(
-            stock_symbol=r["symbol"],
-            notification={
-                "status": r["notification_status"],
-                "attempts": r["notification_attempts"],
-                "error": r["notification_error"],
-                "sent_at": r["notification_sent_at"],
-            },
-            **{k: v for k, v in r.items() if k in TRIGGER_OUT_FIELDS},
-        )
-        for r in rows
-    ]
-    return TriggerPage(count=total, limit=limit, offset=offset, results=results)
+    return TriggerPage(count=total, limit=limit, offset=offset, results=[TriggerOut.of(r) for r in rows])
 
 
 @app.get(ALERT, response_model=AlertOut, responses=documented_errors(404))

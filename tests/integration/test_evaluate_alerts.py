@@ -64,7 +64,7 @@ def test_threshold_state_including_exactly_at_the_threshold(db, user, condition,
     summary = run(db)
     assert summary.evaluated == 1
     assert summary.triggered == int(fires)
-    assert status(db, a["id"]) == ("triggered" if fires else "active")
+    assert status(db, a.id) == ("triggered" if fires else "active")
 
 
 def test_one_time_alert_fires_once_then_stops(db, user):
@@ -114,14 +114,14 @@ def test_crossing_before_a_change_or_resume_does_not_fire(db, user):
     quote(db, "ACME", 99, now - timedelta(minutes=60))
     a = alert(db, user, alert_type="threshold", condition="crosses_above", threshold_price=Decimal(100))
     quote(db, "ACME", 101, datetime.now(UTC))  # a crossing the alert (threshold 100) would catch,
-    update_alert(db, user, a["id"], {"threshold_price": Decimal("100.5")})  # but the owner changed it since
+    update_alert(db, user, a.id, {"threshold_price": Decimal("100.5")})  # but the owner changed it since
     assert run(db, now=datetime.now(UTC)).triggered == 0
-    set_paused(db, user, a["id"], True)
+    set_paused(db, user, a.id, True)
     quote(db, "ACME", 99.5, datetime.now(UTC))
     time.sleep(0.01)
     quote(db, "ACME", 101.5, datetime.now(UTC))  # crossed while paused
     time.sleep(0.01)
-    set_paused(db, user, a["id"], False)
+    set_paused(db, user, a.id, False)
     assert run(db, now=datetime.now(UTC)).triggered == 0
     # and the next crossing after the resume does fire
     quote(db, "ACME", 99, datetime.now(UTC))
@@ -187,7 +187,7 @@ def test_a_downward_crossing_before_a_change_does_not_fire_but_the_next_one_does
     quote(db, "ACME", 101, now - timedelta(minutes=60))
     a = alert(db, user, alert_type="threshold", condition="crosses_below", threshold_price=Decimal(100))
     quote(db, "ACME", 99, datetime.now(UTC))  # crosses 100 and 99.5,
-    update_alert(db, user, a["id"], {"threshold_price": Decimal("99.5")})  # but the owner changed it since
+    update_alert(db, user, a.id, {"threshold_price": Decimal("99.5")})  # but the owner changed it since
     assert run(db, now=datetime.now(UTC)).triggered == 0
     quote(db, "ACME", 100, datetime.now(UTC))
     time.sleep(0.01)
@@ -319,7 +319,7 @@ def test_recurring_alert_rearms_after_cooldown_once_false_again(db, user):
     quote(db, "ACME", 101, t0 + timedelta(minutes=18))
     assert run(db, now=t0 + timedelta(minutes=20)).triggered == 1
     assert triggers(db) == 2
-    assert status(db, a["id"]) == "active"
+    assert status(db, a.id) == "active"
 
 
 @pytest.mark.parametrize(
@@ -377,14 +377,12 @@ def test_expired_alert_is_not_evaluated_and_shows_expired(db, user):
     summary = run(db, now=later)
     assert (summary.evaluated, summary.triggered) == (0, 0)
     db.run(
-        lambda conn: conn.execute(
-            "UPDATE alerts SET expires_at = now() - interval '1 second' WHERE id = %s", (a["id"],)
-        )
+        lambda conn: conn.execute("UPDATE alerts SET expires_at = now() - interval '1 second' WHERE id = %s", (a.id,))
     )
     from tickerwatch.alerts import get_alert
 
-    shown = get_alert(db, user, a["id"])
-    assert (shown["status"], shown["is_active"]) == ("expired", False)
+    shown = get_alert(db, user, a.id)
+    assert (shown.status, shown.is_active) == ("expired", False)
 
 
 # ---------------------------------------------------------------- concurrency
@@ -533,7 +531,7 @@ def test_a_run_that_waited_for_another_reads_its_clock_after_the_wait(db, user, 
     waiting.join(30)
     assert summary["run"].triggered == 1
     trigger = db.run(lambda conn: conn.execute("SELECT triggered_at FROM alert_triggers").fetchone())
-    assert trigger["triggered_at"] >= made["created_at"]
+    assert trigger["triggered_at"] >= made.created_at
 
 
 # ---------------------------------------------------------------- change-driven evaluation
@@ -569,7 +567,7 @@ def test_a_changed_alert_is_judged_on_the_next_run_without_a_new_price(db, user)
     quote(db, "ACME", 120, WED_3PM - timedelta(minutes=5))
     a = alert(db, user, alert_type="threshold", condition="above", threshold_price=Decimal(150))
     assert run(db).triggered == 0
-    update_alert(db, user, a["id"], {"threshold_price": Decimal(110)})
+    update_alert(db, user, a.id, {"threshold_price": Decimal(110)})
     assert run(db, now=WED_3PM + timedelta(minutes=1)).triggered == 1
 
 
@@ -579,10 +577,10 @@ def test_a_resumed_alert_is_judged_on_the_next_run_without_a_new_price(db, user)
     quote(db, "ACME", 99, WED_3PM - timedelta(minutes=5))
     a = alert(db, user, alert_type="threshold", condition="above", threshold_price=Decimal(100))
     assert run(db, now=WED_3PM - timedelta(minutes=4)).triggered == 0  # judged once, on 99
-    set_paused(db, user, a["id"], True)
+    set_paused(db, user, a.id, True)
     quote(db, "ACME", 120, WED_3PM - timedelta(minutes=3))
     assert run(db).triggered == 0  # paused: the move is judged for nobody
-    set_paused(db, user, a["id"], False)
+    set_paused(db, user, a.id, False)
     assert run(db, now=WED_3PM + timedelta(minutes=1)).triggered == 1
 
 
@@ -738,7 +736,7 @@ def test_the_claim_never_fires_a_disarmed_alert_even_when_handed_one(db, user):
     assert run(db).triggered == 1  # fired: now disarmed, cooling down
 
     def claim_again(conn):
-        params = {"now": WED_3PM, "max_age": 120, "ids": [a["id"]], "symbols": [], "quoted": [], "prices": []}
+        params = {"now": WED_3PM, "max_age": 120, "ids": [a.id], "symbols": [], "quoted": [], "prices": []}
         return conn.execute(evaluation.CLAIM_TRIGGERS, params).fetchone()
 
     assert db.run(claim_again)["triggered"] == 0

@@ -159,9 +159,9 @@ def run_example(clock, empty_tables, seed, specs, script) -> Evaluator:
         except Conflict:  # the same alert twice: refused, as it should be
             continue
         events_after = db.run(
-            lambda conn, i=made["id"]: conn.execute("SELECT events_after FROM alerts WHERE id = %s", (i,)).fetchone()
+            lambda conn, i=made.id: conn.execute("SELECT events_after FROM alerts WHERE id = %s", (i,)).fetchone()
         )["events_after"]
-        reference.alerts[made["id"]] = Alert(id=made["id"], events_after=events_after, **fields)
+        reference.alerts[made.id] = Alert(id=made.id, events_after=events_after, **fields)
     ids = sorted(reference.alerts)
     script = [step_of(seed) for seed in script]
     for step in script:

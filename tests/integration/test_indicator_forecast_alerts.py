@@ -145,7 +145,7 @@ def test_price_against_its_average_including_exactly_at_it(db, user, condition, 
         t = last_trigger(db)
         assert (t["indicator"], t["period"]) == ("sma", 3)
         assert t["observed_value"] == Decimal(str(price)) and t["reference_value"] == 100
-        assert get_alert(db, user, a["id"])["status"] == "triggered"
+        assert get_alert(db, user, a.id).status == "triggered"
 
 
 def test_the_bar_of_the_quotes_own_day_is_not_in_its_average(db, user):
@@ -210,7 +210,7 @@ def test_the_average_moving_past_a_steady_price_is_a_crossing(db, user):
     quote(db, "ACME", 100, datetime.now(UTC))
     assert run(db, now=datetime.now(UTC)).triggered == 1
     t = last_trigger(db)
-    assert t["alert_id"] == a["id"] and float(t["reference_value"]) == pytest.approx(99)
+    assert t["alert_id"] == a.id and float(t["reference_value"]) == pytest.approx(99)
 
 
 def test_golden_and_death_crosses_of_two_averages(db, user):
@@ -253,11 +253,11 @@ def test_golden_and_death_crosses_of_two_averages(db, user):
     quote(db, "ACME", 12, datetime.now(UTC))
     assert run(db, now=datetime.now(UTC)).triggered == 2
     fired = fired_triggers(db)
-    assert (float(fired[golden["id"]]["observed_value"]), float(fired[golden["id"]]["reference_value"])) == (12, 11.5)
+    assert (float(fired[golden.id]["observed_value"]), float(fired[golden.id]["reference_value"])) == (12, 11.5)
     ema = 2 / 3 * 16 + 1 / 3 * (2 / 3 * 8 + 1 / 3 * (2 / 3 * 10 + 1 / 3 * 12))
-    assert float(fired[above["id"]]["observed_value"]) == pytest.approx(ema, abs=1e-6)
-    assert get_alert(db, user, death["id"])["status"] == "active"
-    assert get_alert(db, user, above["id"])["status"] == "triggered"
+    assert float(fired[above.id]["observed_value"]) == pytest.approx(ema, abs=1e-6)
+    assert get_alert(db, user, death.id).status == "active"
+    assert get_alert(db, user, above.id).status == "triggered"
 
 
 def test_each_average_is_computed_once_per_symbol_and_day_whatever_the_number_of_alerts(db, user):
@@ -423,9 +423,9 @@ def test_forecast_thresholds_judge_the_newest_bars_forecast_at_the_horizon(db, u
     short = alert(db, user, alert_type="forecast", condition="forecast_above", horizon=2, threshold_price=Decimal(110))
     below = alert(db, user, alert_type="forecast", condition="forecast_below", horizon=1, threshold_price=Decimal(100))
     assert run(db).triggered == 2
-    assert get_alert(db, user, reached["id"])["status"] == "triggered"
-    assert get_alert(db, user, short["id"])["status"] == "active"  # 105 two days ahead
-    assert get_alert(db, user, below["id"])["status"] == "triggered"  # at the threshold counts
+    assert get_alert(db, user, reached.id).status == "triggered"
+    assert get_alert(db, user, short.id).status == "active"  # 105 two days ahead
+    assert get_alert(db, user, below.id).status == "triggered"  # at the threshold counts
 
 
 @pytest.fixture
@@ -465,7 +465,7 @@ def test_the_job_forecasts_once_per_bar_only_for_symbols_with_forecast_alerts_an
         horizon=2,
         threshold_price=(price / 2).quantize(Decimal("0.01")),
     )
-    assert get_alert(db, user, up["id"], max_age=10**9)["state"] == "no_forecast"
+    assert get_alert(db, user, up.id, max_age=10**9).state == "no_forecast"
     assert run(db, now=tsla["price_time"] + timedelta(minutes=1)).triggered == 0  # judged: nothing to judge on
     assert refresh_forecasts(db, model, on_forecasts=announced.append).forecast == ["TSLA"]
     assert announced == [["TSLA"]]
@@ -476,9 +476,9 @@ def test_the_job_forecasts_once_per_bar_only_for_symbols_with_forecast_alerts_an
     summary = run(db, now=tsla["price_time"] + timedelta(minutes=1))
     assert summary.triggered == 1
     t = last_trigger(db)
-    assert t["alert_id"] == up["id"] and t["horizon"] == 5
+    assert t["alert_id"] == up.id and t["horizon"] == 5
     assert float(t["observed_value"]) == pytest.approx(stored["steps"][4]["close"])
-    assert get_alert(db, user, down["id"], max_age=10**9)["state"] == "waiting"
+    assert get_alert(db, user, down.id, max_age=10**9).state == "waiting"
 
 
 def test_a_symbol_that_cannot_be_forecast_says_why_on_its_alerts(db, user):
@@ -489,8 +489,8 @@ def test_a_symbol_that_cannot_be_forecast_says_why_on_its_alerts(db, user):
     quote(db, "ACME", 100, WED_3PM)
     a = alert(db, user, alert_type="forecast", condition="outside_band")
     assert "ACME" in refresh_forecasts(db, get_forecasters()).failed
-    shown = get_alert(db, user, a["id"], max_age=10**9)
-    assert shown["state"] == "no_forecast" and "daily closes" in shown["forecast_error"]
+    shown = get_alert(db, user, a.id, max_age=10**9)
+    assert shown.state == "no_forecast" and "daily closes" in shown.forecast_error
     assert refresh_forecasts(db, get_forecasters()).failed == {}  # not retried until the next bar
 
 
@@ -499,7 +499,7 @@ def test_a_paused_forecast_alert_is_not_forecast_for(db, user, tsla):
     from tickerwatch.runtime import get_forecasters
 
     a = alert(db, user, symbol="TSLA", alert_type="forecast", condition="outside_band")
-    set_paused(db, user, a["id"], True)
+    set_paused(db, user, a.id, True)
     assert refresh_forecasts(db, get_forecasters()).forecast == []
 
 

@@ -51,7 +51,7 @@ def test_a_crossing_fires_on_the_fetch_that_brings_it(db, subscribed):
     fetch_prices(db, market, ["GOOG"], backfill=True, on_changed=announce)
     alert = create_alert(db, user, AlertDefinition("GOOG", "threshold", condition, threshold_price=threshold))
     # The alert counts quotes from its creation; on the injected clock that is 10:00, whatever the real time.
-    db.run(lambda conn: conn.execute("UPDATE alerts SET events_after = %s WHERE id = %s", (clock.now, alert["id"])))
+    db.run(lambda conn: conn.execute("UPDATE alerts SET events_after = %s WHERE id = %s", (clock.now, alert.id)))
     assert runs and runs[-1].triggered == 0
 
     # when the minute's fetches bring the move,

@@ -172,7 +172,7 @@ def create_alert(
     *,
     max_age: int = DEFAULT_MAX_PRICE_AGE,
     announce: Announce = None,
-) -> dict:
+) -> store.AlertRow:
     d = AlertDefinition(**{**definition.fields(), "symbol": normalise_symbol(definition.symbol, "stock_symbol")})
     alert = _checked(db, user_id, d, lambda conn: store.insert_alert(conn, user_id, d.fields(), max_age))
     metrics.add_metric(name="AlertCreated", unit="Count", value=1)
@@ -181,7 +181,7 @@ def create_alert(
     return alert
 
 
-def get_alert(db: Database, user_id: int, alert_id: int, *, max_age: int = DEFAULT_MAX_PRICE_AGE) -> dict:
+def get_alert(db: Database, user_id: int, alert_id: int, *, max_age: int = DEFAULT_MAX_PRICE_AGE) -> store.AlertRow:
     alert = db.one(lambda conn: store.get_alert(conn, user_id, alert_id, max_age))
     if alert is None:
         raise NotFound("Alert not found.")
@@ -196,7 +196,7 @@ def update_alert(
     *,
     max_age: int = DEFAULT_MAX_PRICE_AGE,
     announce: Announce = None,
-) -> dict:
+) -> store.AlertRow:
     current = get_alert(db, user_id, alert_id)
     not_null = [
         k for k in ("alert_type", "condition", "recurring", "cooldown_minutes") if k in changes and changes[k] is None
@@ -205,7 +205,7 @@ def update_alert(
         raise InvalidInput({k: ["This field may not be null."] for k in not_null})
     if "stock_symbol" in changes or "symbol" in changes:
         raise InvalidInput({"stock_symbol": ["An alert's stock cannot be changed; create a new alert."]})
-    merged = {f: current[f] for f in AlertDefinition.__dataclass_fields__} | changes
+    merged = {f: getattr(current, f) for f in AlertDefinition.__dataclass_fields__} | changes
     if "alert_type" in changes:  # switching type drops the old type's fields unless given again
         kept = FIELDS_BY_TYPE.get(changes["alert_type"], set()) | OPTIONAL_BY_TYPE.get(changes["alert_type"], set())
         for name in TYPE_FIELDS - kept - set(changes):
@@ -227,7 +227,7 @@ def set_paused(
     *,
     max_age: int = DEFAULT_MAX_PRICE_AGE,
     announce: Announce = None,
-) -> dict:
+) -> store.AlertRow:
     status = "paused" if paused else "active"
     try:
         alert = db.run(lambda conn: store.set_status(conn, user_id, alert_id, status, max_age))
@@ -255,7 +255,7 @@ def list_alerts(
     limit: int,
     offset: int,
     max_age: int = DEFAULT_MAX_PRICE_AGE,
-) -> tuple[int, list[dict]]:
+) -> tuple[int, list[store.AlertRow]]:
     symbol = normalise_symbol(symbol, "stock_symbol") if symbol else None
     return db.one(
         lambda conn: store.list_alerts(
@@ -271,7 +271,7 @@ def list_alerts(
     )
 
 
-def trigger_history(db: Database, user_id: int, limit: int, offset: int) -> tuple[int, list[dict]]:
+def trigger_history(db: Database, user_id: int, limit: int, offset: int) -> tuple[int, list[store.TriggerRow]]:
     return db.one(lambda conn: store.list_triggers(conn, user_id, limit, offset))
 
 

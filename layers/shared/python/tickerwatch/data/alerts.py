@@ -3,9 +3,13 @@ triggered list. The evaluation run is ``data.evaluation``; the outbox is ``data.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import psycopg
+from psycopg.rows import class_row
 
 from tickerwatch.alert_kinds import CONDITION_FIELDS
 from tickerwatch.data.sql import expand
@@ -21,6 +25,75 @@ FIELDS = (
     "expires_at",
     "webhook_id",
 )
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    """An alert as its owner sees it (``_SELECT``)."""
+
+    id: int
+    symbol: str
+    alert_type: str
+    condition: str
+    threshold_price: Decimal | None
+    duration_minutes: int | None
+    percent: Decimal | None
+    window_minutes: int | None
+    indicator: str | None
+    period: int | None
+    other_indicator: str | None
+    other_period: int | None
+    horizon: int | None
+    recurring: bool
+    cooldown_minutes: int
+    expires_at: datetime | None
+    armed: bool
+    trigger_count: int
+    last_triggered_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    webhook_id: int | None
+    status: str  # active, paused, triggered, or expired (an active alert past its expiry)
+    is_active: bool
+    last_evaluated_at: datetime | None
+    last_evaluated_price: Decimal | None
+    last_evaluated_quote_at: datetime | None
+    current_price: Decimal | None
+    price_time: datetime | None
+    quote_age_minutes: Decimal | None
+    state: str  # why it has or has not fired (AlertOut.state)
+    forecast_error: str | None
+
+
+@dataclass(frozen=True)
+class TriggerRow:
+    """A fired alert's trigger with the state of its email and webhook deliveries."""
+
+    id: int
+    alert_id: int | None
+    symbol: str
+    alert_type: str
+    condition: str
+    threshold_price: Decimal | None
+    duration_minutes: int | None
+    percent: Decimal | None
+    window_minutes: int | None
+    indicator: str | None
+    period: int | None
+    other_indicator: str | None
+    other_period: int | None
+    horizon: int | None
+    observed_value: Decimal | None
+    reference_value: Decimal | None
+    price: Decimal
+    quoted_at: datetime
+    triggered_at: datetime
+    notification_status: str | None
+    notification_attempts: int | None
+    notification_error: str | None
+    notification_sent_at: datetime | None
+    webhook: dict | None  # status, attempts, error, sent_at, url and each attempt, built in SQL
+
 
 # An alert as its owner sees it: the definition, the effective status, and why it has or has not
 # fired: the price and quote time it was last judged on (its own first judgement, or the latest
@@ -80,14 +153,19 @@ def _guard_duplicates(fn):
     return wrapper
 
 
-def get_alert(conn: Connection, user_id: int, alert_id: int, max_age: int) -> dict | None:
-    return conn.execute(
-        _SELECT + " WHERE a.id = %(id)s AND a.user_id = %(user)s", {"id": alert_id, "user": user_id, "max_age": max_age}
-    ).fetchone()
+def get_alert(conn: Connection, user_id: int, alert_id: int, max_age: int) -> AlertRow | None:
+    return (
+        conn.cursor(row_factory=class_row(AlertRow))
+        .execute(
+            _SELECT + " WHERE a.id = %(id)s AND a.user_id = %(user)s",
+            {"id": alert_id, "user": user_id, "max_age": max_age},
+        )
+        .fetchone()
+    )
 
 
 @_guard_duplicates
-def insert_alert(conn: Connection, user_id: int, fields: dict[str, Any], max_age: int) -> dict:
+def insert_alert(conn: Connection, user_id: int, fields: dict[str, Any], max_age: int) -> AlertRow:
     names = ["user_id", *FIELDS]
     alert_id = conn.execute(
         f"INSERT INTO alerts ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))}) RETURNING id",
@@ -106,7 +184,7 @@ def list_alerts(
     limit: int,
     offset: int,
     max_age: int,
-) -> tuple[int, list[dict]]:
+) -> tuple[int, list[AlertRow]]:
     where = """a.user_id = %(user)s
         AND (%(symbol)s::text IS NULL OR a.symbol = %(symbol)s)
         AND (%(type)s::text IS NULL OR a.alert_type = %(type)s)
@@ -121,7 +199,7 @@ def list_alerts(
         "offset": offset,
         "max_age": max_age,
     }
-    return paged(
+    total, rows = paged(
         conn,
         _SELECT.replace("SELECT a.id,", "SELECT count(*) OVER () AS _total, a.id,", 1)
         + f" WHERE {where} ORDER BY a.id DESC LIMIT %(limit)s OFFSET %(offset)s",
@@ -129,10 +207,13 @@ def list_alerts(
         f"SELECT count(*) AS n FROM alerts a WHERE {where}",
         offset,
     )
+    return total, [AlertRow(**row) for row in rows]
 
 
 @_guard_duplicates
-def update_alert(conn: Connection, user_id: int, alert_id: int, fields: dict[str, Any], max_age: int) -> dict | None:
+def update_alert(
+    conn: Connection, user_id: int, alert_id: int, fields: dict[str, Any], max_age: int
+) -> AlertRow | None:
     """Replace the alert's definition; it is re-armed, since it is a new condition."""
     sets = ", ".join(f"{f} = %s" for f in FIELDS if f != "symbol")
     row = conn.execute(
@@ -144,7 +225,7 @@ def update_alert(conn: Connection, user_id: int, alert_id: int, fields: dict[str
 
 
 @_guard_duplicates
-def set_status(conn: Connection, user_id: int, alert_id: int, status: str, max_age: int) -> dict | None:
+def set_status(conn: Connection, user_id: int, alert_id: int, status: str, max_age: int) -> AlertRow | None:
     row = conn.execute(
         "UPDATE alerts SET status = %(status)s,"
         " armed = (CASE WHEN %(status)s = 'active' THEN true ELSE armed END),"
@@ -182,11 +263,12 @@ _LIST_TRIGGERS = expand(
 )
 
 
-def list_triggers(conn: Connection, user_id: int, limit: int, offset: int) -> tuple[int, list[dict]]:
-    return paged(
+def list_triggers(conn: Connection, user_id: int, limit: int, offset: int) -> tuple[int, list[TriggerRow]]:
+    total, rows = paged(
         conn,
         _LIST_TRIGGERS,
         {"user": user_id, "limit": limit, "offset": offset},
         "SELECT count(*) AS n FROM alert_triggers WHERE user_id = %(user)s",
         offset,
     )
+    return total, [TriggerRow(**row) for row in rows]

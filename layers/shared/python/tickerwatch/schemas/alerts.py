@@ -8,6 +8,7 @@ from pydantic import AnyUrl, BaseModel, ConfigDict, Field, StrictBool
 
 from tickerwatch import alerts, webhooks
 from tickerwatch.alert_kinds import ALERT_TYPES, ALL_CONDITIONS, INDICATORS, KINDS, AlertKind
+from tickerwatch.data.alerts import AlertRow, TriggerRow
 from tickerwatch.data.webhooks import WebhookRow
 from tickerwatch.web import (
     IsoDateTime,
@@ -218,8 +219,8 @@ class AlertOut(ConditionOut):
     updated_at: datetime
 
     @classmethod
-    def of(cls, row: dict) -> "AlertOut":
-        return cls(stock_symbol=row["symbol"], **{k: v for k, v in row.items() if k in ALERT_OUT_FIELDS})
+    def of(cls, row: AlertRow) -> "AlertOut":
+        return cls(stock_symbol=row.symbol, **{k: v for k, v in row.__dict__.items() if k in ALERT_OUT_FIELDS})
 
 
 # Read once: pydantic's model_fields is a property that builds its answer on each access (19 us a row).
@@ -252,6 +253,17 @@ class TriggerOut(ConditionOut):
         description="The webhook delivery when the alert named one: status, attempts, error, and each attempt's"
         " status_code, error and response_excerpt."
     )
+
+    @classmethod
+    def of(cls, row: TriggerRow) -> "TriggerOut":
+        notification = {
+            "status": row.notification_status,
+            "attempts": row.notification_attempts,
+            "error": row.notification_error,
+            "sent_at": row.notification_sent_at,
+        }
+        fields = {k: v for k, v in row.__dict__.items() if k in TRIGGER_OUT_FIELDS}
+        return cls(stock_symbol=row.symbol, notification=notification, **fields)
 
 
 TRIGGER_OUT_FIELDS = frozenset(TriggerOut.model_fields)
