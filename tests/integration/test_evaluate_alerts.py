@@ -476,7 +476,7 @@ def test_an_email_claimed_by_a_run_that_died_is_sent_at_once_unless_it_was_hande
     claimed = db.run(lambda conn: outbox.claim_notifications(conn, WED_3PM, 10, LEASE))
     assert len(claimed) == 2
     gone = claimed[0]
-    assert db.one(lambda conn: outbox.hand_over(conn, gone["id"], gone["attempts"]))
+    assert db.one(lambda conn: outbox.hand_over(conn, gone.id, gone.attempts))
     sender = RecordingSender()
     # then the next run sends the one never handed over at once,
     assert run(db, sender, now=WED_3PM + timedelta(seconds=1)).emails_sent == 1
@@ -487,7 +487,7 @@ def test_an_email_claimed_by_a_run_that_died_is_sent_at_once_unless_it_was_hande
     assert run(db, sender, now=WED_3PM + LEASE + timedelta(minutes=10)).emails_sent == 0
     assert len(sender.sent) == 2
     # A dispatcher that lost its lock and still holds the earlier claim cannot hand it over again.
-    assert not db.one(lambda conn: outbox.hand_over(conn, gone["id"], gone["attempts"]))
+    assert not db.one(lambda conn: outbox.hand_over(conn, gone.id, gone.attempts))
 
 
 def test_a_notification_claimed_again_cannot_be_handed_over_by_its_earlier_claim(db, user):
@@ -501,10 +501,10 @@ def test_a_notification_claimed_again_cannot_be_handed_over_by_its_earlier_claim
     db.run(lambda conn: evaluation.claim_triggers(conn, WED_3PM, 120))
     [first] = db.run(lambda conn: outbox.claim_notifications(conn, WED_3PM, 10, LEASE))
     [again] = db.run(lambda conn: outbox.claim_notifications(conn, WED_3PM, 10, LEASE))  # never handed over
-    assert again["attempts"] == first["attempts"] + 1
-    assert not db.one(lambda conn: outbox.hand_over(conn, first["id"], first["attempts"]))
-    assert db.one(lambda conn: outbox.hand_over(conn, again["id"], again["attempts"]))
-    assert not db.one(lambda conn: outbox.hand_over(conn, again["id"], again["attempts"]))  # once per claim
+    assert again.attempts == first.attempts + 1
+    assert not db.one(lambda conn: outbox.hand_over(conn, first.id, first.attempts))
+    assert db.one(lambda conn: outbox.hand_over(conn, again.id, again.attempts))
+    assert not db.one(lambda conn: outbox.hand_over(conn, again.id, again.attempts))  # once per claim
 
 
 def test_a_run_that_waited_for_another_reads_its_clock_after_the_wait(db, user, database_url):

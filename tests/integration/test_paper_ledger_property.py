@@ -68,7 +68,7 @@ def test_the_ledger_reconciles_after_every_step(db, steps):
                 quote(db, step[1], float(step[2]), CLOCK_START + timedelta(seconds=next(ticks)))
                 evaluate(db, sender=RecordingSender())
             elif kind == "market":
-                placed.append(place(db, user_id, side=step[1], symbol=step[2], qty=step[3])["id"])
+                placed.append(place(db, user_id, side=step[1], symbol=step[2], qty=step[3]).id)
             elif kind in ("limit", "stop"):
                 price_field = "limit_price" if kind == "limit" else "stop_price"
                 order = place(
@@ -81,7 +81,7 @@ def test_the_ledger_reconciles_after_every_step(db, steps):
                     time_in_force="gtc",
                     **{price_field: step[4]},
                 )
-                placed.append(order["id"])
+                placed.append(order.id)
             elif kind == "cancel" and placed:
                 trading.cancel_order(db, user_id, placed[step[1] % len(placed)], CASH)
             elif kind == "reset":

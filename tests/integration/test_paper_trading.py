@@ -329,7 +329,7 @@ def user(db):
     return db.run(lambda conn: insert_user(conn, "alice", "alice", "alice@example.com", "x")).id
 
 
-def place(db, user_id, **fields) -> dict:
+def place(db, user_id, **fields) -> store.OrderRow:
     order = trading.OrderRequest(**{"symbol": "GOOG", "side": "buy", "qty": Decimal(1), **fields})
     placed, _ = trading.place_order(
         db,
@@ -357,7 +357,7 @@ def test_a_resting_order_fills_when_a_changed_quote_reaches_it(db, user, side, k
         place(db, user, qty=Decimal(2))
     price_field = "limit_price" if kind == "limit" else "stop_price"
     order = place(db, user, side=side, order_type=kind, **{price_field: Decimal(trigger)}, time_in_force="gtc")
-    assert order["status"] == "open"
+    assert order.status == "open"
     evaluate(db)
     fresh(db, "GOOG", stays_at, minutes_ago=4)
     assert evaluate(db).orders_filled == 0
@@ -365,8 +365,8 @@ def test_a_resting_order_fills_when_a_changed_quote_reaches_it(db, user, side, k
     sender = RecordingSender()
     summary = evaluate(db, sender=sender)
     assert summary.orders_filled == 1
-    filled = trading.get_order(db, user, order["id"])
-    assert filled["status"] == "filled" and filled["filled_avg_price"] == Decimal(fills_at)
+    filled = trading.get_order(db, user, order.id)
+    assert filled.status == "filled" and filled.filled_avg_price == Decimal(fills_at)
     # told once, by email
     assert [e.subject for e in sender.sent] == [
         f"tickerwatch paper order filled: {side} 1 GOOG ({kind} {Decimal(trigger):.2f})"
@@ -420,14 +420,14 @@ def test_a_day_order_expires_at_the_close_and_a_gtc_order_does_not(db, user):
     fresh(db, "GOOG", "100", minutes_ago=5)
     day = place(db, user, order_type="limit", limit_price=Decimal(90))
     gtc = place(db, user, order_type="limit", limit_price=Decimal(90), time_in_force="gtc")
-    assert day["expires_at"] is not None and gtc["expires_at"] is None
-    assert evaluate(db, now=day["expires_at"] - timedelta(seconds=1)).orders_expired == 0
+    assert day.expires_at is not None and gtc.expires_at is None
+    assert evaluate(db, now=day.expires_at - timedelta(seconds=1)).orders_expired == 0
     # a quote after the close reaches both: the day order has expired, the gtc one fills
-    quote(db, "GOOG", 85.0, day["expires_at"] + timedelta(minutes=1))
-    summary = evaluate(db, now=day["expires_at"] + timedelta(minutes=2))
+    quote(db, "GOOG", 85.0, day.expires_at + timedelta(minutes=1))
+    summary = evaluate(db, now=day.expires_at + timedelta(minutes=2))
     assert (summary.orders_expired, summary.orders_filled) == (1, 1)
-    assert trading.get_order(db, user, day["id"])["status"] == "expired"
-    assert trading.get_order(db, user, gtc["id"])["status"] == "filled"
+    assert trading.get_order(db, user, day.id).status == "expired"
+    assert trading.get_order(db, user, gtc.id).status == "filled"
     held, _ = db.run(lambda conn: store.reservations(conn, user))
     assert held == 0
 
@@ -454,29 +454,29 @@ def test_a_quote_stamped_exactly_at_the_close_fills_a_day_order(db, user):
     fresh(db, "GOOG", "100", minutes_ago=5)
     day = place(db, user, order_type="limit", limit_price=Decimal(90))
     gtc = place(db, user, order_type="limit", limit_price=Decimal(90), time_in_force="gtc")
-    quote(db, "GOOG", 85.0, day["expires_at"])
-    summary = evaluate(db, now=day["expires_at"])
+    quote(db, "GOOG", 85.0, day.expires_at)
+    summary = evaluate(db, now=day.expires_at)
     assert (summary.orders_filled, summary.orders_expired) == (2, 0)
-    assert trading.get_order(db, user, day["id"])["status"] == "filled"
-    assert trading.get_order(db, user, gtc["id"])["status"] == "filled"
+    assert trading.get_order(db, user, day.id).status == "filled"
+    assert trading.get_order(db, user, gtc.id).status == "filled"
 
 
 def test_a_quote_a_second_after_the_close_does_not_fill_a_day_order(db, user):
     fresh(db, "GOOG", "100", minutes_ago=5)
     day = place(db, user, order_type="limit", limit_price=Decimal(90))
-    quote(db, "GOOG", 85.0, day["expires_at"] + timedelta(seconds=1))
-    summary = evaluate(db, now=day["expires_at"] + timedelta(seconds=1))
+    quote(db, "GOOG", 85.0, day.expires_at + timedelta(seconds=1))
+    summary = evaluate(db, now=day.expires_at + timedelta(seconds=1))
     assert (summary.orders_filled, summary.orders_expired) == (0, 1)
-    assert trading.get_order(db, user, day["id"])["status"] == "expired"
+    assert trading.get_order(db, user, day.id).status == "expired"
 
 
 def test_a_day_order_expires_at_its_close_once_the_closing_quote_is_judged(db, user):
     fresh(db, "GOOG", "100", minutes_ago=5)
     day = place(db, user, order_type="limit", limit_price=Decimal(90))
-    quote(db, "GOOG", 95.0, day["expires_at"])  # the closing quote, not reaching it
-    assert evaluate(db, now=day["expires_at"] - timedelta(seconds=1)).orders_expired == 0
-    assert evaluate(db, now=day["expires_at"]).orders_expired == 1
-    assert trading.get_order(db, user, day["id"])["status"] == "expired"
+    quote(db, "GOOG", 95.0, day.expires_at)  # the closing quote, not reaching it
+    assert evaluate(db, now=day.expires_at - timedelta(seconds=1)).orders_expired == 0
+    assert evaluate(db, now=day.expires_at).orders_expired == 1
+    assert trading.get_order(db, user, day.id).status == "expired"
 
 
 def test_a_day_order_waits_for_its_closing_quote_then_expires(db, user):
@@ -484,18 +484,18 @@ def test_a_day_order_waits_for_its_closing_quote_then_expires(db, user):
     judged, or 30 minutes have passed, a day order stays open for it."""
     fresh(db, "GOOG", "100", minutes_ago=5)
     day = place(db, user, order_type="limit", limit_price=Decimal(90))
-    close = day["expires_at"]
+    close = day.expires_at
     quote(db, "GOOG", 99.0, close - timedelta(minutes=1))
     assert evaluate(db, now=close + timedelta(seconds=5)).orders_expired == 0  # the closing quote is not in
     quote(db, "GOOG", 89.0, close)  # written late, stamped at the close
     assert evaluate(db, now=close + timedelta(minutes=2)).orders_filled == 1
-    assert trading.get_order(db, user, day["id"])["status"] == "filled"
+    assert trading.get_order(db, user, day.id).status == "filled"
 
     fresh(db, "TSLA", "200", minutes_ago=5)  # a stock whose closing quote never comes (halted)
     waiting = place(db, user, symbol="TSLA", order_type="limit", limit_price=Decimal(50))
-    assert waiting["expires_at"] == close
+    assert waiting.expires_at == close
     later = evaluate(db, now=close + timedelta(minutes=29, seconds=59))
-    assert later.orders_expired == 0 and trading.get_order(db, user, waiting["id"])["status"] == "open"
+    assert later.orders_expired == 0 and trading.get_order(db, user, waiting.id).status == "open"
     assert evaluate(db, now=close + timedelta(minutes=30)).orders_expired == 1
 
 
@@ -505,7 +505,7 @@ def test_a_stale_quote_fills_no_resting_order(db, user):
     at = fresh(db, "GOOG", "98", minutes_ago=4)
     summary = evaluate(db, now=at + timedelta(days=10))  # thousands of market minutes later
     assert summary.skipped_stale == 1 and summary.orders_filled == 0
-    assert trading.get_order(db, user, order["id"])["status"] == "open"
+    assert trading.get_order(db, user, order.id).status == "open"
 
 
 def test_an_order_marketable_on_arrival_fills_at_the_quote(db, user):
@@ -521,20 +521,20 @@ def test_an_order_marketable_on_arrival_fills_at_the_quote(db, user):
     for side, kind, trigger in cases:
         price_field = "limit_price" if kind == "limit" else "stop_price"
         order = place(db, user, side=side, order_type=kind, **{price_field: Decimal(trigger)})
-        assert (order["status"], order["filled_avg_price"]) == ("filled", Decimal(100)), (side, kind, trigger)
+        assert (order.status, order.filled_avg_price) == ("filled", Decimal(100)), (side, kind, trigger)
     for side, kind, trigger in [("buy", "limit", "99.99"), ("sell", "stop", "99.99")]:
         price_field = "limit_price" if kind == "limit" else "stop_price"
-        assert place(db, user, side=side, order_type=kind, **{price_field: Decimal(trigger)})["status"] == "open"
+        assert place(db, user, side=side, order_type=kind, **{price_field: Decimal(trigger)}).status == "open"
     ledger_holds(db, user)
 
 
 def test_a_fill_of_an_order_no_longer_open_changes_nothing(db, user):
     fresh(db, "GOOG", "100")
     order = place(db, user, order_type="limit", limit_price=Decimal(90), time_in_force="gtc")
-    trading.cancel_order(db, user, order["id"], CASH)
+    trading.cancel_order(db, user, order.id, CASH)
     now = datetime.now(UTC)
-    assert db.run(lambda conn: store.fill(conn, order["id"], Decimal(89), now, now, True)) is None
-    assert trading.get_order(db, user, order["id"])["status"] == "canceled"
+    assert db.run(lambda conn: store.fill(conn, order.id, Decimal(89), now, now, True)) is None
+    assert trading.get_order(db, user, order.id).status == "canceled"
     assert trading.portfolio(db, user, CASH)["cash"] == CASH
     assert db.run(lambda conn: conn.execute("SELECT count(*) AS n FROM paper_fills").fetchone()["n"]) == 0
 
@@ -545,7 +545,7 @@ def test_a_resting_buy_whose_fill_costs_exactly_the_cash_left_fills(db, user):
     assert trading.portfolio(db, user, CASH)["buying_power"] == 0
     fresh(db, "GOOG", "100", minutes_ago=4)  # 1,000 x 100 = 100,000.00: every cent there is
     assert evaluate(db).orders_filled == 1
-    assert trading.get_order(db, user, order["id"])["status"] == "filled"
+    assert trading.get_order(db, user, order.id).status == "filled"
     assert trading.portfolio(db, user, CASH)["cash"] == 0
     ledger_holds(db, user)
 
@@ -557,9 +557,9 @@ def test_a_buy_stop_that_gaps_past_the_cash_is_canceled_with_the_reason(db, user
     fresh(db, "GOOG", "120", minutes_ago=4)  # 900 x 120 = 108,000
     summary = evaluate(db)
     assert (summary.orders_filled, summary.orders_canceled) == (0, 1)
-    canceled = trading.get_order(db, user, stop["id"])
-    assert canceled["status"] == "canceled"
-    assert canceled["reject_reason"] == "Insufficient buying power at fill: needs 108,000.00, has 95,000.00"
+    canceled = trading.get_order(db, user, stop.id)
+    assert canceled.status == "canceled"
+    assert canceled.reject_reason == "Insufficient buying power at fill: needs 108,000.00, has 95,000.00"
     ledger_holds(db, user)
 
 
@@ -577,7 +577,7 @@ def test_a_fill_is_delivered_to_the_orders_webhook(db, user):
     assert (url, secret, message_id.startswith("msg_")) == ("https://hooks.example.com/x", "whsec_x", True)
     assert payload["type"] == "order.filled"
     assert payload["data"]["order"] == {
-        "id": order["id"],
+        "id": order.id,
         "client_order_id": "c1",
         "symbol": "GOOG",
         "side": "buy",
@@ -617,7 +617,7 @@ def test_rounding_never_makes_money(db, user):
     lot: a buy costs its notional rounded up to the cent, a sale pays it rounded down."""
     fresh(db, "GOOG", "1000.01")
     for _ in range(25):
-        assert place(db, user, qty=Decimal("0.000004"))["status"] == "filled"
+        assert place(db, user, qty=Decimal("0.000004")).status == "filled"
     assert trading.portfolio(db, user, CASH)["cash"] == CASH - Decimal("0.25")
     fresh(db, "GOOG", "1055")
     place(db, user, side="sell", qty=Decimal("0.0001"))  # 0.1055: 0.11 half up, 0.10 paid
@@ -632,7 +632,7 @@ def test_a_buy_that_costs_a_fraction_of_a_cent_more_than_the_cash_is_refused(db,
     place(db, user, qty=Decimal("999.99"))  # 99,999.00: 1.00 left
     with pytest.raises(Unprocessable, match=r"needs 1\.01, has 1\.00"):
         place(db, user, qty=Decimal("0.010001"))  # 1.0001: rounded up, a cent more than there is
-    assert place(db, user, qty=Decimal("0.01"))["status"] == "filled"  # exactly 1.00
+    assert place(db, user, qty=Decimal("0.01")).status == "filled"  # exactly 1.00
     assert trading.portfolio(db, user, CASH)["cash"] == 0
 
 
@@ -643,8 +643,8 @@ def test_a_resting_limit_fills_at_its_price_when_the_price_passed_through_it_bet
     dipped = fresh(db, "GOOG", "98", minutes_ago=6)
     fresh(db, "GOOG", "100", minutes_ago=3)  # and back before the next run
     assert evaluate(db).orders_filled == 1
-    filled = trading.get_order(db, user, order["id"])
-    assert (filled["status"], filled["filled_avg_price"]) == ("filled", Decimal(99))
+    filled = trading.get_order(db, user, order.id)
+    assert (filled.status, filled.filled_avg_price) == ("filled", Decimal(99))
     fill = db.run(lambda conn: conn.execute("SELECT price, quoted_at FROM paper_fills").fetchone())
     assert (fill["price"], fill["quoted_at"]) == (Decimal(99), dipped)
 
@@ -658,7 +658,7 @@ def test_a_resting_stop_fills_at_the_first_quote_through_it(db, user):
     fresh(db, "GOOG", "90", minutes_ago=5)
     fresh(db, "GOOG", "101", minutes_ago=3)
     assert evaluate(db).orders_filled == 1
-    assert trading.get_order(db, user, stop["id"])["filled_avg_price"] == Decimal(94)
+    assert trading.get_order(db, user, stop.id).filled_avg_price == Decimal(94)
 
 
 def test_a_dip_before_an_order_was_placed_does_not_fill_it(db, user):
@@ -668,7 +668,7 @@ def test_a_dip_before_an_order_was_placed_does_not_fill_it(db, user):
     fresh(db, "GOOG", "100", minutes_ago=5)
     order = place(db, user, order_type="limit", limit_price=Decimal(99), time_in_force="gtc")
     assert evaluate(db).orders_filled == 0
-    assert trading.get_order(db, user, order["id"])["status"] == "open"
+    assert trading.get_order(db, user, order.id).status == "open"
     db.run(lambda conn: conn.execute("UPDATE stocks SET current_price = 98.5 WHERE symbol = 'GOOG'"))
     db.run(lambda conn: conn.execute("UPDATE quotes SET price = 98.5 WHERE symbol = 'GOOG' AND price = 100"))
     assert evaluate(db).orders_filled == 1  # the quote it was placed on, corrected, is new to it
@@ -684,7 +684,7 @@ def test_buy_stops_that_gap_past_the_cash_fill_in_the_order_they_were_placed(db,
     fresh(db, "GOOG", "120", minutes_ago=5)  # 18,000 each: five fit in the cash
     summary = evaluate(db)
     assert (summary.orders_filled, summary.orders_canceled) == (5, 1)
-    statuses = [trading.get_order(db, user, s["id"])["status"] for s in stops]
+    statuses = [trading.get_order(db, user, s.id).status for s in stops]
     assert statuses == ["filled"] * 5 + ["canceled"]
     assert trading.portfolio(db, user, CASH)["cash"] == Decimal(10_000)
     ledger_holds(db, user)
@@ -711,9 +711,9 @@ def test_a_fill_is_never_stamped_before_its_order_or_a_reset(db, user):
     trading.reset(db, user, CASH)
     order = place(db, user, order_type="limit", limit_price=Decimal(99), time_in_force="gtc")
     fresh(db, "GOOG", "98", minutes_ago=4)
-    evaluate(db, now=order["submitted_at"] - timedelta(seconds=30))
-    filled = trading.get_order(db, user, order["id"])
-    assert filled["status"] == "filled" and filled["filled_at"] >= order["submitted_at"]
+    evaluate(db, now=order.submitted_at - timedelta(seconds=30))
+    filled = trading.get_order(db, user, order.id)
+    assert filled.status == "filled" and filled.filled_at >= order.submitted_at
     book = trading.portfolio(db, user, CASH)
     assert book["equity"] == CASH - Decimal(99) + Decimal(98)
     assert trading.equity_history(db, user, CASH)[-1]["equity"] == book["equity"]
@@ -728,7 +728,7 @@ def test_concurrent_market_buys_fill_only_as_many_as_the_cash_covers(db, user):
 
     def buy():
         try:
-            result = place(db, user, qty=Decimal(1))["status"]
+            result = place(db, user, qty=Decimal(1)).status
         except Unprocessable:
             result = "refused"
         with lock:
@@ -753,24 +753,24 @@ def test_a_cancel_racing_a_fill_ends_as_exactly_one(db, user):
 
     def cancel(order_id):
         try:
-            results[order_id] = trading.cancel_order(db, user, order_id, CASH)["status"]
+            results[order_id] = trading.cancel_order(db, user, order_id, CASH).status
         except Unprocessable as exc:
             results[order_id] = str(exc)
 
-    threads = [threading.Thread(target=cancel, args=(o["id"],)) for o in orders[::2]]
+    threads = [threading.Thread(target=cancel, args=(o.id,)) for o in orders[::2]]
     threads.append(threading.Thread(target=evaluate, args=(db,)))
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     for order in orders:
-        final = trading.get_order(db, user, order["id"])
-        if order["id"] in results and results[order["id"]] == "canceled":
-            assert final["status"] == "canceled" and final["filled_at"] is None
+        final = trading.get_order(db, user, order.id)
+        if order.id in results and results[order.id] == "canceled":
+            assert final.status == "canceled" and final.filled_at is None
         else:
-            assert final["status"] == "filled" and final["canceled_at"] is None
+            assert final.status == "filled" and final.canceled_at is None
     fills = db.run(lambda conn: conn.execute("SELECT count(*) AS n FROM paper_fills").fetchone()["n"])
-    assert fills == sum(1 for o in orders if trading.get_order(db, user, o["id"])["status"] == "filled")
+    assert fills == sum(1 for o in orders if trading.get_order(db, user, o.id).status == "filled")
     ledger_holds(db, user)
 
 
@@ -823,7 +823,7 @@ def test_a_matcher_killed_mid_run_loses_nothing_and_fills_nothing_twice(db, user
     process.send_signal(signal.SIGKILL)
     process.wait(10)
     # the killed run's fills were never committed, and the quote is still there to be matched
-    assert {trading.get_order(db, user, o["id"])["status"] for o in orders} == {"open"}
+    assert {trading.get_order(db, user, o.id).status for o in orders} == {"open"}
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:  # Postgres notices the dead backend and releases its locks
         summary = evaluate(db)
@@ -831,7 +831,7 @@ def test_a_matcher_killed_mid_run_loses_nothing_and_fills_nothing_twice(db, user
             break
     assert summary.orders_filled == 5
     assert evaluate(db).orders_filled == 0
-    assert {trading.get_order(db, user, o["id"])["status"] for o in orders} == {"filled"}
+    assert {trading.get_order(db, user, o.id).status for o in orders} == {"filled"}
     ledger_holds(db, user)
 
 
@@ -841,7 +841,7 @@ def test_an_order_racing_a_client_order_id_retry_is_placed_once(db, user):
 
     def submit_once():
         try:
-            results.append(place(db, user, qty=Decimal(1), client_order_id="same")["id"])
+            results.append(place(db, user, qty=Decimal(1), client_order_id="same").id)
         except Conflict as exc:
             errors.append(exc)
 

@@ -8,6 +8,7 @@ import threading
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from tickerwatch.data.outbox import NotificationRow
 from tickerwatch.notifications import SmtpEmailSender, render_email
 
 
@@ -47,16 +48,16 @@ def test_smtp_sender_delivers_text_and_html():
         port = server.server_address[1]
         sender = SmtpEmailSender("alerts@example.com", f"smtp://user:secret@127.0.0.1:{port}")
         now = datetime(2024, 5, 15, 19, tzinfo=UTC)
-        row = {
-            "symbol": "ACME",
-            "alert_type": "threshold",
-            "condition": "above",
-            "threshold_price": Decimal(100),
-            "price": Decimal("101.5"),
-            "quoted_at": now,
-            "triggered_at": now,
-            "recipient": "bob@example.com",
-        }
+        row = NotificationRow(
+            symbol="ACME",
+            alert_type="threshold",
+            condition="above",
+            threshold_price=Decimal(100),
+            price=Decimal("101.5"),
+            quoted_at=now,
+            triggered_at=now,
+            recipient="bob@example.com",
+        )
         assert sender.send(render_email(row))
     finally:
         server.shutdown()

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from tickerwatch.alerts import AlertDefinition, validate_definition
+from tickerwatch.data.outbox import NotificationRow
 from tickerwatch.notifications import backoff, describe_condition, render_email
 
 NOW = datetime(2024, 5, 15, 19, 0, tzinfo=UTC)
@@ -59,19 +60,19 @@ def test_thresholds_exactly_100x_away_are_allowed():
 
 
 def test_email_says_stock_price_condition_and_time():
-    row = {
-        "symbol": "ACME",
-        "alert_type": "duration",
-        "condition": "below",
-        "threshold_price": Decimal(50),
-        "duration_minutes": 30,
-        "percent": None,
-        "window_minutes": None,
-        "price": Decimal("49.5"),
-        "quoted_at": NOW,
-        "triggered_at": NOW,
-        "recipient": "a@example.com",
-    }
+    row = NotificationRow(
+        symbol="ACME",
+        alert_type="duration",
+        condition="below",
+        threshold_price=Decimal(50),
+        duration_minutes=30,
+        percent=None,
+        window_minutes=None,
+        price=Decimal("49.5"),
+        quoted_at=NOW,
+        triggered_at=NOW,
+        recipient="a@example.com",
+    )
     email = render_email(row)
     assert email.to == "a@example.com"
     assert "ACME stayed at or below 50.00 for 30 minutes" in email.text
@@ -80,9 +81,9 @@ def test_email_says_stock_price_condition_and_time():
 
 
 def test_condition_wording():
-    row = {"alert_type": "percent_change", "condition": "up", "percent": Decimal("2.5"), "window_minutes": 60}
+    row = NotificationRow(alert_type="percent_change", condition="up", percent=Decimal("2.5"), window_minutes=60)
     assert describe_condition(row) == "rose by at least 2.5% within 60 minutes"
-    row = {"alert_type": "threshold", "condition": "crosses_below", "threshold_price": Decimal(7)}
+    row = NotificationRow(alert_type="threshold", condition="crosses_below", threshold_price=Decimal(7))
     assert describe_condition(row) == "crossed below 7.00"
 
 

@@ -28,6 +28,7 @@ from urllib.parse import unquote, urlparse
 from tickerwatch.data import clock
 from tickerwatch.data import outbox as store
 from tickerwatch.data import webhooks as webhook_store
+from tickerwatch.data.outbox import NotificationRow
 from tickerwatch.db import Database
 from tickerwatch.market_data import NEW_YORK
 from tickerwatch.observability import logger
@@ -120,10 +121,10 @@ def build_sender(backend: str, source: str, smtp_url: str | None) -> EmailSender
 # ---------------------------------------------------------------- content
 
 
-def describe_condition(row: dict) -> str:
-    threshold = f"{row['threshold_price']:.2f}" if row.get("threshold_price") is not None else ""
-    condition = row["condition"]
-    if row["alert_type"] == "threshold":
+def describe_condition(row: NotificationRow) -> str:
+    threshold = f"{row.threshold_price:.2f}" if row.threshold_price is not None else ""
+    condition = row.condition
+    if row.alert_type == "threshold":
         words = {
             "above": "at or above",
             "below": "at or below",
@@ -131,15 +132,15 @@ def describe_condition(row: dict) -> str:
             "crosses_below": "crossed below",
         }[condition]
         return f"{words} {threshold}"
-    if row["alert_type"] == "duration":
+    if row.alert_type == "duration":
         side = "at or above" if condition == "above" else "at or below"
-        return f"stayed {side} {threshold} for {row['duration_minutes']} minutes"
-    if row["alert_type"] == "indicator":
+        return f"stayed {side} {threshold} for {row.duration_minutes} minutes"
+    if row.alert_type == "indicator":
         return _describe_indicator(row)
-    if row["alert_type"] == "forecast":
+    if row.alert_type == "forecast":
         return _describe_forecast(row)
     direction = "rose" if condition == "up" else "fell"
-    return f"{direction} by at least {row['percent']:g}% within {row['window_minutes']} minutes"
+    return f"{direction} by at least {row.percent:g}% within {row.window_minutes} minutes"
 
 
 _SIDES = {
@@ -150,66 +151,66 @@ _SIDES = {
 }
 
 
-def _value(row: dict, name: str) -> str:
-    return f" ({row[name]:.2f})" if row.get(name) is not None else ""
+def _value(row: NotificationRow, name: str) -> str:
+    return f" ({getattr(row, name):.2f})" if getattr(row, name) is not None else ""
 
 
-def _describe_indicator(row: dict) -> str:
+def _describe_indicator(row: NotificationRow) -> str:
     """ "SMA(50) (243.10) crossed above SMA(200) (240.02)" or "crossed above its SMA(50) (243.10)"."""
-    average = f"{row['indicator'].upper()}({row['period']})"
-    if row.get("other_indicator"):
-        other = f"{row['other_indicator'].upper()}({row['other_period']})"
-        side = _SIDES[row["condition"]]
+    average = f"{row.indicator.upper()}({row.period})"
+    if row.other_indicator:
+        other = f"{row.other_indicator.upper()}({row.other_period})"
+        side = _SIDES[row.condition]
         return f"{average}{_value(row, 'observed_value')} {side} {other}{_value(row, 'reference_value')}"
-    return f"{_SIDES[row['condition']]} its {average}{_value(row, 'reference_value')}"
+    return f"{_SIDES[row.condition]} its {average}{_value(row, 'reference_value')}"
 
 
-def _describe_forecast(row: dict) -> str:
-    if row["condition"] == "outside_band":
+def _describe_forecast(row: NotificationRow) -> str:
+    if row.condition == "outside_band":
         return f"left the 95% forecast band (edge{_value(row, 'reference_value')})"
-    side = "at or above" if row["condition"] == "forecast_above" else "at or below"
+    side = "at or above" if row.condition == "forecast_above" else "at or below"
     return (
-        f"forecast close {row['horizon']} trading days ahead{_value(row, 'observed_value')} is {side} "
-        f"{row['threshold_price']:.2f}"
+        f"forecast close {row.horizon} trading days ahead{_value(row, 'observed_value')} is {side} "
+        f"{row.threshold_price:.2f}"
     )
 
 
-def render_email(row: dict) -> Email:
-    quoted = row["quoted_at"].astimezone(NEW_YORK)
+def render_email(row: NotificationRow) -> Email:
+    quoted = row.quoted_at.astimezone(NEW_YORK)
     when = quoted.strftime("%Y-%m-%d %H:%M %Z")
-    price = f"{row['price']:.2f}"
+    price = f"{row.price:.2f}"
     condition = describe_condition(row)
-    subject = f"tickerwatch alert: {row['symbol']} {condition}"
+    subject = f"tickerwatch alert: {row.symbol} {condition}"
     text = (
-        f"Your alert on {row['symbol']} was triggered.\n\n"
-        f"Condition: {row['symbol']} {condition}\n"
+        f"Your alert on {row.symbol} was triggered.\n\n"
+        f"Condition: {row.symbol} {condition}\n"
         f"Price: {price}\n"
         f"Quoted at: {when}\n"
-        f"Triggered at: {row['triggered_at'].astimezone(UTC):%Y-%m-%d %H:%M UTC}\n\n"
+        f"Triggered at: {row.triggered_at.astimezone(UTC):%Y-%m-%d %H:%M UTC}\n\n"
         "You can turn alert emails off in your account settings.\n"
     )
     e = html.escape
     body = (
-        f"<html><body><h2>{e(row['symbol'])} alert triggered</h2>"
-        f"<table><tr><th align='left'>Condition</th><td>{e(row['symbol'])} {e(condition)}</td></tr>"
+        f"<html><body><h2>{e(row.symbol)} alert triggered</h2>"
+        f"<table><tr><th align='left'>Condition</th><td>{e(row.symbol)} {e(condition)}</td></tr>"
         f"<tr><th align='left'>Price</th><td>{e(price)}</td></tr>"
         f"<tr><th align='left'>Quoted at</th><td>{e(when)}</td></tr></table>"
         "<p>You can turn alert emails off in your account settings.</p></body></html>"
     )
-    return Email(row["recipient"], subject, text, body)
+    return Email(row.recipient, subject, text, body)
 
 
-def render_fill_email(row: dict) -> Email:
+def render_fill_email(row: NotificationRow) -> Email:
     """A resting paper-trading order was filled."""
-    quoted = row["quoted_at"].astimezone(NEW_YORK).strftime("%Y-%m-%d %H:%M %Z")
-    qty = f"{row['qty'].normalize():f}"
-    kind = row["order_type"]
-    limit = row["limit_price"] if kind == "limit" else row["stop_price"]
-    what = f"{row['side']} {qty} {row['symbol']} ({kind} {limit:.2f})"
-    price, notional = f"{row['price']:.4f}", f"{row['notional']:,.2f}"
+    quoted = row.quoted_at.astimezone(NEW_YORK).strftime("%Y-%m-%d %H:%M %Z")
+    qty = f"{row.qty.normalize():f}"
+    kind = row.order_type
+    limit = row.limit_price if kind == "limit" else row.stop_price
+    what = f"{row.side} {qty} {row.symbol} ({kind} {limit:.2f})"
+    price, notional = f"{row.price:.4f}", f"{row.notional:,.2f}"
     subject = f"tickerwatch paper order filled: {what}"
     text = (
-        f"Your paper order {row['order_id']} was filled.\n\n"
+        f"Your paper order {row.order_id} was filled.\n\n"
         f"Order: {what}\n"
         f"Fill price: {price}\n"
         f"Amount: {notional}\n"
@@ -225,7 +226,7 @@ def render_fill_email(row: dict) -> Email:
         f"<tr><th align='left'>Quoted at</th><td>{e(quoted)}</td></tr></table>"
         "<p>You can turn emails off in your account settings.</p></body></html>"
     )
-    return Email(row["recipient"], subject, text, body)
+    return Email(row.recipient, subject, text, body)
 
 
 # ---------------------------------------------------------------- dispatch
@@ -285,38 +286,38 @@ def dispatch_notifications(
         counts = {(channel, outcome): 0 for channel in ("email", "webhook") for outcome in ("sent", "failed")}
         counts_lock = threading.Lock()
 
-        def handed_over(row: dict) -> bool:
-            return db.one(lambda conn: store.hand_over(conn, row["id"], row["attempts"]))
+        def handed_over(row: NotificationRow) -> bool:
+            return db.one(lambda conn: store.hand_over(conn, row.id, row.attempts))
 
         def deliver(row: dict, when: datetime) -> None:
             delivery = None  # a webhook attempt, logged with the outcome
-            if row["channel"] == "webhook":
-                if row["webhook_url"] is None:  # deleted since the alert fired: nowhere to send it
-                    db.run(lambda conn: store.mark_skipped(conn, row["id"], "The webhook was deleted."))
+            if row.channel == "webhook":
+                if row.webhook_url is None:  # deleted since the alert fired: nowhere to send it
+                    db.run(lambda conn: store.mark_skipped(conn, row.id, "The webhook was deleted."))
                     return
-                message_id = f"msg_{row['id']}"  # the same on every attempt: receivers drop repeats by it
-                payload = order_filled_payload(row) if row["fill_id"] else alert_triggered_payload(row)
+                message_id = f"msg_{row.id}"  # the same on every attempt: receivers drop repeats by it
+                payload = order_filled_payload(row) if row.fill_id else alert_triggered_payload(row)
                 if not handed_over(row):
                     return
-                delivery = poster.post(row["webhook_url"], row["webhook_secret"], message_id, payload)
+                delivery = poster.post(row.webhook_url, row.webhook_secret, message_id, payload)
                 error = delivery.error
             else:
                 rate.wait()
                 if not handed_over(row):
                     return
                 try:
-                    email = render_fill_email(row) if row["fill_id"] else render_email(row)
+                    email = render_fill_email(row) if row.fill_id else render_email(row)
                     message_id, error = sender.send(email), None
                 except Exception as exc:  # any provider failure: keep it, retry later
                     error = f"{type(exc).__name__}: {exc}"
             retry_at = None
             if error is not None:
-                retry_at = when + backoff(row["attempts"]) if row["attempts"] < max_attempts else None
+                retry_at = when + backoff(row.attempts) if row.attempts < max_attempts else None
                 logger.warning(
-                    f"{row['channel']} failed",
+                    f"{row.channel} failed",
                     extra={
-                        "notification_id": row["id"],
-                        "attempt": row["attempts"],
+                        "notification_id": row.id,
+                        "attempt": row.attempts,
                         "error": error,
                         "will_retry": retry_at is not None,
                     },
@@ -326,21 +327,21 @@ def dispatch_notifications(
                 if delivery is not None:
                     webhook_store.record_delivery(
                         conn,
-                        row["id"],
-                        row["attempts"],
+                        row.id,
+                        row.attempts,
                         delivery.status_code,
                         delivery.error,
                         delivery.excerpt,
                         delivery.duration_ms,
                     )
                 if error is None:
-                    store.mark_sent(conn, row["id"], message_id)
+                    store.mark_sent(conn, row.id, message_id)
                 else:
-                    store.mark_failed(conn, row["id"], error, retry_at)
+                    store.mark_failed(conn, row.id, error, retry_at)
 
             db.run(record)
             with counts_lock:
-                counts[row["channel"], "sent" if error is None else "failed"] += 1
+                counts[row.channel, "sent" if error is None else "failed"] += 1
 
         with ThreadPoolExecutor(workers, thread_name_prefix="sender") as pool:
             while deadline is None or time.monotonic() < deadline:

@@ -68,10 +68,10 @@ class OrderRequest:
     client_order_id: str | None = None
     webhook_id: int | None = None
 
-    def same_order_as(self, row: dict) -> bool:
+    def same_order_as(self, row: store.OrderRow) -> bool:
         """Whether a stored order was submitted with this body (an idempotent retry)."""
         mine = asdict(self) | {"symbol": normalise_symbol(self.symbol)}
-        return all(row[name] == mine[name] for name in mine if name != "client_order_id")
+        return all(getattr(row, name) == mine[name] for name in mine if name != "client_order_id")
 
 
 def check_order(order: OrderRequest) -> None:
@@ -106,10 +106,10 @@ def _track(db: Database, provider: MarketData, symbol: str) -> None:
         stocks.track_stock(db, provider, symbol)
 
 
-def _replay(order: OrderRequest, existing: dict) -> dict:
+def _replay(order: OrderRequest, existing: store.OrderRow) -> store.OrderRow:
     if not order.same_order_as(existing):
         raise Conflict(
-            f"client_order_id '{order.client_order_id}' was used for order {existing['id']} with a different body.",
+            f"client_order_id '{order.client_order_id}' was used for order {existing.id} with a different body.",
             {"client_order_id": ["This client_order_id was used for a different order."]},
         )
     return existing
@@ -123,7 +123,7 @@ def place_order(
     *,
     starting_cash: Decimal,
     max_price_age_minutes: int,
-) -> tuple[dict, bool]:
+) -> tuple[store.OrderRow, bool]:
     """Submit an order; returns (order, created). The same client_order_id with the same body
     returns the first order (created False); with another body, 409."""
     check_order(order)
@@ -134,7 +134,7 @@ def place_order(
             return _replay(order, earlier), False
     _track(db, provider, symbol)
 
-    def work(conn) -> tuple[dict, bool]:
+    def work(conn) -> tuple[store.OrderRow, bool]:
         now = clock.database_now(conn)
         account = store.lock_account(conn, user_id, starting_cash)
         if order.client_order_id is not None:  # again, under the lock: two retries racing
@@ -144,23 +144,23 @@ def place_order(
         if order.webhook_id is not None and not webhook_store.owns_webhook(conn, user_id, order.webhook_id):
             raise InvalidInput({"webhook_id": ["You have no webhook with this id."]})
         quote = store.order_quote(conn, symbol, now)
-        fresh = quote is not None and quote["age_minutes"] <= max_price_age_minutes
+        fresh = quote is not None and quote.age_minutes <= max_price_age_minutes
         if order.order_type == "market" and not fresh:
-            age = "none" if quote is None else f"{quote['age_minutes']:,} market minutes old"
+            age = "none" if quote is None else f"{quote.age_minutes:,} market minutes old"
             raise Conflict(
                 f"No fresh quote for {symbol} (latest: {age}; at most {max_price_age_minutes} allowed); "
                 "a market order fills only at a fresh quote. A limit order can rest until the price moves."
             )
         trigger = order.limit_price if order.order_type == "limit" else order.stop_price
-        fills_now = fresh and marketable(order.side, order.order_type, trigger, quote["price"])
+        fills_now = fresh and marketable(order.side, order.order_type, trigger, quote.price)
         reserved_cash = Decimal(0)
         held_cash, held_shares = store.reservations(conn, user_id, symbol)
         if order.side == "buy":
             if fills_now:
-                needs = settlement("buy", order.qty, quote["price"])
+                needs = settlement("buy", order.qty, quote.price)
             else:
                 needs = reserved_cash = (order.qty * trigger).quantize(CENT, rounding=ROUND_CEILING)
-            has = account["cash"] - held_cash
+            has = account.cash - held_cash
             if needs > has:
                 raise Unprocessable(f"Insufficient buying power: needs {amount(needs)}, has {amount(has)}.")
         else:
@@ -185,24 +185,24 @@ def place_order(
                 "reserved_cash": reserved_cash,
                 "submitted_at": now,
                 "expires_at": session_close_after(now) if order.time_in_force == "day" else None,
-                "arrival_quote_at": quote["quoted_at"] if quote is not None else None,
-                "arrival_price": quote["price"] if quote is not None else None,
+                "arrival_quote_at": quote.quoted_at if quote is not None else None,
+                "arrival_price": quote.price if quote is not None else None,
             },
         )
         if fills_now:
-            store.fill(conn, row["id"], quote["price"], quote["quoted_at"], now, notify=False)
-            row = store.get_order(conn, user_id, row["id"])
+            store.fill(conn, row.id, quote.price, quote.quoted_at, now, notify=False)
+            row = store.get_order(conn, user_id, row.id)
         return row, True
 
     # Under the account lock a retry finds its first order above; (user_id, client_order_id) is unique too.
     placed, created = db.run(work)
     if created:
         metrics.add_metric(name="OrderPlaced", unit="Count", value=1)
-        logger.info("order placed", extra={"order_id": placed["id"], "status": placed["status"]})
+        logger.info("order placed", extra={"order_id": placed.id, "status": placed.status})
     return placed, created
 
 
-def get_order(db: Database, user_id: int, order_id: int) -> dict:
+def get_order(db: Database, user_id: int, order_id: int) -> store.OrderRow:
     found = db.one(lambda conn: store.get_order(conn, user_id, order_id))
     if found is None:
         raise NotFound("Order not found.")
@@ -211,23 +211,23 @@ def get_order(db: Database, user_id: int, order_id: int) -> dict:
 
 def list_orders(
     db: Database, user_id: int, status: str, symbol: str | None, limit: int, offset: int
-) -> tuple[int, list[dict]]:
+) -> tuple[int, list[store.OrderRow]]:
     wanted = normalise_symbol(symbol) if symbol else None
     return db.one(lambda conn: store.list_orders(conn, user_id, status, wanted, limit, offset))
 
 
-def cancel_order(db: Database, user_id: int, order_id: int, starting_cash: Decimal) -> dict:
+def cancel_order(db: Database, user_id: int, order_id: int, starting_cash: Decimal) -> store.OrderRow:
     """Cancel an open order, releasing its reservation. Under the account lock, so a cancel racing
     a fill ends as exactly one of the two."""
 
-    def work(conn) -> dict:
+    def work(conn) -> store.OrderRow:
         now = clock.database_now(conn)
         store.lock_account(conn, user_id, starting_cash)
         found, canceled = store.cancel_order(conn, user_id, order_id, now)
         if found is None:
             raise NotFound("Order not found.")
         if not canceled:
-            raise Unprocessable(f"Order {order_id} is {found['status']}; only an open order can be canceled.")
+            raise Unprocessable(f"Order {order_id} is {found.status}; only an open order can be canceled.")
         return found
 
     return db.run(work)
@@ -257,31 +257,31 @@ def portfolio(db: Database, user_id: int, starting_cash: Decimal) -> dict:
     account = found["account"]
     positions, market_total, unrealized_total = [], Decimal(0), Decimal(0)
     for p in found["positions"]:
-        value = money(p["qty"] * p["last_price"]) if p["last_price"] is not None else p["cost_basis"]
-        unrealized = value - p["cost_basis"]
+        value = money(p.qty * p.last_price) if p.last_price is not None else p.cost_basis
+        unrealized = value - p.cost_basis
         market_total += value
         unrealized_total += unrealized
         positions.append(
             {
-                "symbol": p["symbol"],
-                "qty": p["qty"],
-                "avg_price": (p["cost_basis"] / p["qty"]).quantize(PRICE_SHOWN, rounding=ROUND_HALF_UP),
-                "cost_basis": p["cost_basis"],
-                "last_price": p["last_price"],
-                "price_time": p["price_time"],
+                "symbol": p.symbol,
+                "qty": p.qty,
+                "avg_price": (p.cost_basis / p.qty).quantize(PRICE_SHOWN, rounding=ROUND_HALF_UP),
+                "cost_basis": p.cost_basis,
+                "last_price": p.last_price,
+                "price_time": p.price_time,
                 "market_value": value,
                 "unrealized_pl": unrealized,
             }
         )
     return {
-        "cash": account["cash"],
-        "buying_power": account["cash"] - found["held_cash"],
-        "equity": account["cash"] + market_total,
-        "starting_cash": account["starting_cash"],
-        "realized_pl": account["realized_pl"],
+        "cash": account.cash,
+        "buying_power": account.cash - found["held_cash"],
+        "equity": account.cash + market_total,
+        "starting_cash": account.starting_cash,
+        "realized_pl": account.realized_pl,
         "unrealized_pl": unrealized_total,
         "positions": positions,
-        "reset_at": account["reset_at"],
+        "reset_at": account.reset_at,
     }
 
 
@@ -308,15 +308,15 @@ def equity_history(db: Database, user_id: int, starting_cash: Decimal) -> list[d
     _open(db, user_id, starting_cash)
     account, fills, resets, held, now = db.run(work)
     today = now.astimezone(NEW_YORK).date()
-    first = max(account["created_at"].astimezone(NEW_YORK).date(), today - timedelta(days=MAX_HISTORY_DAYS))
+    first = max(account.created_at.astimezone(NEW_YORK).date(), today - timedelta(days=MAX_HISTORY_DAYS))
     days = [first + timedelta(days=n) for n in range((today - first).days + 1)]
     days = [d for d in days if is_trading_day(d) or d == today]  # today: at the latest quotes
-    symbols = sorted({f["symbol"] for f in fills})
+    symbols = sorted({f.symbol for f in fills})
     closes = db.one(lambda conn: store.daily_closes(conn, symbols, first - timedelta(days=10), today))
-    latest = {p["symbol"]: p["last_price"] for p in held if p["last_price"] is not None}
+    latest = {p.symbol: p.last_price for p in held if p.last_price is not None}
 
-    events = sorted([(f["filled_at"], 1, f) for f in fills] + [(r, 0, None) for r in resets], key=lambda e: e[:2])
-    cash, shares = account["starting_cash"], {}
+    events = sorted([(f.filled_at, 1, f) for f in fills] + [(r, 0, None) for r in resets], key=lambda e: e[:2])
+    cash, shares = account.starting_cash, {}
     last_close: dict[str, Decimal] = {}
     for (symbol, day), close in sorted(closes.items(), key=lambda item: item[0][1]):
         if day < first:  # the close in force on the first day, should it have no bar
@@ -328,12 +328,12 @@ def equity_history(db: Database, user_id: int, starting_cash: Decimal) -> list[d
             _, kind, fill = events[i]
             i += 1
             if kind == 0:
-                cash, shares = account["starting_cash"], {}
+                cash, shares = account.starting_cash, {}
                 continue
-            sign = 1 if fill["side"] == "buy" else -1
-            cash -= sign * fill["notional"]
-            shares[fill["symbol"]] = shares.get(fill["symbol"], Decimal(0)) + sign * fill["qty"]
-            last_close.setdefault(fill["symbol"], fill["notional"] / fill["qty"])
+            sign = 1 if fill.side == "buy" else -1
+            cash -= sign * fill.notional
+            shares[fill.symbol] = shares.get(fill.symbol, Decimal(0)) + sign * fill.qty
+            last_close.setdefault(fill.symbol, fill.notional / fill.qty)
         for symbol in symbols:
             close = closes.get((symbol, day))
             if close is not None:

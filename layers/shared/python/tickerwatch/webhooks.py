@@ -32,6 +32,7 @@ from standardwebhooks.webhooks import Webhook
 
 from tickerwatch.alert_kinds import CONDITION_FIELDS
 from tickerwatch.data import webhooks as store
+from tickerwatch.data.outbox import NotificationRow
 from tickerwatch.db import Database
 from tickerwatch.errors import Conflict, InvalidInput, NotFound
 
@@ -259,52 +260,52 @@ def send_test(db: Database, user_id: int, webhook_id: int, poster: WebhookPoster
     return poster.post(webhook.url, webhook.secret, f"msg_test_{secrets.token_hex(8)}", payload)
 
 
-def alert_triggered_payload(row: dict) -> dict[str, Any]:
+def alert_triggered_payload(row: NotificationRow) -> dict[str, Any]:
     """The body of an ``alert.triggered`` delivery, from a claimed outbox row."""
     alert = {
-        "id": row["alert_id"],
-        "stock_symbol": row["symbol"],
-        "alert_type": row["alert_type"],
-        "condition": row["condition"],
+        "id": row.alert_id,
+        "stock_symbol": row.symbol,
+        "alert_type": row.alert_type,
+        "condition": row.condition,
     }
     for name in CONDITION_FIELDS:
-        if row.get(name) is not None:
-            alert[name] = str(row[name]) if name in ("threshold_price", "percent") else row[name]
+        if getattr(row, name) is not None:
+            alert[name] = str(getattr(row, name)) if name in ("threshold_price", "percent") else getattr(row, name)
     trigger = {
-        "id": row["trigger_id"],
-        "sequence": row["sequence"],
-        "price": str(row["price"]),
-        "quoted_at": row["quoted_at"].isoformat(),
-        "triggered_at": row["triggered_at"].isoformat(),
+        "id": row.trigger_id,
+        "sequence": row.sequence,
+        "price": str(row.price),
+        "quoted_at": row.quoted_at.isoformat(),
+        "triggered_at": row.triggered_at.isoformat(),
     }
     for name in ("observed_value", "reference_value"):  # what an indicator or forecast alert was judged on
-        if row.get(name) is not None:
-            trigger[name] = str(row[name])
+        if getattr(row, name) is not None:
+            trigger[name] = str(getattr(row, name))
     return {
         "type": "alert.triggered",
-        "timestamp": row["triggered_at"].isoformat(),
+        "timestamp": row.triggered_at.isoformat(),
         "data": {"alert": alert, "trigger": trigger},
     }
 
 
-def order_filled_payload(row: dict) -> dict[str, Any]:
+def order_filled_payload(row: NotificationRow) -> dict[str, Any]:
     """The body of an ``order.filled`` delivery (a resting paper-trading order that a quote reached)."""
     order = {
-        "id": row["order_id"],
-        "client_order_id": row["client_order_id"],
-        "symbol": row["symbol"],
-        "side": row["side"],
-        "qty": str(row["qty"]),
-        "type": row["order_type"],
-        "limit_price": None if row["limit_price"] is None else str(row["limit_price"]),
-        "stop_price": None if row["stop_price"] is None else str(row["stop_price"]),
+        "id": row.order_id,
+        "client_order_id": row.client_order_id,
+        "symbol": row.symbol,
+        "side": row.side,
+        "qty": str(row.qty),
+        "type": row.order_type,
+        "limit_price": None if row.limit_price is None else str(row.limit_price),
+        "stop_price": None if row.stop_price is None else str(row.stop_price),
     }
     fill = {
-        "id": row["fill_id"],
-        "price": str(row["price"]),
-        "notional": str(row["notional"]),
-        "realized_pl": str(row["realized_pl"]),
-        "quoted_at": row["quoted_at"].isoformat(),
-        "filled_at": row["filled_at"].isoformat(),
+        "id": row.fill_id,
+        "price": str(row.price),
+        "notional": str(row.notional),
+        "realized_pl": str(row.realized_pl),
+        "quoted_at": row.quoted_at.isoformat(),
+        "filled_at": row.filled_at.isoformat(),
     }
-    return {"type": "order.filled", "timestamp": row["filled_at"].isoformat(), "data": {"order": order, "fill": fill}}
+    return {"type": "order.filled", "timestamp": row.filled_at.isoformat(), "data": {"order": order, "fill": fill}}

@@ -3,10 +3,60 @@ under a lease, handed over just before the provider call, then marked sent, fail
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
+
+from psycopg.rows import class_row
 
 from tickerwatch.data.sql import expand
 from tickerwatch.db import Connection
+
+
+@dataclass(frozen=True)
+class NotificationRow:
+    """A claimed notification with what it tells: an alert trigger, or a paper-trading fill
+    (``fill_id`` set). The other side's fields are None; defaults let a test name only its own."""
+
+    id: int = 0
+    channel: str = "email"
+    recipient: str | None = None
+    attempts: int = 1
+    webhook_id: int | None = None
+    trigger_id: int | None = None
+    fill_id: int | None = None
+    alert_id: int | None = None
+    sequence: int | None = None
+    symbol: str | None = None
+    alert_type: str | None = None
+    condition: str | None = None
+    threshold_price: Decimal | None = None
+    duration_minutes: int | None = None
+    percent: Decimal | None = None
+    window_minutes: int | None = None
+    indicator: str | None = None
+    period: int | None = None
+    other_indicator: str | None = None
+    other_period: int | None = None
+    horizon: int | None = None
+    observed_value: Decimal | None = None
+    reference_value: Decimal | None = None
+    price: Decimal | None = None
+    quoted_at: datetime | None = None
+    triggered_at: datetime | None = None
+    order_id: int | None = None
+    side: str | None = None
+    qty: Decimal | None = None
+    notional: Decimal | None = None
+    realized_pl: Decimal | None = None
+    filled_at: datetime | None = None
+    order_type: str | None = None
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    client_order_id: str | None = None
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+
 
 _CLAIM = expand(
     """WITH claimed AS (
@@ -32,16 +82,20 @@ _CLAIM = expand(
 )
 
 
-def claim_notifications(conn: Connection, now: datetime, batch: int, lease: timedelta) -> list[dict]:
+def claim_notifications(conn: Connection, now: datetime, batch: int, lease: timedelta) -> list[NotificationRow]:
     """Take due notifications for sending; SKIP LOCKED and the status change keep runs apart.
     A lease that ran out (a run that died mid-send) makes a notification due again; one claimed but
     never handed to a provider is due at once (the caller holds the dispatcher's lock, so the run
     that claimed it is gone, and ``hand_over`` fences it off should it still be sending). Each row
     carries what it tells: an alert trigger, or a paper-trading fill (``fill_id`` set)."""
-    return conn.execute(
-        _CLAIM,
-        {"now": now, "lease": now + lease, "batch": batch},
-    ).fetchall()
+    return (
+        conn.cursor(row_factory=class_row(NotificationRow))
+        .execute(
+            _CLAIM,
+            {"now": now, "lease": now + lease, "batch": batch},
+        )
+        .fetchall()
+    )
 
 
 def hand_over(conn: Connection, notification_id: int, attempt: int) -> bool:

@@ -4,11 +4,78 @@ orders against changed quotes. A fill is one call of the SQL function ``paper_fi
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from psycopg.rows import class_row
+
 from tickerwatch.db import Connection, paged
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    user_id: int
+    starting_cash: Decimal
+    cash: Decimal
+    realized_pl: Decimal  # since the last reset
+    created_at: datetime
+    reset_at: datetime
+
+
+@dataclass(frozen=True)
+class PositionRow:
+    symbol: str
+    qty: Decimal
+    cost_basis: Decimal
+    last_price: Decimal | None
+    price_time: datetime | None
+
+
+@dataclass(frozen=True)
+class QuoteRow:
+    price: Decimal
+    quoted_at: datetime
+    age_minutes: Decimal  # in market minutes
+
+
+@dataclass(frozen=True)
+class OrderRow:
+    id: int
+    client_order_id: str | None
+    symbol: str
+    side: str
+    qty: Decimal
+    order_type: str
+    limit_price: Decimal | None
+    stop_price: Decimal | None
+    time_in_force: str
+    webhook_id: int | None
+    status: str
+    reserved_cash: Decimal
+    filled_qty: Decimal
+    filled_avg_price: Decimal | None
+    submitted_at: datetime
+    expires_at: datetime | None
+    filled_at: datetime | None
+    canceled_at: datetime | None
+    expired_at: datetime | None
+    reject_reason: str | None
+
+
+@dataclass(frozen=True)
+class FillRow:
+    symbol: str
+    side: str
+    qty: Decimal
+    notional: Decimal
+    filled_at: datetime
+
+
+def _rows(conn: Connection, row_type: type):
+    return conn.cursor(row_factory=class_row(row_type))
+
 
 ORDER_COLUMNS = """
 id, client_order_id, symbol, side, qty, order_type, limit_price, stop_price, time_in_force, webhook_id, status,
@@ -19,11 +86,18 @@ reject_reason"""
 # ---------------------------------------------------------------- account
 
 
-def lock_account(conn: Connection, user_id: int, starting_cash: Decimal) -> dict:
+ACCOUNT_COLUMNS = "user_id, starting_cash, cash, realized_pl, created_at, reset_at"
+
+
+def lock_account(conn: Connection, user_id: int, starting_cash: Decimal) -> AccountRow:
     """The user's account, created on first use, locked for the rest of the transaction: every
     writer takes this lock first, so one user's orders, fills, cancels and resets are serialised."""
     open_account(conn, user_id, starting_cash)
-    return conn.execute("SELECT * FROM paper_accounts WHERE user_id = %s FOR UPDATE", (user_id,)).fetchone()
+    return (
+        _rows(conn, AccountRow)
+        .execute(f"SELECT {ACCOUNT_COLUMNS} FROM paper_accounts WHERE user_id = %s FOR UPDATE", (user_id,))
+        .fetchone()
+    )
 
 
 def one_snapshot(conn: Connection) -> None:
@@ -32,7 +106,7 @@ def one_snapshot(conn: Connection) -> None:
     conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
 
 
-def open_account(conn: Connection, user_id: int, starting_cash: Decimal) -> dict:
+def open_account(conn: Connection, user_id: int, starting_cash: Decimal) -> AccountRow | None:
     """The user's account, created on first use; not locked (readers do not wait for a matching run)."""
     conn.execute(
         "INSERT INTO paper_accounts (user_id, starting_cash, cash, created_at, reset_at)"
@@ -42,8 +116,12 @@ def open_account(conn: Connection, user_id: int, starting_cash: Decimal) -> dict
     return account(conn, user_id)
 
 
-def account(conn: Connection, user_id: int) -> dict | None:
-    return conn.execute("SELECT * FROM paper_accounts WHERE user_id = %s", (user_id,)).fetchone()
+def account(conn: Connection, user_id: int) -> AccountRow | None:
+    return (
+        _rows(conn, AccountRow)
+        .execute(f"SELECT {ACCOUNT_COLUMNS} FROM paper_accounts WHERE user_id = %s", (user_id,))
+        .fetchone()
+    )
 
 
 def reservations(conn: Connection, user_id: int, symbol: str | None = None) -> tuple[Decimal, Decimal]:
@@ -64,13 +142,17 @@ def position_qty(conn: Connection, user_id: int, symbol: str) -> Decimal:
     return row["qty"] if row else Decimal(0)
 
 
-def positions(conn: Connection, user_id: int) -> list[dict]:
-    return conn.execute(
-        """SELECT p.symbol, p.qty, p.cost_basis, s.current_price AS last_price, s.price_time
+def positions(conn: Connection, user_id: int) -> list[PositionRow]:
+    return (
+        _rows(conn, PositionRow)
+        .execute(
+            """SELECT p.symbol, p.qty, p.cost_basis, s.current_price AS last_price, s.price_time
              FROM paper_positions p JOIN stocks s ON s.symbol = p.symbol
             WHERE p.user_id = %s ORDER BY p.symbol""",
-        (user_id,),
-    ).fetchall()
+            (user_id,),
+        )
+        .fetchall()
+    )
 
 
 def reset_account(conn: Connection, user_id: int, now: datetime) -> int:
@@ -94,24 +176,30 @@ def reset_account(conn: Connection, user_id: int, now: datetime) -> int:
 # ---------------------------------------------------------------- quotes
 
 
-def order_quote(conn: Connection, symbol: str, now: datetime) -> dict | None:
+def order_quote(conn: Connection, symbol: str, now: datetime) -> QuoteRow | None:
     """The symbol's latest quote and its age in market minutes. FOR SHARE holds a concurrent
     fetch's new quote back until this order is committed, so the evaluator that judges that quote
     sees the order: no quote slips between an order's arrival check and its matching."""
-    return conn.execute(
-        """SELECT current_price AS price, price_time AS quoted_at,
+    return (
+        _rows(conn, QuoteRow)
+        .execute(
+            """SELECT current_price AS price, price_time AS quoted_at,
                   market_minutes_between(price_time, %s) AS age_minutes
              FROM stocks WHERE symbol = %s AND price_time IS NOT NULL FOR SHARE""",
-        (now, symbol),
-    ).fetchone()
+            (now, symbol),
+        )
+        .fetchone()
+    )
 
 
 # ---------------------------------------------------------------- orders
 
 
-def insert_order(conn: Connection, user_id: int, fields: dict[str, Any]) -> dict:
-    return conn.execute(
-        f"""INSERT INTO paper_orders (user_id, client_order_id, symbol, side, qty, order_type, limit_price,
+def insert_order(conn: Connection, user_id: int, fields: dict[str, Any]) -> OrderRow:
+    return (
+        _rows(conn, OrderRow)
+        .execute(
+            f"""INSERT INTO paper_orders (user_id, client_order_id, symbol, side, qty, order_type, limit_price,
                                       stop_price, time_in_force, webhook_id, status, reserved_cash,
                                       submitted_at, expires_at, arrival_quote_at, arrival_price)
             VALUES (%(user)s, %(client_order_id)s, %(symbol)s, %(side)s, %(qty)s, %(order_type)s,
@@ -119,21 +207,29 @@ def insert_order(conn: Connection, user_id: int, fields: dict[str, Any]) -> dict
                     %(reserved_cash)s, %(submitted_at)s, %(expires_at)s, %(arrival_quote_at)s,
                     %(arrival_price)s)
             RETURNING {ORDER_COLUMNS}""",
-        {"user": user_id, **fields},
-    ).fetchone()
+            {"user": user_id, **fields},
+        )
+        .fetchone()
+    )
 
 
-def order_by_client_id(conn: Connection, user_id: int, client_order_id: str) -> dict | None:
-    return conn.execute(
-        f"SELECT {ORDER_COLUMNS} FROM paper_orders WHERE user_id = %s AND client_order_id = %s",
-        (user_id, client_order_id),
-    ).fetchone()
+def order_by_client_id(conn: Connection, user_id: int, client_order_id: str) -> OrderRow | None:
+    return (
+        _rows(conn, OrderRow)
+        .execute(
+            f"SELECT {ORDER_COLUMNS} FROM paper_orders WHERE user_id = %s AND client_order_id = %s",
+            (user_id, client_order_id),
+        )
+        .fetchone()
+    )
 
 
-def get_order(conn: Connection, user_id: int, order_id: int) -> dict | None:
-    return conn.execute(
-        f"SELECT {ORDER_COLUMNS} FROM paper_orders WHERE user_id = %s AND id = %s", (user_id, order_id)
-    ).fetchone()
+def get_order(conn: Connection, user_id: int, order_id: int) -> OrderRow | None:
+    return (
+        _rows(conn, OrderRow)
+        .execute(f"SELECT {ORDER_COLUMNS} FROM paper_orders WHERE user_id = %s AND id = %s", (user_id, order_id))
+        .fetchone()
+    )
 
 
 _STATUS_FILTER = {
@@ -145,10 +241,10 @@ _STATUS_FILTER = {
 
 def list_orders(
     conn: Connection, user_id: int, status: str, symbol: str | None, limit: int, offset: int
-) -> tuple[int, list[dict]]:
+) -> tuple[int, list[OrderRow]]:
     where = f"user_id = %(user)s AND {_STATUS_FILTER[status]} AND (%(symbol)s::text IS NULL OR symbol = %(symbol)s)"
     params = {"user": user_id, "symbol": symbol, "limit": limit, "offset": offset}
-    return paged(
+    total, rows = paged(
         conn,
         f"""SELECT {ORDER_COLUMNS}, count(*) OVER () AS _total FROM paper_orders WHERE {where}
              ORDER BY submitted_at DESC, id DESC LIMIT %(limit)s OFFSET %(offset)s""",
@@ -156,16 +252,21 @@ def list_orders(
         f"SELECT count(*) AS n FROM paper_orders WHERE {where}",
         offset,
     )
+    return total, [OrderRow(**row) for row in rows]
 
 
-def cancel_order(conn: Connection, user_id: int, order_id: int, now: datetime) -> tuple[dict | None, bool]:
+def cancel_order(conn: Connection, user_id: int, order_id: int, now: datetime) -> tuple[OrderRow | None, bool]:
     """(the order, whether this canceled it): canceled if still open (the caller holds the account
     lock, as a fill does), else as it is."""
-    canceled = conn.execute(
-        f"""UPDATE paper_orders SET status = 'canceled', canceled_at = %(now)s, reserved_cash = 0
+    canceled = (
+        _rows(conn, OrderRow)
+        .execute(
+            f"""UPDATE paper_orders SET status = 'canceled', canceled_at = %(now)s, reserved_cash = 0
              WHERE user_id = %(user)s AND id = %(id)s AND status = 'open' RETURNING {ORDER_COLUMNS}""",
-        {"user": user_id, "id": order_id, "now": now},
-    ).fetchone()
+            {"user": user_id, "id": order_id, "now": now},
+        )
+        .fetchone()
+    )
     return (canceled, True) if canceled else (get_order(conn, user_id, order_id), False)
 
 
@@ -289,12 +390,16 @@ def expire_day_orders(conn: Connection, now: datetime) -> int:
 # ---------------------------------------------------------------- history
 
 
-def ledger(conn: Connection, user_id: int) -> tuple[list[dict], list[datetime]]:
+def ledger(conn: Connection, user_id: int) -> tuple[list[FillRow], list[datetime]]:
     """Every fill and every reset, oldest first: what the equity history is replayed from."""
-    fills = conn.execute(
-        "SELECT symbol, side, qty, notional, filled_at FROM paper_fills WHERE user_id = %s ORDER BY filled_at, id",
-        (user_id,),
-    ).fetchall()
+    fills = (
+        _rows(conn, FillRow)
+        .execute(
+            "SELECT symbol, side, qty, notional, filled_at FROM paper_fills WHERE user_id = %s ORDER BY filled_at, id",
+            (user_id,),
+        )
+        .fetchall()
+    )
     resets = [
         r["reset_at"]
         for r in conn.execute("SELECT reset_at FROM paper_resets WHERE user_id = %s ORDER BY reset_at", (user_id,))

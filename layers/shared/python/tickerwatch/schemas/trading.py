@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from tickerwatch import trading
+from tickerwatch.data.trading import OrderRow
 from tickerwatch.web import (
     TickerSymbol,
     json_int,
@@ -101,8 +102,9 @@ class OrderOut(BaseModel):
     reject_reason: str | None = Field(description="Why it was canceled by the system (a reset, cash gone at fill).")
 
     @classmethod
-    def of(cls, row: dict) -> "OrderOut":
-        return cls(**{k: v for k, v in row.items() if k not in ("order_type", "reserved_cash")}, type=row["order_type"])
+    def of(cls, row: OrderRow) -> "OrderOut":
+        fields = {k: v for k, v in row.__dict__.items() if k not in ("order_type", "reserved_cash")}
+        return cls(**fields, type=row.order_type)
 
 
 class OrderPage(BaseModel):
