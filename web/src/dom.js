@@ -62,18 +62,18 @@ export function setStatus(element, message, kind = "error") {
   element.className = `form-status ${message ? kind : ""}`;
 }
 
-// A data table with a caption and column headers, in a box that scrolls sideways on a narrow screen
-// (the page itself never does).
-export function dataTable(attributes, caption, headers, rows) {
+// A table of data with a caption and column headers: every table of the client is one.
+export function table(attributes, caption, headers, rows) {
   return h(
-    "div",
-    { class: "table-scroll" },
-    h(
-      "table",
-      { class: "data", ...attributes },
-      h("caption", { text: caption }),
-      h("thead", {}, h("tr", {}, headers.map((t) => h("th", { scope: "col", text: t })))),
-      h("tbody", {}, rows),
-    ),
+    "table",
+    { class: "data", ...attributes },
+    h("caption", { text: caption }),
+    h("thead", {}, h("tr", {}, headers.map((t) => h("th", { scope: "col", text: t })))),
+    h("tbody", {}, rows),
   );
+}
+
+// A wide one, in a box that scrolls sideways on a narrow screen (the page itself never does).
+export function dataTable(attributes, caption, headers, rows) {
+  return h("div", { class: "table-scroll" }, table(attributes, caption, headers, rows));
 }

@@ -1,7 +1,7 @@
 // Forecasts: ask for one, read it, and the history of those asked for.
 import { api } from "../api.js";
 import { forecastChart } from "../charts.js";
-import { dataTable, field, formStatus, h } from "../dom.js";
+import { dataTable, field, formStatus, h, table } from "../dom.js";
 import { coverageInWords, day, directionInWords, metricsInWords, money, percent, plural, servedInWords, skillInWords, when } from "../format.js";
 import { show, submitting } from "../page.js";
 import { currentPage, pageQuery, pager } from "../pager.js";
@@ -78,12 +78,11 @@ function metricsTable(p) {
     ["Average error in % (MAPE)", percent(p.mape, 2), percent(p.baseline.mape, 2)],
     ["R² (1 is perfect)", p.r2.toFixed(3), p.baseline.r2.toFixed(3)],
   ];
-  return h(
-    "table",
+  return table(
     { class: "data metrics" },
-    h("caption", { text: "Model against the naive baseline on held-out days (lower errors are better)" }),
-    h("thead", {}, h("tr", {}, ["Measure", "Model", "Naive: tomorrow = today"].map((t) => h("th", { scope: "col", text: t })))),
-    h("tbody", {}, rows.map(([name, a, b]) => h("tr", {}, h("th", { scope: "row", text: name }), h("td", { class: "num", text: a }), h("td", { class: "num", text: b })))),
+    "Model against the naive baseline on held-out days (lower errors are better)",
+    ["Measure", "Model", "Naive: tomorrow = today"],
+    rows.map(([name, a, b]) => h("tr", {}, h("th", { scope: "row", text: name }), h("td", { class: "num", text: a }), h("td", { class: "num", text: b }))),
   );
 }
 

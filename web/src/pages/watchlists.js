@@ -1,6 +1,6 @@
 // Watchlists: named lists of symbols, their prices kept fresh.
 import { api } from "../api.js";
-import { field, formStatus, h } from "../dom.js";
+import { field, formStatus, h, table } from "../dom.js";
 import { money, signedPercent, when } from "../format.js";
 import { actionButton, navigate, setNotice, show, submitting, takeNotice } from "../page.js";
 
@@ -47,23 +47,18 @@ async function renderWatchlists(container) {
         { class: "watchlist", "data-watchlist": list.name },
         h("h2", { text: list.name }),
         list.symbols.length
-          ? h(
-              "table",
-              { class: "data" },
-              h("caption", { text: `${list.name}: latest quotes` }),
-              h("thead", {}, h("tr", {}, ["Symbol", "Price", "Change", "Quote time"].map((t) => h("th", { scope: "col", text: t })))),
-              h(
-                "tbody",
-                {},
-                list.symbols.map((s) =>
-                  h(
-                    "tr",
-                    { "data-symbol": s.symbol },
-                    h("th", { scope: "row" }, h("a", { href: `/stocks/${s.symbol}`, text: s.symbol })),
-                    h("td", { class: "num", text: money(s.current_price) }),
-                    h("td", { class: `num ${Number(s.change_pct) < 0 ? "down" : "up"}`, text: signedPercent(s.change_pct) }),
-                    h("td", { text: when(s.price_time) }),
-                  ),
+          ? table(
+              {},
+              `${list.name}: latest quotes`,
+              ["Symbol", "Price", "Change", "Quote time"],
+              list.symbols.map((s) =>
+                h(
+                  "tr",
+                  { "data-symbol": s.symbol },
+                  h("th", { scope: "row" }, h("a", { href: `/stocks/${s.symbol}`, text: s.symbol })),
+                  h("td", { class: "num", text: money(s.current_price) }),
+                  h("td", { class: `num ${Number(s.change_pct) < 0 ? "down" : "up"}`, text: signedPercent(s.change_pct) }),
+                  h("td", { text: when(s.price_time) }),
                 ),
               ),
             )
