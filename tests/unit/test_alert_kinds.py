@@ -3,6 +3,7 @@ models, the client's generated module and the SQL column lists agree with the de
 
 from __future__ import annotations
 
+import re
 import typing
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from tickerwatch.schemas.alerts import REQUEST_MODELS, AlertPatch, ConditionOut
 
 ROOT = Path(__file__).resolve().parents[2]
 GENERATED = ROOT / "web" / "src" / "generated" / "alertKinds.js"
+PAIRS = [(kind, condition) for kind in KINDS for condition in kind.conditions]
 
 
 def test_the_clients_generated_module_is_the_declaration():
@@ -35,7 +37,7 @@ def test_each_request_model_takes_the_kinds_conditions_and_fields(kind):
     assert {name for name in taken if fields[name].is_required()} == needed_by_all
 
 
-@pytest.mark.parametrize(("kind", "condition"), [(k, c) for k in KINDS for c in k.conditions], ids=str)
+@pytest.mark.parametrize(("kind", "condition"), PAIRS, ids=[f"{k.name}-{c.name}" for k, c in PAIRS])
 def test_the_rules_want_exactly_the_declared_fields(kind, condition):
     values = {
         "threshold_price": 100,
@@ -72,3 +74,16 @@ def test_patches_responses_rows_and_sql_carry_every_declared_field():
     assert sql.expand("SELECT {condition_fields:a} FROM alerts a") == (
         "SELECT " + ", ".join(f"a.{name}" for name in CONDITION_FIELDS) + " FROM alerts a"
     )
+
+
+@pytest.mark.parametrize(("kind", "condition"), PAIRS, ids=[f"{k.name}-{c.name}" for k, c in PAIRS])
+def test_each_sentence_names_only_what_its_alert_has(kind, condition):
+    names = set(re.findall(r"\{(\w+)\}", condition.sentence))
+    given = set(kind.fields_for(condition.name)) | {"symbol"}
+    if {"indicator", "period"} <= given:
+        given |= {"average"}
+    assert names <= given and "{symbol}" in condition.sentence
+    if kind.optional:
+        assert condition.sentence_with_optional and "{other_average}" in condition.sentence_with_optional
+    else:
+        assert condition.sentence_with_optional is None

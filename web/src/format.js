@@ -1,5 +1,7 @@
 // Numbers, times and the model's metrics put into words.
 
+import { ALERT_KINDS } from "./generated/alertKinds.js";
+
 export function money(value) {
   if (value === null || value === undefined || value === "") return "—";
   return Number(value).toLocaleString("en-US", { style: "currency", currency: "USD" });
@@ -34,35 +36,21 @@ export function day(value) {
   return new Date(`${value}T12:00:00Z`).toLocaleDateString(undefined, { dateStyle: "medium", timeZone: "UTC" });
 }
 
-// The condition an alert (or a trigger) watches, as a sentence.
+// The condition an alert (or a trigger) watches, as a sentence: its kind's template, from the
+// server's declaration (generated/alertKinds.js), with each value written as the page writes it.
 export function describeCondition(alert) {
-  const symbol = alert.stock_symbol;
-  const price = money(alert.threshold_price);
-  switch (alert.alert_type) {
-    case "threshold":
-      return {
-        above: `${symbol} is at or above ${price}`,
-        below: `${symbol} is at or below ${price}`,
-        crosses_above: `${symbol} crosses above ${price}`,
-        crosses_below: `${symbol} crosses below ${price}`,
-      }[alert.condition];
-    case "duration":
-      return `${symbol} stays ${alert.condition} ${price} for ${alert.duration_minutes} minutes`;
-    case "percent_change":
-      return `${symbol} moves ${alert.condition} ${percent(alert.percent, 2)} within ${alert.window_minutes} minutes`;
-    case "indicator": {
-      const name = (kind, period) => `${kind.toUpperCase()}(${period})`;
-      const side = { above: "is at or above", below: "is at or below", crosses_above: "crosses above", crosses_below: "crosses below" }[alert.condition];
-      return alert.other_indicator
-        ? `${symbol} ${name(alert.indicator, alert.period)} ${side} its ${name(alert.other_indicator, alert.other_period)}`
-        : `${symbol} ${side} its ${name(alert.indicator, alert.period)}`;
-    }
-    case "forecast":
-      if (alert.condition === "outside_band") return `${symbol} leaves its 95% forecast band`;
-      return `${symbol} forecast ${alert.horizon} trading days ahead is at or ${alert.condition === "forecast_above" ? "above" : "below"} ${price}`;
-    default:
-      return `${symbol} ${alert.condition}`;
-  }
+  const kind = ALERT_KINDS[alert.alert_type];
+  const sentence = kind && ((alert.other_indicator && kind.sentencesWithOptional[alert.condition]) || kind.sentences[alert.condition]);
+  if (!sentence) return `${alert.stock_symbol} ${alert.condition}`;
+  const average = (name, period) => `${String(name).toUpperCase()}(${period})`;
+  const values = {
+    symbol: alert.stock_symbol,
+    threshold_price: money(alert.threshold_price),
+    percent: percent(alert.percent, 2),
+    average: alert.indicator ? average(alert.indicator, alert.period) : "",
+    other_average: alert.other_indicator ? average(alert.other_indicator, alert.other_period) : "",
+  };
+  return sentence.replace(/\{(\w+)\}/g, (_, name) => (name in values ? values[name] : String(alert[name])));
 }
 
 // The model's errors beside the naive guess, in words a non-specialist can follow.

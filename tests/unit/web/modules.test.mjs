@@ -113,4 +113,8 @@ test("every generated alert kind and condition is described in words of its own"
     }
   }
   assert.equal(seen.size, Object.values(ALERT_KINDS).reduce((n, kind) => n + kind.conditions.length, 0));
+  const two = { ...sample, alert_type: "indicator", condition: "crosses_above", other_indicator: "ema", other_period: 200 };
+  assert.equal(describeCondition(two), "GOOG SMA(50) crosses above its EMA(200)");
+  assert.equal(describeCondition({ ...sample, alert_type: "indicator", condition: "below" }), "GOOG is at or below its SMA(50)");
+  assert.equal(describeCondition({ ...sample, alert_type: "percent_change", condition: "down" }), "GOOG moves down 2.00% within 30 minutes");
 });

@@ -21,6 +21,13 @@ export const ALERT_KINDS = {
         "crosses below"
       ]
     ],
+    "sentences": {
+      "above": "{symbol} is at or above {threshold_price}",
+      "below": "{symbol} is at or below {threshold_price}",
+      "crosses_above": "{symbol} crosses above {threshold_price}",
+      "crosses_below": "{symbol} crosses below {threshold_price}"
+    },
+    "sentencesWithOptional": {},
     "fields": [
       "threshold_price"
     ],
@@ -38,6 +45,11 @@ export const ALERT_KINDS = {
         "stays below"
       ]
     ],
+    "sentences": {
+      "above": "{symbol} stays above {threshold_price} for {duration_minutes} minutes",
+      "below": "{symbol} stays below {threshold_price} for {duration_minutes} minutes"
+    },
+    "sentencesWithOptional": {},
     "fields": [
       "threshold_price",
       "duration_minutes"
@@ -56,6 +68,11 @@ export const ALERT_KINDS = {
         "moves down by"
       ]
     ],
+    "sentences": {
+      "up": "{symbol} moves up {percent} within {window_minutes} minutes",
+      "down": "{symbol} moves down {percent} within {window_minutes} minutes"
+    },
+    "sentencesWithOptional": {},
     "fields": [
       "percent",
       "window_minutes"
@@ -82,6 +99,18 @@ export const ALERT_KINDS = {
         "crosses below"
       ]
     ],
+    "sentences": {
+      "above": "{symbol} is at or above its {average}",
+      "below": "{symbol} is at or below its {average}",
+      "crosses_above": "{symbol} crosses above its {average}",
+      "crosses_below": "{symbol} crosses below its {average}"
+    },
+    "sentencesWithOptional": {
+      "above": "{symbol} {average} is at or above its {other_average}",
+      "below": "{symbol} {average} is at or below its {other_average}",
+      "crosses_above": "{symbol} {average} crosses above its {other_average}",
+      "crosses_below": "{symbol} {average} crosses below its {other_average}"
+    },
     "fields": [
       "indicator",
       "period",
@@ -106,6 +135,12 @@ export const ALERT_KINDS = {
         "price leaves the 95% forecast band"
       ]
     ],
+    "sentences": {
+      "forecast_above": "{symbol} forecast {horizon} trading days ahead is at or above {threshold_price}",
+      "forecast_below": "{symbol} forecast {horizon} trading days ahead is at or below {threshold_price}",
+      "outside_band": "{symbol} leaves its 95% forecast band"
+    },
+    "sentencesWithOptional": {},
     "fields": [
       "threshold_price",
       "horizon"

@@ -33,6 +33,11 @@ INDICATORS = {"sma": "simple moving average", "ema": "exponential moving average
 class Condition:
     name: str
     label: str  # how the client's form offers it, after the stock: "GOOG is at or above"
+    # How the client says what an alert watches: {symbol}, a field's name ({threshold_price} as money,
+    # {percent} as a percentage), {average} for indicator(period), {other_average} for the second one.
+    sentence: str
+    # The sentence when the kind's optional fields are given (a second average).
+    sentence_with_optional: str | None = None
     # The fields this condition needs, where they are not its kind's (outside_band needs none).
     fields: tuple[str, ...] | None = None
 
@@ -60,30 +65,48 @@ class AlertKind:
 
 
 _ABOVE_BELOW_CROSSING = (
-    Condition("above", "is at or above"),
-    Condition("below", "is at or below"),
-    Condition("crosses_above", "crosses above"),
-    Condition("crosses_below", "crosses below"),
+    Condition("above", "is at or above", "{symbol} is at or above {threshold_price}"),
+    Condition("below", "is at or below", "{symbol} is at or below {threshold_price}"),
+    Condition("crosses_above", "crosses above", "{symbol} crosses above {threshold_price}"),
+    Condition("crosses_below", "crosses below", "{symbol} crosses below {threshold_price}"),
 )
+
+
+def _against_averages(condition: Condition) -> Condition:
+    """An indicator alert's condition: the price against an average, or an average against another."""
+    side = condition.label
+    return Condition(
+        condition.name,
+        side,
+        f"{{symbol}} {side} its {{average}}",
+        sentence_with_optional=f"{{symbol}} {{average}} {side} its {{other_average}}",
+    )
+
 
 KINDS = (
     AlertKind("threshold", "Price crosses or is beyond a level", _ABOVE_BELOW_CROSSING, ("threshold_price",)),
     AlertKind(
         "duration",
         "Price stays beyond a level for a while",
-        (Condition("above", "stays above"), Condition("below", "stays below")),
+        (
+            Condition("above", "stays above", "{symbol} stays above {threshold_price} for {duration_minutes} minutes"),
+            Condition("below", "stays below", "{symbol} stays below {threshold_price} for {duration_minutes} minutes"),
+        ),
         ("threshold_price", "duration_minutes"),
     ),
     AlertKind(
         "percent_change",
         "Price moves by a percentage",
-        (Condition("up", "moves up by"), Condition("down", "moves down by")),
+        (
+            Condition("up", "moves up by", "{symbol} moves up {percent} within {window_minutes} minutes"),
+            Condition("down", "moves down by", "{symbol} moves down {percent} within {window_minutes} minutes"),
+        ),
         ("percent", "window_minutes"),
     ),
     AlertKind(
         "indicator",
         "Price or average against a moving average",
-        _ABOVE_BELOW_CROSSING,
+        tuple(_against_averages(c) for c in _ABOVE_BELOW_CROSSING),
         ("indicator", "period"),
         optional=("other_indicator", "other_period"),
     ),
@@ -91,10 +114,20 @@ KINDS = (
         "forecast",
         "The model's forecast",
         (
-            Condition("forecast_above", "forecast close at or above a price"),
-            Condition("forecast_below", "forecast close at or below a price"),
+            Condition(
+                "forecast_above",
+                "forecast close at or above a price",
+                "{symbol} forecast {horizon} trading days ahead is at or above {threshold_price}",
+            ),
+            Condition(
+                "forecast_below",
+                "forecast close at or below a price",
+                "{symbol} forecast {horizon} trading days ahead is at or below {threshold_price}",
+            ),
             # judged against the model's own band: no price, no horizon
-            Condition("outside_band", "price leaves the 95% forecast band", fields=()),
+            Condition(
+                "outside_band", "price leaves the 95% forecast band", "{symbol} leaves its 95% forecast band", fields=()
+            ),
         ),
         ("threshold_price", "horizon"),
     ),
@@ -110,6 +143,10 @@ def client_module() -> str:
         kind.name: {
             "title": kind.title,
             "conditions": [[c.name, c.label] for c in kind.conditions],
+            "sentences": {c.name: c.sentence for c in kind.conditions},
+            "sentencesWithOptional": {
+                c.name: c.sentence_with_optional for c in kind.conditions if c.sentence_with_optional
+            },
             "fields": list(kind.accepted),
             "conditionFields": {c.name: list(c.fields) for c in kind.conditions if c.fields is not None},
         }
