@@ -12,7 +12,7 @@ import pytest
 from tickerwatch import alerts
 from tickerwatch.alert_kinds import CONDITION_FIELDS, KINDS, client_module
 from tickerwatch.data import sql
-from tickerwatch.data.alerts import AlertRow, TriggerRow
+from tickerwatch.data.alerts import AlertRow, TriggerRow, WatchedFields
 from tickerwatch.data.outbox import NotificationRow
 from tickerwatch.schemas.alerts import REQUEST_MODELS, AlertPatch, ConditionOut
 
@@ -71,6 +71,7 @@ def test_patches_responses_rows_and_sql_carry_every_declared_field():
         assert name in AlertPatch.model_fields and name in ConditionOut.model_fields, name
         assert name in AlertRow.__dataclass_fields__ and name in TriggerRow.__dataclass_fields__, name
         assert name in NotificationRow.__dataclass_fields__, name
+    assert tuple(WatchedFields.__dataclass_fields__) == CONDITION_FIELDS
     assert sql.expand("SELECT {condition_fields:a} FROM alerts a") == (
         "SELECT " + ", ".join(f"a.{name}" for name in CONDITION_FIELDS) + " FROM alerts a"
     )

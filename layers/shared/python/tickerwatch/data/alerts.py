@@ -27,23 +27,30 @@ FIELDS = (
 )
 
 
-@dataclass(frozen=True)
-class AlertRow:
+@dataclass(frozen=True, kw_only=True)
+class WatchedFields:
+    """What an alert watches beyond its kind and condition (alert_kinds.CONDITION_FIELDS), as alerts,
+    their triggers and the outbox rows that tell of them carry it."""
+
+    threshold_price: Decimal | None = None
+    duration_minutes: int | None = None
+    percent: Decimal | None = None
+    window_minutes: int | None = None
+    indicator: str | None = None
+    period: int | None = None
+    other_indicator: str | None = None
+    other_period: int | None = None
+    horizon: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlertRow(WatchedFields):
     """An alert as its owner sees it (``_SELECT``)."""
 
     id: int
     symbol: str
     alert_type: str
     condition: str
-    threshold_price: Decimal | None
-    duration_minutes: int | None
-    percent: Decimal | None
-    window_minutes: int | None
-    indicator: str | None
-    period: int | None
-    other_indicator: str | None
-    other_period: int | None
-    horizon: int | None
     recurring: bool
     cooldown_minutes: int
     expires_at: datetime | None
@@ -65,8 +72,8 @@ class AlertRow:
     forecast_error: str | None
 
 
-@dataclass(frozen=True)
-class TriggerRow:
+@dataclass(frozen=True, kw_only=True)
+class TriggerRow(WatchedFields):
     """A fired alert's trigger with the state of its email and webhook deliveries."""
 
     id: int
@@ -74,15 +81,6 @@ class TriggerRow:
     symbol: str
     alert_type: str
     condition: str
-    threshold_price: Decimal | None
-    duration_minutes: int | None
-    percent: Decimal | None
-    window_minutes: int | None
-    indicator: str | None
-    period: int | None
-    other_indicator: str | None
-    other_period: int | None
-    horizon: int | None
     observed_value: Decimal | None
     reference_value: Decimal | None
     price: Decimal

@@ -9,12 +9,13 @@ from decimal import Decimal
 
 from psycopg.rows import class_row
 
+from tickerwatch.data.alerts import WatchedFields
 from tickerwatch.data.sql import expand
 from tickerwatch.db import Connection
 
 
-@dataclass(frozen=True)
-class NotificationRow:
+@dataclass(frozen=True, kw_only=True)
+class NotificationRow(WatchedFields):
     """A claimed notification with what it tells: an alert trigger, or a paper-trading fill
     (``fill_id`` set). The other side's fields are None; defaults let a test name only its own."""
 
@@ -30,15 +31,6 @@ class NotificationRow:
     symbol: str | None = None
     alert_type: str | None = None
     condition: str | None = None
-    threshold_price: Decimal | None = None
-    duration_minutes: int | None = None
-    percent: Decimal | None = None
-    window_minutes: int | None = None
-    indicator: str | None = None
-    period: int | None = None
-    other_indicator: str | None = None
-    other_period: int | None = None
-    horizon: int | None = None
     observed_value: Decimal | None = None
     reference_value: Decimal | None = None
     price: Decimal | None = None
