@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from tickerwatch.alert_kinds import CONDITION_FIELDS, INDICATORS, KINDS
+from tickerwatch.alert_kinds import BY_NAME, CONDITION_FIELDS, INDICATORS
 from tickerwatch.data import alerts as store
 from tickerwatch.data import prices as price_store
 from tickerwatch.data import webhooks as webhook_store
@@ -17,16 +17,6 @@ from tickerwatch.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from tickerwatch.market_data import normalise_symbol
 from tickerwatch.observability import metrics
 
-# The kinds' rules, as alert_kinds declares them.
-CONDITIONS = {kind.name: {c.name for c in kind.conditions} for kind in KINDS}
-FIELDS_BY_TYPE = {kind.name: set(kind.required) for kind in KINDS}
-# Fields a type takes without requiring them: the second average of an indicator alert.
-OPTIONAL_BY_TYPE = {kind.name: set(kind.optional) for kind in KINDS if kind.optional}
-# Conditions that need other fields than their type's (outside_band: none).
-FIELDS_BY_CONDITION = {
-    (kind.name, c.name): set(c.fields) for kind in KINDS for c in kind.conditions if c.fields is not None
-}
-TYPE_FIELDS = set(CONDITION_FIELDS)
 MIN_PERIOD, MAX_PERIOD = 2, 400
 MAX_HORIZON = 30
 MAX_PRICE = Decimal("1000000")
@@ -67,15 +57,19 @@ def validate_definition(d: AlertDefinition, current_price: float | None, now: da
     def add(field: str, message: str) -> None:
         errors.setdefault(field, []).append(message)
 
-    if d.alert_type not in CONDITIONS:
-        add("alert_type", f"Must be one of: {', '.join(sorted(CONDITIONS))}.")
+    declared = BY_NAME.get(d.alert_type)
+    if declared is None:
+        add("alert_type", f"Must be one of: {', '.join(sorted(BY_NAME))}.")
         return errors
-    if d.condition not in CONDITIONS[d.alert_type]:
-        add("condition", f"For {d.alert_type} alerts, must be one of: {', '.join(sorted(CONDITIONS[d.alert_type]))}.")
-    wanted = FIELDS_BY_CONDITION.get((d.alert_type, d.condition), FIELDS_BY_TYPE[d.alert_type])
-    optional = OPTIONAL_BY_TYPE.get(d.alert_type, set())
-    kind = f"{d.condition} alerts" if (d.alert_type, d.condition) in FIELDS_BY_CONDITION else f"{d.alert_type} alerts"
-    for name in sorted(TYPE_FIELDS):
+    condition = declared.condition(d.condition)
+    if condition is None:
+        names = sorted(c.name for c in declared.conditions)
+        add("condition", f"For {d.alert_type} alerts, must be one of: {', '.join(names)}.")
+    wanted = set(declared.fields_for(d.condition))
+    optional = set(declared.optional)
+    own_fields = condition is not None and condition.fields is not None  # outside_band: none of its kind's
+    kind = f"{d.condition} alerts" if own_fields else f"{d.alert_type} alerts"
+    for name in sorted(CONDITION_FIELDS):
         value = getattr(d, name)
         if name in wanted and value is None:
             add(name, f"This field is required for {kind}.")
@@ -207,8 +201,9 @@ def update_alert(
         raise InvalidInput({"stock_symbol": ["An alert's stock cannot be changed; create a new alert."]})
     merged = {f: getattr(current, f) for f in AlertDefinition.__dataclass_fields__} | changes
     if "alert_type" in changes:  # switching type drops the old type's fields unless given again
-        kept = FIELDS_BY_TYPE.get(changes["alert_type"], set()) | OPTIONAL_BY_TYPE.get(changes["alert_type"], set())
-        for name in TYPE_FIELDS - kept - set(changes):
+        declared = BY_NAME.get(changes["alert_type"])
+        kept = set(declared.accepted) if declared else set()
+        for name in set(CONDITION_FIELDS) - kept - set(changes):
             merged[name] = None
     d = AlertDefinition(**merged)
     updated = _checked(db, user_id, d, lambda conn: store.update_alert(conn, user_id, alert_id, d.fields(), max_age))

@@ -115,23 +115,19 @@ def _request_model(kind: AlertKind) -> type[AlertOptions]:
     """A kind's request body: its conditions, the fields every one of them needs (required), the
     fields only some need or none requires (optional), and the first kinds' fields as null."""
 
-    def documented(field: str, *default) -> object:
-        description = DESCRIPTIONS.get((kind.name, field))
-        return Field(*default, description=description) if description else (default[0] if default else ...)
+    def documented(field: str, default: object = ...) -> object:
+        return Field(default, description=DESCRIPTIONS.get((kind.name, field)))
 
     needed_by_all = set.intersection(*(set(kind.fields_for(c.name)) for c in kind.conditions))
     annotations: dict[str, object] = {
         "alert_type": Literal[kind.name],
         "condition": Literal[tuple(c.name for c in kind.conditions)],
     }
-    namespace: dict[str, object] = {}
-    if (kind.name, "condition") in DESCRIPTIONS:
-        namespace["condition"] = documented("condition")
+    namespace: dict[str, object] = {"condition": documented("condition")}
     for field in kind.accepted:
         if field in needed_by_all:
             annotations[field] = FIELD_TYPES[field]
-            if (kind.name, field) in DESCRIPTIONS:
-                namespace[field] = documented(field)
+            namespace[field] = documented(field)
         else:
             annotations[field] = FIELD_TYPES[field] | None
             namespace[field] = documented(field, None)
