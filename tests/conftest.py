@@ -88,8 +88,9 @@ def _migrated_template(admin_url: str) -> str:
     import psycopg
 
     from tickerwatch.db import migrate, migration_files
+    from tickerwatch.market_time import TABLE
 
-    digest = hashlib.sha256(repr(migration_files()).encode()).hexdigest()[:16]
+    digest = hashlib.sha256(repr(migration_files()).encode() + TABLE.read_bytes()).hexdigest()[:16]
     template = f"tickerwatch_template_{digest}"
     with psycopg.connect(admin_url, autocommit=True) as conn:
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (template,)).fetchone():
@@ -165,14 +166,15 @@ def empty_tables(database_url):
 
 
 def _emptying_statement(conn) -> str:
-    """Every table's rows deleted and every sequence restarted, as TRUNCATE ... RESTART IDENTITY
-    would leave them. DELETE with the foreign keys' triggers off (replica role) takes 7 ms with the
-    catalogue reads where TRUNCATE took 106 ms (a new file for each of 23 tables, each synced at
-    commit): over a minute a suite."""
+    """Every table's rows (but the migrations' and the exchange calendar's) deleted and every sequence
+    restarted, as TRUNCATE ... RESTART IDENTITY would leave them. DELETE with the foreign keys'
+    triggers off (replica role) takes 7 ms with the catalogue reads where TRUNCATE took 106 ms (a new
+    file for each of 23 tables, each synced at commit): over a minute a suite."""
     tables = [
         r["tablename"]
         for r in conn.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migrations'"
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+            " AND tablename NOT IN ('schema_migrations', 'market_sessions', 'market_calendar_source')"
         )
     ]
     sequences = conn.execute("SELECT sequencename, start_value FROM pg_sequences WHERE schemaname = 'public'")

@@ -1,4 +1,5 @@
-"""market_minutes_between, the SQL function the evaluator measures staleness and gaps with."""
+"""market_minutes_between, the SQL function the evaluator measures staleness and gaps with, over the
+exchange calendar's sessions."""
 
 from __future__ import annotations
 
@@ -14,6 +15,17 @@ CASES = [
     (ny(2024, 5, 13, 9, 30), ny(2024, 5, 17, 16), 5 * 390),
     (ny(2024, 3, 8, 15), ny(2024, 3, 11, 10), 90),  # across the DST change
     (ny(2024, 5, 15, 11), ny(2024, 5, 15, 10), 0),  # reversed
+    # The calendar's edge days: Thanksgiving 2026 is closed, the Friday after closes at 13:00,
+    (ny(2026, 11, 25, 16), ny(2026, 11, 27, 9, 40), 10),
+    (ny(2026, 11, 27, 12), ny(2026, 11, 27, 14), 60),
+    (ny(2026, 11, 27, 13), ny(2026, 11, 30, 9, 30), 0),
+    # Christmas Eve closes at 13:00 and Christmas is closed,
+    (ny(2026, 12, 24, 12, 30), ny(2026, 12, 28, 9, 45), 45),
+    # Independence Day on a Saturday is observed on Friday 2026-07-03,
+    (ny(2026, 7, 2, 15), ny(2026, 7, 6, 10), 90),
+    # and the weeks the clocks change (2026-03-08, 2026-11-01): sessions stay 09:30-16:00 New York.
+    (ny(2026, 3, 6, 15), ny(2026, 3, 9, 10), 90),
+    (ny(2026, 10, 30, 15), ny(2026, 11, 2, 10), 90),
 ]
 
 
@@ -29,8 +41,9 @@ def test_no_cap_makes_a_long_age_limit_unreachable(db):
     minutes = db.run(
         lambda conn: conn.execute("SELECT market_minutes_between(%s, %s) AS m", (then, now)).fetchone()["m"]
     )
-    # then the age is counted in full (1,216 weekdays between, 150 minutes on the last day), not capped,
-    assert minutes == 1216 * 390 + 150
+    # then the age is counted in full (1,216 weekdays between, less 46 holidays, 9 of the 1,170 sessions
+    # closing at 13:00; 150 minutes on the last day), not capped,
+    assert minutes == 1170 * 390 - 9 * 180 + 150
     # so an age limit of 100,000,000 minutes treats it as fresh, and one of 100,000 does not.
     assert minutes < 100_000_000 and minutes > 100_000
 

@@ -1,23 +1,31 @@
-"""The trading calendar, spelled out: sessions 09:30-16:00 New York, Monday to Friday (the product
-does not model exchange holidays yet, so neither does its reference)."""
+"""The trading calendar, spelled out, from exchange_calendars itself (not the product's generated
+table): NYSE sessions with their holidays and early closes."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 NEW_YORK = ZoneInfo("America/New_York")
 
 
+@cache
+def _sessions() -> dict[date, tuple[datetime, datetime]]:
+    import exchange_calendars
+
+    calendar = exchange_calendars.get_calendar("XNYS", start="2000-01-01", end="2035-12-31")
+    return {
+        day.date(): (row.open.to_pydatetime(), row.close.to_pydatetime()) for day, row in calendar.schedule.iterrows()
+    }
+
+
 def has_session(day: date) -> bool:
-    return day.weekday() < 5
+    return day in _sessions()
 
 
 def session(day: date) -> tuple[datetime, datetime]:
-    return (
-        datetime.combine(day, time(9, 30), tzinfo=NEW_YORK).astimezone(UTC),
-        datetime.combine(day, time(16, 0), tzinfo=NEW_YORK).astimezone(UTC),
-    )
+    return _sessions()[day]
 
 
 def market_minutes(start: datetime, end: datetime) -> float:

@@ -38,7 +38,7 @@ def test_the_last_bar_becomes_the_last_trading_day_before_today():
 def test_over_a_weekend_the_last_bar_is_friday():
     history = replay(at(2026, 11, 29, 12, 0)).history(["GOOG"], None, date(2026, 11, 29))  # Sunday
     assert history.bars["GOOG"][-1].day == date(2026, 11, 27)
-    assert history.quotes["GOOG"].time == at(2026, 11, 27, 16, 0)
+    assert history.quotes["GOOG"].time == at(2026, 11, 27, 13, 0)  # the Friday after Thanksgiving closes early
 
 
 def test_during_the_session_prices_move_every_minute_within_the_days_range():

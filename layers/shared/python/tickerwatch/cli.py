@@ -230,6 +230,16 @@ def _cmd_generate_client(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_generate_calendar(args: argparse.Namespace) -> int:
+    from tickerwatch.calendar_source import generate
+    from tickerwatch.market_time import TABLE
+
+    target = Path(args.out) if args.out else TABLE
+    target.write_text(generate())
+    print(f"wrote {target}")
+    return 0
+
+
 def _cmd_openapi(args: argparse.Namespace) -> int:
     import json
 
@@ -307,6 +317,12 @@ def build_parser() -> argparse.ArgumentParser:
     client = sub.add_parser("generate-client", help="write the web client's module of alert kinds")
     client.add_argument("--out", default="web/src/generated/alertKinds.js")
     client.set_defaults(func=_cmd_generate_client)
+
+    calendar = sub.add_parser(
+        "generate-calendar", help="write the exchange calendar's sessions table from exchange_calendars (dev extra)"
+    )
+    calendar.add_argument("--out", help="where to write it (default: the package's market_sessions.csv)")
+    calendar.set_defaults(func=_cmd_generate_calendar)
 
     openapi = sub.add_parser("openapi", help="write the API's OpenAPI document (every function's routes)")
     openapi.add_argument("--out", default="openapi.json")

@@ -219,6 +219,10 @@ def migrate(url: str) -> list[str]:
             conn.execute(sql)
             conn.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (version, name))
             done.append(name)
+        from tickerwatch.data.market import load_sessions  # data/ imports this module
+
+        if load_sessions(conn):
+            logger.info("loaded the exchange calendar's sessions")
         conn.commit()
     for name in done:
         logger.info("applied migration", extra={"migration": name})

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -22,6 +22,7 @@ import numpy as np
 from tickerwatch import bands as banding
 from tickerwatch.direction import DirectionModel, direction_summary
 from tickerwatch.errors import Unprocessable
+from tickerwatch.market_time import next_trading_days
 from tickerwatch.model import LstmModel
 from tickerwatch.skill import diebold_mariano, skill, verdict
 
@@ -84,16 +85,6 @@ def trailing_volatility(series: np.ndarray, decay: float = VOLATILITY_DECAY) -> 
         variance = decay * variance + (1 - decay) * r * r
         out[t] = math.sqrt(variance)
     return np.maximum(out, 1e-6)
-
-
-def next_trading_days(after: date, count: int) -> list[date]:
-    """Weekdays after ``after`` (exchange holidays are not modelled)."""
-    days, day = [], after
-    while len(days) < count:
-        day += timedelta(days=1)
-        if day.weekday() < 5:
-            days.append(day)
-    return days
 
 
 def moving_average(values: np.ndarray, n: int) -> list[float | None]:
