@@ -24,7 +24,7 @@ SHARED_DATA = (ROOT.parent / "shared" / "data").resolve()
 # The python3.12 Lambda runtime ships boto3 (the layers leave it out); this stands in for it.
 RUNTIME_BOTO3 = "boto3==1.40.4"
 # Invoked in this order: the user the later events act as is registered and signs in first.
-ORDER = ["migrate", "health", "register", "token", "account", "stocks", "predict", "alerts", "fetch_prices"]
+ORDER = ["migrate", "health", "market", "register", "token", "account", "stocks", "predict", "alerts", "fetch_prices"]
 ORDER += ["trading", "process_prices", "forecast_alerts"]
 
 PROBE = r"""

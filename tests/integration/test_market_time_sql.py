@@ -12,6 +12,7 @@ CASES = [
     (ny(2024, 5, 15, 15), ny(2024, 5, 15, 20), 60),  # past the close
     (ny(2024, 5, 17, 16), ny(2024, 5, 20, 9), 0),  # Friday close to Monday pre-open
     (ny(2024, 5, 17, 16), ny(2024, 5, 20, 11, 30), 120),
+    (ny(2024, 5, 17, 17), ny(2024, 5, 20, 10), 30),  # from after Friday's close: its session adds nothing
     (ny(2024, 5, 13, 9, 30), ny(2024, 5, 17, 16), 5 * 390),
     (ny(2024, 3, 8, 15), ny(2024, 3, 11, 10), 90),  # across the DST change
     (ny(2024, 5, 15, 11), ny(2024, 5, 15, 10), 0),  # reversed
@@ -57,3 +58,19 @@ def test_a_week_of_sessions_is_five_whatever_the_weekday_it_starts_on(db):
             ).fetchone()["m"]
         )
         assert minutes == 5 * 390, start_day
+
+
+def test_a_regenerated_calendar_is_loaded_again_and_an_unchanged_one_is_not(db):
+    from tickerwatch.data.market import load_sessions
+
+    def count(conn):
+        return conn.execute("SELECT count(*) AS n FROM market_sessions").fetchone()["n"]
+
+    loaded = db.run(count)
+    assert loaded > 9000 and db.run(load_sessions) is False  # migrated: the file's version is in
+    # Given a table that lost a session and was loaded from another version of the file,
+    db.run(lambda conn: conn.execute("DELETE FROM market_sessions WHERE day = '2026-11-27'"))
+    db.run(lambda conn: conn.execute("UPDATE market_calendar_source SET digest = 'an older file'"))
+    # when the migrator runs, it loads the file again.
+    assert db.run(load_sessions) is True
+    assert db.run(count) == loaded

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tickerwatch.market_data import ProviderUnavailable, ReplayMarketData
-from tickerwatch.market_time import NEW_YORK
+from tickerwatch.market_data import AnytimeMarketData, ProviderUnavailable, ReplayMarketData
+from tickerwatch.market_time import NEW_YORK, is_trading_day
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
@@ -83,3 +83,38 @@ def test_a_quote_is_never_stamped_after_the_moment_it_was_read():
         now = at(2026, 11, 23, 10, 15) + timedelta(seconds=seconds)
         quote = replay(now).history(["TSLA"], None, now.date()).quotes["TSLA"]
         assert quote.time <= now and now - quote.time < timedelta(minutes=1), seconds
+
+
+def anytime(now: datetime, step: int = 5) -> AnytimeMarketData:
+    return AnytimeMarketData(DATA, seed=7, clock=lambda: now, step_seconds=step)
+
+
+@pytest.mark.parametrize(
+    "now",
+    [at(2026, 12, 4, 18, 40), at(2026, 11, 26, 3, 0), at(2026, 12, 5, 12, 0), at(2026, 12, 7, 10, 0)],
+    ids=["friday-evening", "thanksgiving-night", "saturday", "monday-session"],
+)
+def test_the_anytime_market_moves_every_step_whatever_the_hour(now):
+    # Given the always-open replay at an hour the exchange is shut (or open),
+    reads = [now + timedelta(seconds=5 * n + 3) for n in range(13)]  # 3 s into each step
+    prices = [anytime(read).history(["TSLA"], None, now.date()) for read in reads]
+    quotes = [h.quotes["TSLA"] for h in prices]
+    # then within a minute the price has moved at (nearly) every 5-second step,
+    assert sum(a.price != b.price for a, b in itertools.pairwise(quotes)) >= 10
+    # each quote is stamped at its step, never after the moment it is read,
+    for read, quote in zip(reads, quotes, strict=True):
+        assert read - timedelta(seconds=5) < quote.time <= read
+    # today's bar is forming (its close the latest price, inside its high and low),
+    today = prices[-1].bars["TSLA"][-1]
+    assert today.day == now.date() and today.close == quotes[-1].price and today.low <= today.close <= today.high
+    # and yesterday's history still lies on the exchange's sessions.
+    assert all(is_trading_day(b.day) for b in prices[-1].bars["TSLA"][:-1])
+
+
+def test_the_anytime_market_starts_from_the_last_close_and_is_the_same_for_the_same_clock():
+    now = at(2026, 12, 4, 0, 0, 2)
+    first = anytime(now).history(["GOOG"], None, now.date())
+    assert first.quotes["GOOG"].price == first.bars["GOOG"][-2].close  # the midnight step: no move yet
+    assert anytime(now).history(["GOOG"], None, now.date()).quotes == first.quotes
+    later = at(2026, 12, 4, 22, 0)
+    assert anytime(later).history(["GOOG"], None, now.date()).quotes["GOOG"].price != first.quotes["GOOG"].price

@@ -19,8 +19,9 @@ def test_a_checkout_beside_the_shared_prices_replays_them_but_lambda_never_does(
     shared.mkdir(parents=True)
     monkeypatch.chdir(checkout)
     local = load_settings({})
-    assert local.market_data == f"replay:{shared.resolve()}"
-    assert local.local_fetch_interval_seconds == 60  # the replayed market moves every minute
+    assert local.market_data == f"anytime:{shared.resolve()}"
+    assert local.local_fetch_interval_seconds == 5  # the always-open replay takes a step every 5 s
+    assert load_settings({"TICKERWATCH_MARKET_DATA": "replay:/x"}).local_fetch_interval_seconds == 60
     assert load_settings({"AWS_LAMBDA_FUNCTION_NAME": "fetch"}).market_data == "yfinance"
     assert load_settings({"TICKERWATCH_MARKET_DATA": "csv:/x"}).market_data == "csv:/x"
     assert load_settings({"TICKERWATCH_FETCH_INTERVAL_SECONDS": "5"}).local_fetch_interval_seconds == 5

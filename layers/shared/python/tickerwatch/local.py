@@ -229,7 +229,7 @@ def start_jobs() -> Scheduler:
     if "fetch_prices" in intervals:
         intervals["fetch_prices"] = float(settings.local_fetch_interval_seconds)
     # The replayed market moves its history to the present each day: the first run re-lays it.
-    first = {"fetch_prices": {"backfill": True}} if settings.market_data.startswith("replay:") else {}
+    first = {"fetch_prices": {"backfill": True}} if settings.market_data.startswith(("replay:", "anytime:")) else {}
     scheduler = Scheduler(intervals, first)
     subscriptions = {
         "process_prices": (bus.PRICES_CHANGED, bus.ALERTS_CHANGED, bus.FORECASTS_CHANGED),

@@ -2,7 +2,9 @@
 
 ``yfinance`` downloads many tickers in one batched call; ``csv:DIR`` reads ``DIR/<TICKER>.csv``
 in Yahoo's layout as it is (a market frozen in the past); ``replay:DIR`` moves those files to the
-present and plays today's session minute by minute: the local default, so alerts can fire.
+present and plays each real session minute by minute, on the exchange's calendar; ``anytime:DIR``
+(the local default) plays today as a session that never closes, a step every few seconds, so that
+prices move and alerts can fire whatever the hour or the day someone tries it.
 
 A provider that cannot be reached raises ``ProviderUnavailable`` (503 in the API); a symbol it
 does not know is a failure "unknown symbol" (404). The two are never confused.
@@ -29,6 +31,7 @@ from tickerwatch.market_time import (
     is_trading_day,
     previous_trading_day,
     session_minute,
+    session_on,
     session_start,
     trading_days_ending,
 )
@@ -147,7 +150,7 @@ class CsvMarketData:
 
     def _bars(self, symbol: str) -> list[PriceBar] | None:
         path = self._path(symbol)
-        return list(_read_csv(path, path.stat().st_mtime)) if path.exists() else None
+        return _read_csv(path, path.stat().st_mtime) if path.exists() else None  # type: ignore[return-value]
 
     def history(self, symbols: list[str], start: date | None, end: date) -> History:
         result = History()
@@ -168,9 +171,12 @@ class CsvMarketData:
         return StockInfo(symbol, symbol, None) if self._path(symbol).exists() else None
 
 
+_LAID: dict[tuple[str, date], tuple[object, list[PriceBar]]] = {}  # see ReplayMarketData.laid
+
+
 class ReplayMarketData(CsvMarketData):
     """The files moved to the present: each file's last bar becomes the most recent trading day
-    before today, and during today's session (09:30-16:00 New York) prices move every minute along
+    before today, and during today's session (09:30 to its close, New York) prices move every minute along
     a seeded random path from the day's open towards its close, within its high and low. The day's
     shape is a real day of the file, chosen by the seed, scaled to start from the last close.
     Deterministic for a given seed and clock (tests inject the clock)."""
@@ -182,8 +188,20 @@ class ReplayMarketData(CsvMarketData):
         self.seed = seed
         self.clock = clock or (lambda: datetime.now(UTC))
 
+    def laid(self, symbol: str, original: list[PriceBar], last: date) -> list[PriceBar]:
+        """The file's bars moved onto the sessions ending ``last`` (kept: re-laying ten years of bars
+        took a fetch 50 ms a symbol)."""
+        cached = _LAID.get((symbol, last))
+        if cached is None or cached[0] is not original:
+            days = trading_days_ending(last, len(original))
+            cached = (original, [replace(bar, day=day) for bar, day in zip(original, days, strict=True)])
+            if len(_LAID) > 1024:
+                _LAID.clear()
+            _LAID[(symbol, last)] = cached
+        return list(cached[1])
+
     def describe(self) -> str:
-        return f"replay:{self.folder} (seed {self.seed})"
+        return f"replay:{self.folder} (seed {self.seed}; sessions on the exchange calendar)"
 
     def history(self, symbols: list[str], start: date | None, end: date) -> History:
         now = self.clock()
@@ -201,8 +219,7 @@ class ReplayMarketData(CsvMarketData):
 
     def replay(self, symbol: str, original: list[PriceBar], now: datetime) -> tuple[list[PriceBar], Quote]:
         today = now.astimezone(NEW_YORK).date()
-        days = trading_days_ending(previous_trading_day(today), len(original))
-        bars = [replace(bar, day=day) for bar, day in zip(original, days, strict=True)]
+        bars = self.laid(symbol, original, previous_trading_day(today))
         quote = Quote(symbol, bars[-1].close, close_time(bars[-1].day))
         minute = session_minute(now) if is_trading_day(today) else None
         if minute is not None:
@@ -213,7 +230,7 @@ class ReplayMarketData(CsvMarketData):
         return bars, quote
 
     def session_path(self, symbol: str, original: list[PriceBar], today: date) -> list[float]:
-        """Today's price at each minute of the session (391 points, 09:30 to 16:00)."""
+        """Today's price at each minute of the session (391 points, 09:30 to 16:00; fewer on an early close)."""
         rng = random.Random(f"{self.seed}:{symbol}:{today.isoformat()}")
         previous_close = original[-1].close
         model = rng.randrange(1, len(original))  # a real day's shape, relative to the close before it
@@ -221,7 +238,8 @@ class ReplayMarketData(CsvMarketData):
         day = original[model]
         open_, high, low, close = (previous_close * v / base for v in (day.open, day.high, day.low, day.close))
         high, low = max(high, open_, close), min(low, open_, close)
-        steps = [rng.gauss(0.0, 1.0) for _ in range(SESSION_MINUTES)]
+        minutes = session_on(today).minutes if is_trading_day(today) else SESSION_MINUTES
+        steps = [rng.gauss(0.0, 1.0) for _ in range(minutes)]
         walk = [0.0]
         for step in steps:
             walk.append(walk[-1] + step)
@@ -229,11 +247,62 @@ class ReplayMarketData(CsvMarketData):
         spread = (high - low) / 4 / max(1e-9, max(abs(w) for w in walk) or 1.0)
         path = []
         for i, w in enumerate(walk):
-            t = i / SESSION_MINUTES
+            t = i / minutes
             price = open_ + (close - open_) * t + (w - walk[-1] * t) * spread
             path.append(round(min(high, max(low, price)), 4))
         path[0], path[-1] = round(open_, 4), round(close, 4)
         return path
+
+
+class AnytimeMarketData(ReplayMarketData):
+    """The replay with a session that holds all day, every day: today's bar forms from New York's
+    midnight to the next, the price taking a step every ``step_seconds`` along a seeded random walk
+    (about 0.1% a minute) pinned to a real day's change from the last close. The history before
+    today is laid on the exchange's sessions, as in the calendar-true replay."""
+
+    name = "anytime"
+    STEP_VOLATILITY = 0.0003  # of the price, per 5-second step: ~0.1% a minute, ~4% a day
+
+    def __init__(self, folder: Path, seed: int = 7, clock=None, step_seconds: int = 5):
+        super().__init__(folder, seed, clock)
+        self.step_seconds = step_seconds
+
+    def describe(self) -> str:
+        return f"anytime:{self.folder} (a replayed session open at any hour, a step every {self.step_seconds} s)"
+
+    def replay(self, symbol: str, original: list[PriceBar], now: datetime) -> tuple[list[PriceBar], Quote]:
+        local = now.astimezone(NEW_YORK)
+        today = local.date()
+        bars = self.laid(symbol, original, previous_trading_day(today))
+        midnight = datetime.combine(today, datetime.min.time(), tzinfo=NEW_YORK)
+        step = int((local - midnight).total_seconds() // self.step_seconds)
+        path = self.day_path(symbol, original, today)
+        seen = path[: step + 1]
+        bars.append(PriceBar(symbol, today, seen[0], max(seen), min(seen), seen[-1], seen[-1], 0))
+        return bars, Quote(symbol, seen[-1], (midnight + timedelta(seconds=step * self.step_seconds)).astimezone(UTC))
+
+    def day_path(self, symbol: str, original: list[PriceBar], today: date) -> tuple[float, ...]:
+        return _anytime_path(self.seed, symbol, today, original[-1].close, self.step_seconds, len(original))
+
+
+@lru_cache(maxsize=64)
+def _anytime_path(
+    seed: int, symbol: str, today: date, previous_close: float, step_seconds: int, history: int
+) -> tuple[float, ...]:
+    """The day's price at each step from midnight to midnight, New York (a day of 23 or 25 hours
+    when the clocks change is played as 24)."""
+    rng = random.Random(f"anytime:{seed}:{symbol}:{today.isoformat()}")
+    steps = 86_400 // step_seconds
+    sigma = AnytimeMarketData.STEP_VOLATILITY * math.sqrt(step_seconds / 5)
+    walk = [0.0]
+    for _ in range(steps):
+        walk.append(walk[-1] + rng.gauss(0.0, sigma))
+    drift = rng.gauss(0.0, 0.02)  # the day's change, about what a real day's is
+    path = []
+    for i, w in enumerate(walk):
+        t = i / steps
+        path.append(round(previous_close * math.exp(drift * t + w - walk[-1] * t), 4))
+    return tuple(path)
 
 
 class YFinanceMarketData:
@@ -318,7 +387,9 @@ def history_from_frame(frame, symbols: list[str], fetched_at: datetime) -> Histo
     return result
 
 
-def get_market_data(spec: str, replay_seed: int = 7) -> MarketData:
+def get_market_data(spec: str, replay_seed: int = 7, replay_step_seconds: int = 5) -> MarketData:
+    if spec.startswith("anytime:"):
+        return AnytimeMarketData(Path(spec[8:]), seed=replay_seed, step_seconds=replay_step_seconds)
     if spec.startswith("csv:"):
         return CsvMarketData(Path(spec[4:]))
     if spec.startswith("replay:"):

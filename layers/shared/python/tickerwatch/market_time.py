@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -60,7 +60,7 @@ def _table() -> _Table:
     return _Table(min(rows), max(rows), rows)
 
 
-@lru_cache(maxsize=4096)
+@cache  # at most the ~13,000 days the table spans, and a few outside it
 def _session(day: date) -> Session | None:
     table = _table()
     if not table.first <= day <= table.last:
@@ -176,3 +176,36 @@ def session_minute(now: datetime) -> int | None:
     if elapsed < 0:
         return None
     return min(session.minutes, int(elapsed // 60))
+
+
+MAX_SESSIONS_SPAN_DAYS = 366
+
+
+@dataclass(frozen=True)
+class MarketState:
+    now: datetime
+    is_open: bool
+    session: Session  # the one in progress, or else the next to open
+    closed_for: str | None  # why today holds no session ("Thanksgiving", "Weekend"); None on a trading day
+
+
+def market_state(now: datetime) -> MarketState:
+    today = now.astimezone(NEW_YORK).date()
+    return MarketState(now, current_session(now) is not None, next_session(now), closure(today))
+
+
+def sessions_in(start: date, end: date) -> tuple[list[Session], dict[date, str]]:
+    """The sessions from ``start`` to ``end`` and the weekdays among them without one (with why);
+    the span is checked (InvalidInput) so that a client cannot ask for a century."""
+    from tickerwatch.errors import InvalidInput
+
+    first, last = table_range()
+    if end < start:
+        raise InvalidInput({"end": ["end must not be before start."]})
+    if (end - start).days + 1 > MAX_SESSIONS_SPAN_DAYS:
+        raise InvalidInput({"end": [f"At most {MAX_SESSIONS_SPAN_DAYS} days at a time."]})
+    if start < first or end > last:
+        raise InvalidInput({"start" if start < first else "end": [f"The calendar covers {first} to {last}."]})
+    days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
+    holidays = {d: closure(d) for d in days if d.weekday() < 5 and not is_trading_day(d)}
+    return sessions_between(start, end), holidays  # type: ignore[return-value]

@@ -141,7 +141,7 @@ def get_market_data():
     from tickerwatch.market_data import get_market_data as build
 
     settings = get_settings()
-    return build(settings.market_data, settings.replay_seed)
+    return build(settings.market_data, settings.replay_seed, settings.replay_step_seconds)
 
 
 def price_change_publisher():

@@ -63,8 +63,10 @@ class Settings(BaseModel):
     # yfinance in Lambda; run from a checkout beside ../shared/data, the replayed market (below).
     market_data: str = Field("yfinance", alias="TICKERWATCH_MARKET_DATA")
     replay_seed: int = Field(7, alias="TICKERWATCH_REPLAY_SEED")
+    # How often the always-open replay (anytime:DIR) takes a step.
+    replay_step_seconds: int = Field(5, alias="TICKERWATCH_REPLAY_STEP_SECONDS", ge=1, le=60)
     # How often the local server runs fetch_prices (AWS: the EventBridge schedule in template.yaml).
-    # Unset: every minute with the replayed market, whose prices move every minute; else 30 minutes.
+    # Unset: each step of the always-open replay, every minute with the calendar-true one; else 30 minutes.
     fetch_interval_seconds: int | None = Field(None, alias="TICKERWATCH_FETCH_INTERVAL_SECONDS", gt=0)
     # Where fetch_prices announces changed prices (EventBridge, in AWS); unset: in process.
     event_bus_name: str | None = Field(None, alias="EVENT_BUS_NAME")
@@ -101,14 +103,17 @@ class Settings(BaseModel):
     @field_validator("market_data")
     @classmethod
     def _known_provider(cls, value: str) -> str:
-        if value == "yfinance" or any(value.startswith(p) and len(value) > len(p) for p in ("csv:", "replay:")):
+        prefixes = ("csv:", "replay:", "anytime:")
+        if value == "yfinance" or any(value.startswith(p) and len(value) > len(p) for p in prefixes):
             return value
-        raise ValueError("must be 'yfinance', 'csv:DIR' or 'replay:DIR'")
+        raise ValueError("must be 'yfinance', 'csv:DIR', 'replay:DIR' or 'anytime:DIR'")
 
     @property
     def local_fetch_interval_seconds(self) -> int:
         if self.fetch_interval_seconds:
             return self.fetch_interval_seconds
+        if self.market_data.startswith("anytime:"):
+            return self.replay_step_seconds
         return 60 if self.market_data.startswith("replay:") else 30 * 60
 
     @model_validator(mode="after")
@@ -120,12 +125,12 @@ class Settings(BaseModel):
 
 def default_market_data(env: dict[str, str]) -> str:
     """yfinance in Lambda or anywhere without the shared price files; from a checkout with
-    ../shared/data beside it, the replayed market."""
+    ../shared/data beside it, the replayed market that is open at any hour."""
     if env.get("AWS_LAMBDA_FUNCTION_NAME"):
         return "yfinance"
     for folder in (Path.cwd(), *Path.cwd().parents):
         if (folder / "functions").is_dir() and (folder.parent / "shared" / "data").is_dir():
-            return f"replay:{(folder.parent / 'shared' / 'data').resolve()}"
+            return f"anytime:{(folder.parent / 'shared' / 'data').resolve()}"
     return "yfinance"
 
 
