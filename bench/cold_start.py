@@ -24,6 +24,7 @@ REQUESTS = {
     "token": ("POST", "/api/v1/token/", {"username": "nobody", "password": "wrong-password"}),
     "account": ("GET", "/api/v1/protected-view/", None),
     "health": ("GET", "/api/v1/health/", None),
+    "market": ("GET", "/api/v1/market/", None),
     "stocks": ("GET", "/api/v1/stocks/", None),
     "predict": ("POST", "/api/v1/predict/", {}),
     "alerts": ("GET", "/api/v1/alerts/", None),
@@ -33,9 +34,9 @@ REQUESTS = {
 
 def http_functions() -> list[str]:
     """The functions behind API Gateway (each needs a request above; the rest are scheduled jobs)."""
-    from tickerwatch.local import JOBS_ONLY, SCHEDULES, function_names
+    from tickerwatch.local import JOBS_ONLY, SCHEDULED, function_names
 
-    return [name for name in function_names() if name not in SCHEDULES and name not in JOBS_ONLY]
+    return [name for name in function_names() if name not in SCHEDULED and name not in JOBS_ONLY]
 
 
 PROBE = r"""

@@ -159,7 +159,7 @@ def timed_round(url: str, now: datetime) -> dict[str, float]:
         judged = time.perf_counter()
         before = conn.execute(RANGE_READS).fetchone()["n"]
         matched = trading_store.match_resting_orders(conn, *counts.pop("changed"), now)
-        expired = trading_store.expire_day_orders(conn, now)
+        expired = len(trading_store.expire_day_orders(conn, now))
         done = time.perf_counter()
         after = conn.execute(RANGE_READS).fetchone()["n"]
     return {

@@ -11,6 +11,7 @@ import threading
 import time
 from datetime import datetime
 
+from tickerwatch.live import LiveEvent
 from tickerwatch.notifications import Email
 from tickerwatch.webhooks import Delivery
 
@@ -60,3 +61,19 @@ class FixedClock:
 
     def __call__(self) -> datetime:
         return self.now
+
+
+class RecordingPublisher:
+    """Stands in for the live channel (``live.Publisher``): keeps every event it is handed."""
+
+    def __init__(self):
+        self.events: list[LiveEvent] = []
+        self._lock = threading.Lock()
+
+    def publish(self, events: list[LiveEvent]) -> int:
+        with self._lock:
+            self.events.extend(events)
+        return len(events)
+
+    def of_type(self, event_type: str) -> list[LiveEvent]:
+        return [e for e in self.events if e.payload["type"] == event_type]

@@ -1,15 +1,20 @@
-"""fetch_prices: every 30 minutes from EventBridge Scheduler, or invoked directly with
+"""fetch_prices: each minute of every session from EventBridge Scheduler (a cron in New York time),
+fetching again within the minute every FETCH_INTERVAL_SECONDS; or invoked directly with
 ``{"tickers": [...], "backfill": true}`` (the predict function does this for a new ticker).
-Announces the symbols whose price moved (a "prices.changed" event) so alerts are judged at once."""
+After each commit it pushes the moved quotes to the live channel and announces the symbols
+("prices.changed") so alerts are judged and orders matched at once."""
+
+from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from tickerwatch.ingest import fetch_prices
+from tickerwatch.ingest import fetch_prices, fetch_repeatedly
+from tickerwatch.market_time import prices_move
 from tickerwatch.observability import instrument_job
-from tickerwatch.runtime import get_database, get_market_data, price_change_publisher
+from tickerwatch.runtime import get_database, get_market_data, live_price_publisher, price_change_publisher
 from tickerwatch.settings import get_settings
 
-get_settings()
+settings = get_settings()
 
 
 class FetchRequest(BaseModel):
@@ -24,11 +29,21 @@ def handler(event, context):
         request = FetchRequest.model_validate(event if isinstance(event, dict) else {})
     except ValidationError as exc:
         return {"error": "invalid event", "details": exc.errors(include_url=False)}
-    result = fetch_prices(
-        get_database(),
-        get_market_data(),
-        request.tickers,
-        backfill=request.backfill,
-        on_changed=price_change_publisher(),
-    )
-    return result.as_dict()
+    scheduled = isinstance(event, dict) and event.get("source") == "aws.scheduler"
+    if scheduled and not settings.always_open and not prices_move(datetime.now(UTC)):
+        return {"skipped": "no session now (a holiday, an early close, or past the closing quote)"}
+
+    def fetch_once():
+        return fetch_prices(
+            get_database(),
+            get_market_data(),
+            request.tickers,
+            backfill=request.backfill,
+            on_changed=price_change_publisher(),
+            on_quotes=live_price_publisher(),
+        )
+
+    if not (scheduled and settings.lambda_function_name):  # locally the server's scheduler spaces the runs
+        return fetch_once().as_dict()
+    runs = fetch_repeatedly(fetch_once, settings.session_fetch_interval_seconds)
+    return {**runs[-1].as_dict(), "fetches": len(runs)}

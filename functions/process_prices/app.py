@@ -6,7 +6,7 @@ import time
 
 from tickerwatch.observability import instrument_job
 from tickerwatch.processing import process_prices
-from tickerwatch.runtime import get_database, get_email_sender, get_webhook_poster
+from tickerwatch.runtime import get_database, get_email_sender, get_live_publisher, get_webhook_poster
 from tickerwatch.settings import get_settings
 
 settings = get_settings()
@@ -26,6 +26,7 @@ def handler(event, context):
         send_rate=settings.email_send_rate,
         send_concurrency=settings.email_concurrency,
         webhook_poster=get_webhook_poster(),
+        publisher=get_live_publisher(),
         deadline=time.monotonic() + context.get_remaining_time_in_millis() / 1000 - SAFETY_SECONDS,
     )
     return summary.as_dict()

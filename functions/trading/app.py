@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import Depends, Query, Response
 
 from tickerwatch import trading
-from tickerwatch.dependencies import Db, MarketData
+from tickerwatch.dependencies import Db, Live, MarketData
 from tickerwatch.schemas.trading import (
     EquityPoint,
     OrderIn,
@@ -46,8 +46,8 @@ def read_portfolio(db: Db, user: CurrentUser) -> PortfolioOut:
 
 
 @app.post("/api/v1/portfolio/reset/", response_model=PortfolioOut)
-def reset_portfolio(db: Db, user: CurrentUser) -> PortfolioOut:
-    return PortfolioOut(**trading.reset(db, user.id, _starting_cash()))
+def reset_portfolio(db: Db, user: CurrentUser, publisher: Live) -> PortfolioOut:
+    return PortfolioOut(**trading.reset(db, user.id, _starting_cash(), publisher))
 
 
 @app.get("/api/v1/portfolio/history/", response_model=list[EquityPoint])
@@ -66,7 +66,9 @@ def portfolio_history(db: Db, user: CurrentUser) -> list[EquityPoint]:
     dependencies=order_writes,
     openapi_extra=links(201, "order_id", "/api/v1/orders/{order_id}/"),
 )
-def submit_order(db: Db, market_data: MarketData, body: OrderIn, user: CurrentUser, response: Response) -> OrderOut:
+def submit_order(
+    db: Db, market_data: MarketData, body: OrderIn, user: CurrentUser, response: Response, publisher: Live
+) -> OrderOut:
     request = trading.OrderRequest(
         symbol=body.symbol,
         side=body.side,
@@ -86,6 +88,7 @@ def submit_order(db: Db, market_data: MarketData, body: OrderIn, user: CurrentUs
         request,
         starting_cash=settings.paper_starting_cash,
         max_price_age_minutes=settings.max_price_age_minutes,
+        publisher=publisher,
     )
     if not created:
         response.status_code = 200
@@ -114,8 +117,8 @@ def read_order(db: Db, order_id: ResourceId, user: CurrentUser) -> OrderOut:
 
 
 @app.delete(ORDER, response_model=OrderOut, responses=documented_errors(404, 422))
-def cancel_order(db: Db, order_id: ResourceId, user: CurrentUser) -> OrderOut:
-    return OrderOut.of(trading.cancel_order(db, user.id, order_id, _starting_cash()))
+def cancel_order(db: Db, order_id: ResourceId, user: CurrentUser, publisher: Live) -> OrderOut:
+    return OrderOut.of(trading.cancel_order(db, user.id, order_id, _starting_cash(), publisher))
 
 
 handler = lambda_handler(app)

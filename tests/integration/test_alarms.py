@@ -37,11 +37,12 @@ def dead_letter_queues() -> list[str]:
             config = event["Properties"].get("DeadLetterConfig")
             if config:
                 queues.append(config["Arn"]["GetAtt"].split(".")[0])
-    return queues
+    return sorted(set(queues))  # fetch_prices' three session schedules share one
 
 
 def scheduled_jobs() -> list[str]:
-    """Functions nobody calls over HTTP: schedules, rules, and the key rotation Secrets Manager invokes."""
+    """Functions nobody calls over HTTP: schedules, rules, the key rotation Secrets Manager invokes and
+    the live channel's authorizer AppSync invokes."""
     jobs = [
         name
         for name, function in functions_in(TEMPLATE).items()
@@ -52,7 +53,14 @@ def scheduled_jobs() -> list[str]:
         for r in RESOURCES.values()
         if r["Type"] == "AWS::SecretsManager::RotationSchedule"
     ]
-    return jobs + rotations
+    authorizers = [
+        provider["LambdaAuthorizerConfig"]["AuthorizerUri"]["GetAtt"].split(".")[0]
+        for r in RESOURCES.values()
+        if r["Type"] == "AWS::AppSync::Api"
+        for provider in r["Properties"]["EventConfig"]["AuthProviders"]
+        if provider["AuthType"] == "AWS_LAMBDA"
+    ]
+    return jobs + rotations + authorizers
 
 
 def test_every_dead_letter_queue_alarms_on_its_first_message():
@@ -78,6 +86,7 @@ def test_every_scheduled_job_alarms_on_errors():
         "ProcessPricesFunction",
         "ForecastAlertsFunction",
         "RotateJwtSecretFunction",
+        "EventsAuthorizerFunction",
     }
     for job in jobs:
         [alarm] = alarms_on("AWS/Lambda", "Errors", "FunctionName", {"Ref": job})

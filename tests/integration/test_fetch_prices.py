@@ -36,7 +36,7 @@ def test_rerunning_never_duplicates(db, job):
     job({"tickers": ["GOOG"], "backfill": True}, LocalContext("fetch_prices"))
     before = count(db, "SELECT count(*) AS n FROM price_bars")
     again = job({"tickers": ["GOOG"], "backfill": True}, LocalContext("fetch_prices"))
-    scheduled = job(scheduled_event("fetch_prices"), LocalContext("fetch_prices"))
+    scheduled = job({}, LocalContext("fetch_prices"))  # what a scheduled run in a session does
     assert again["bars_written"] == 0 and scheduled["bars_written"] == 0
     assert scheduled["succeeded"] == ["GOOG"]
     assert count(db, "SELECT count(*) AS n FROM price_bars") == before
@@ -224,3 +224,19 @@ def test_a_day_sent_twice_is_stored_once_and_a_revised_bar_replaces_the_old(db):
     revised = fetch_prices(db, RepeatingProvider([5.0, 6.5, 7.0]), ["ACME"], backfill=True)
     assert revised.bars_written == 1
     assert closes() == [(2, 5.0), (3, 6.5), (4, 9.0)]
+
+
+@pytest.mark.parametrize(
+    ("in_session", "always_open", "fetches"), [(False, False, False), (True, False, True), (False, True, True)]
+)
+def test_a_scheduled_run_outside_a_session_fetches_nothing(db, monkeypatch, in_session, always_open, fetches):
+    from tickerwatch.local import load_function
+
+    module = load_function("fetch_prices")
+    monkeypatch.setattr(module, "prices_move", lambda now: in_session)
+    monkeypatch.setattr(type(module.settings), "always_open", property(lambda self: always_open))
+    module.handler({"tickers": ["GOOG"]}, LocalContext("fetch_prices"))  # tracked, directly: never gated
+    result = module.handler(scheduled_event("fetch_prices"), LocalContext("fetch_prices"))
+    assert ("skipped" not in result) is fetches, result
+    if fetches:
+        assert result["succeeded"] == ["GOOG"]

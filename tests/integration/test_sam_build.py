@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tickerwatch.local import SCHEDULES, function_names
+from tickerwatch.local import SCHEDULE_TIMEZONE, SCHEDULES, SESSION_CRONS, function_names
 
 ROOT = Path(__file__).resolve().parents[2]
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
@@ -55,16 +55,22 @@ def test_every_function_folder_is_deployed_and_vice_versa():
 
 def test_schedules_match_the_local_scheduler():
     template = load_template(ROOT / "template.yaml")
-    declared = {}
+    declared, session_crons = {}, []
     for resource in functions_in(template).values():
         for event in resource["Properties"].get("Events", {}).values():
             if event["Type"] == "ScheduleV2":
                 name = Path(resource["Properties"]["CodeUri"]).name
-                declared[name] = event["Properties"]["ScheduleExpression"]
+                expression = event["Properties"]["ScheduleExpression"]
+                if name == "fetch_prices":
+                    assert event["Properties"]["ScheduleExpressionTimezone"] == SCHEDULE_TIMEZONE
+                    session_crons.append(expression)
+                else:
+                    declared[name] = expression
                 assert event["Properties"]["RetryPolicy"]["MaximumRetryAttempts"] >= 1
                 assert event["Properties"]["DeadLetterConfig"]
     deployed = set(function_names())
     assert declared == {job: f"rate({m} minutes)" for job, m in SCHEDULES.items() if job in deployed}
+    assert tuple(session_crons) == SESSION_CRONS
 
 
 @pytest.mark.slow

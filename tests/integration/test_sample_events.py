@@ -95,6 +95,12 @@ def test_each_http_sample_event_is_served_by_its_handler(db):
     order = invoke("trading", signed("trading"))  # the sample's quotes are old: the limit order rests
     assert order["statusCode"] == 201, order["body"]
     assert json.loads(order["body"])["status"] == "open"
+    market = invoke("market", sample("market"))
+    assert market["statusCode"] == 200 and "is_open" in json.loads(market["body"])
+    # AppSync Events' authorizer request, with the placeholder and then a real token
+    assert invoke("events_authorizer", sample("events_authorizer"))["isAuthorized"] is False
+    allowed = invoke("events_authorizer", sample("events_authorizer") | {"authorizationToken": access})
+    assert allowed["isAuthorized"] is True and allowed["ttlOverride"] == 0
 
 
 def test_each_job_sample_event_is_run_by_its_handler(db):

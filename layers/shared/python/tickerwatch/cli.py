@@ -29,10 +29,15 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from tickerwatch.local import build_local_app, start_jobs, web_dir
     from tickerwatch.runtime import get_database
 
+    live = args.workers == 1  # the events emulation holds its subscribers in one process
+    if live and not os.environ.get("EVENTS_HTTP_URL"):
+        # the publishers (jobs, request handlers) post to this server's own emulation of AppSync Events
+        os.environ["EVENTS_HTTP_URL"] = f"http://127.0.0.1:{args.port}/event"
+        get_settings.cache_clear()
     settings = get_settings()
     url = get_database().url
     migrate(url)
-    app = build_local_app(settings.cors_allowed_origins) if args.workers == 1 else None
+    app = build_local_app(settings.cors_allowed_origins, live=live) if live else None
     scheduler = None if args.no_jobs else start_jobs()
     where = "DATABASE_URL" if settings.database_url else f"embedded Postgres in {settings.data_dir / 'pg'}"
     base = f"http://{args.host}:{args.port}"
@@ -42,6 +47,14 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     if scheduler:
         every = settings.local_fetch_interval_seconds
         print(f"tickerwatch: prices every {every} s; alerts judged whenever they change", flush=True)
+    if settings.always_open:
+        print("tickerwatch: market: a replay open at any hour (the exchange's own hours: replay:DIR)", flush=True)
+    elif settings.market_data.startswith("replay:"):
+        print("tickerwatch: market: a replay on the exchange's calendar (moves only in its sessions)", flush=True)
+    if live:
+        print(f"tickerwatch: live updates at ws://{args.host}:{args.port}/event/realtime (AppSync Events)", flush=True)
+    else:
+        print("tickerwatch: live updates off with --workers > 1 (clients poll)", flush=True)
     # uvicorn re-raises SIGTERM after its graceful shutdown; as a clean exit it lets the exit hooks
     # run, so the embedded Postgres stops with its last user instead of outliving it.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

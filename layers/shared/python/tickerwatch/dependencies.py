@@ -18,6 +18,7 @@ from fastapi import Depends
 
 from tickerwatch import runtime
 from tickerwatch.db import Database
+from tickerwatch.live import Publisher
 from tickerwatch.market_data import MarketData as MarketDataSource
 from tickerwatch.web.routes import collaborator
 from tickerwatch.webhooks import WebhookPoster
@@ -56,9 +57,15 @@ async def alert_announcer() -> Callable[[], object]:
     return runtime.alert_change_announcer()
 
 
+@collaborator
+async def live_publisher() -> Publisher:
+    return runtime.get_live_publisher()
+
+
 Db = Annotated[Database, Depends(database)]
 MarketData = Annotated[MarketDataSource, Depends(market_data)]
 Models = Annotated[Any, Depends(forecasters)]  # Forecasters, named only for type checkers (numpy)
 Backfill = Annotated[Callable[[str], dict[str, Any]], Depends(backfill)]
 Poster = Annotated[WebhookPoster, Depends(webhook_poster)]
 Announcer = Annotated[Callable[[], object], Depends(alert_announcer)]
+Live = Annotated[Publisher, Depends(live_publisher)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -9,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from tickerwatch.data import prices
 from tickerwatch.db import Database
 from tickerwatch.errors import InvalidInput
-from tickerwatch.market_data import History, MarketData, ProviderUnavailable, StockInfo, normalise_symbol
+from tickerwatch.market_data import History, MarketData, ProviderUnavailable, Quote, StockInfo, normalise_symbol
 from tickerwatch.observability import METRIC_FETCH_FAILED_SHARE, logger, metrics
 
 UNREACHABLE = "provider unreachable"
@@ -47,11 +48,13 @@ def fetch_prices(
     backfill: bool = False,
     today: date | None = None,
     on_changed: Callable[[list[str]], object] | None = None,
+    on_quotes: Callable[[list[Quote]], object] | None = None,
 ) -> FetchResult:
     """Fetch bars for the given symbols (default: every tracked stock) and store them.
 
     Symbols given explicitly start being tracked when the provider has data for them. When newer
-    prices were written, ``on_changed`` hears which symbols moved (after the commit).
+    prices were written, ``on_changed`` hears which symbols moved and ``on_quotes`` their new quotes
+    (the live channel), both after the commit.
     """
     today = today or datetime.now(UTC).date()
     result = FetchResult(backfill=backfill)
@@ -101,9 +104,28 @@ def fetch_prices(
     result.bars_written = db.run(work)
     result.succeeded = got
     _count(result)
+    if result.changed and on_quotes is not None:
+        on_quotes([history.quotes[s] for s in result.changed])
     if result.changed and on_changed is not None:
         on_changed(result.changed)
     return result
+
+
+def fetch_repeatedly(
+    fetch_once: Callable[[], FetchResult],
+    every_seconds: float,
+    window_seconds: float = 60.0,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[FetchResult]:
+    """Fetch at the start of the window and again every ``every_seconds`` while the next start stays
+    inside it: the schedule invokes the job each minute, and the next invocation takes over."""
+    started = clock()
+    results = [fetch_once()]
+    while (due := started + len(results) * every_seconds) < started + window_seconds:
+        sleep(max(0.0, due - clock()))
+        results.append(fetch_once())
+    return results
 
 
 def _download(provider: MarketData, symbols: list[str], start: date | None, end: date) -> History:

@@ -22,10 +22,14 @@ from tickerwatch.events import LocalContext, scheduled_event
 from tickerwatch.observability import log_context, logger
 from tickerwatch.web import create_app
 
-# Job name -> minutes between runs in AWS. template.yaml declares the same rates (a test checks);
-# locally fetch_prices runs every TICKERWATCH_FETCH_INTERVAL_SECONDS.
-SCHEDULES: dict[str, int] = {"fetch_prices": 30, "process_prices": 5, "forecast_alerts": 60}
-JOBS_ONLY = {"migrate", "rotate_jwt_secret"}  # invoked by the deploy and by Secrets Manager
+# Job name -> minutes between runs in AWS. template.yaml declares the same rates (a test checks).
+SCHEDULES: dict[str, int] = {"process_prices": 5, "forecast_alerts": 60}
+# fetch_prices in AWS: each minute of a session, New York time, to five minutes past the close (it
+# skips holidays and early closes itself); locally it runs every FETCH_INTERVAL_SECONDS.
+SESSION_CRONS = ("cron(30-59 9 ? * MON-FRI *)", "cron(* 10-15 ? * MON-FRI *)", "cron(0-5 16 ? * MON-FRI *)")
+SCHEDULE_TIMEZONE = "America/New_York"
+SCHEDULED = {*SCHEDULES, "fetch_prices"}
+JOBS_ONLY = {"migrate", "rotate_jwt_secret", "events_authorizer"}  # the deploy, Secrets Manager, AppSync
 
 
 def functions_dir() -> Path:
@@ -77,7 +81,20 @@ class RequestLogContext:
 
 
 # What the API answers; every other GET is the web client's (a file, or index.html for its routes).
-API_PATHS = ("/api/", "/docs", "/openapi.json")
+API_PATHS = ("/api/", "/docs", "/openapi.json", "/event")
+
+
+def mount_events(app: FastAPI) -> None:
+    from tickerwatch.local_events import EventsHub
+
+    authorizer = load_function("events_authorizer").handler
+    hub = EventsHub(lambda request: authorizer(request, LocalContext("events_authorizer")))
+    app.state.events = hub
+    app.add_api_route("/event", hub.publish_endpoint, methods=["POST"], include_in_schema=False)
+    app.add_api_route("/event/drop", hub.drop_endpoint, methods=["POST"], include_in_schema=False)
+    app.add_api_websocket_route("/event/realtime", hub.realtime_endpoint)
+
+
 IMMUTABLE = "public, max-age=31536000, immutable"  # Vite names assets/ by their content hash
 
 
@@ -121,10 +138,14 @@ class WebClient:
         return FileResponse(self.root / "index.html", headers={"cache-control": "no-cache"})
 
 
-def build_local_app(cors_origins: list[str]) -> FastAPI:
+def build_local_app(cors_origins: list[str], live: bool = False) -> FastAPI:
+    """Every function's routes; with ``live``, the AppSync Events emulation too (one process only:
+    its subscribers are held in memory)."""
     app = create_app("tickerwatch (local)", docs=True)
+    if live:
+        mount_events(app)
     for name in function_names():
-        if name in SCHEDULES or name in JOBS_ONLY:
+        if name in SCHEDULED or name in JOBS_ONLY:
             continue
         module = load_function(name)
         for route in module.app.router.routes:
@@ -226,7 +247,7 @@ def start_jobs() -> Scheduler:
     settings = get_settings()
     deployed = set(function_names())
     intervals = {job: minutes * 60.0 for job, minutes in SCHEDULES.items() if job in deployed}
-    if "fetch_prices" in intervals:
+    if "fetch_prices" in deployed:
         intervals["fetch_prices"] = float(settings.local_fetch_interval_seconds)
     # The replayed market moves its history to the present each day: the first run re-lays it.
     first = {"fetch_prices": {"backfill": True}} if settings.market_data.startswith(("replay:", "anytime:")) else {}

@@ -209,3 +209,14 @@ def sessions_in(start: date, end: date) -> tuple[list[Session], dict[date, str]]
     days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
     holidays = {d: closure(d) for d in days if d.weekday() < 5 and not is_trading_day(d)}
     return sessions_between(start, end), holidays  # type: ignore[return-value]
+
+
+CLOSING_FETCH_MINUTES = 5  # fetches go on this long after a close, for the closing quote
+
+
+def prices_move(now: datetime) -> bool:
+    """A scheduled fetch is worth making: a session is in progress, or closed at most
+    CLOSING_FETCH_MINUTES ago (its closing quote may come a little late)."""
+    session = session_on(now.astimezone(NEW_YORK).date())
+    grace = timedelta(minutes=CLOSING_FETCH_MINUTES)
+    return session is not None and session.opens_at <= now <= session.closes_at + grace

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from tickerwatch import throttling
+from tickerwatch import live, throttling
 from tickerwatch.data import evaluation, outbox
 from tickerwatch.data import trading as trading_store
 from tickerwatch.db import Database
@@ -50,11 +50,13 @@ def process_prices(
     send_concurrency: int | None = None,
     deadline: float | None = None,
     webhook_poster: WebhookPoster | None = None,
+    publisher: live.Publisher | None = None,
 ) -> ProcessingSummary:
     """One run: in one transaction, judge the alerts (claiming each firing one's trigger and outbox
     rows, re-arming recurring ones), match the resting orders the same changed quotes reach and
-    expire day orders past their close; then prune drained rate-limit counters and send what the
-    outbox holds, including earlier failures that are due again."""
+    expire day orders past their close; once that commits, tell the owners' live channels what
+    fired and filled; then prune drained rate-limit counters and send what the outbox holds,
+    including earlier failures that are due again."""
 
     def claim(conn) -> tuple[dict, dict]:
         # Resting orders are matched on the same changed quotes in the same transaction that moves
@@ -74,7 +76,22 @@ def process_prices(
         rearmed=counts["rearmed"],
         orders_filled=orders["filled"],
         orders_canceled=orders["canceled"],
-        orders_expired=orders["expired"],
+        orders_expired=len(orders["expired"]),
+    )
+    (publisher or live.NullPublisher()).publish(
+        [
+            live.user_event(
+                f["user_id"],
+                live.ALERT_TRIGGERED,
+                alert_id=f["alert_id"],
+                symbol=f["symbol"],
+                price=f["price"],
+                quoted_at=f["quoted_at"],
+                triggered_at=when,
+            )
+            for f in counts.pop("fired")
+        ]
+        + live.order_events([*orders["outcomes"], *orders["expired"]])
     )
     throttling.prune(db)  # forget drained rate-limit counters; the evaluator runs every few minutes anyway
     sent, failed = dispatch_notifications(

@@ -153,6 +153,28 @@ def price_change_publisher():
     return lambda symbols: publish_prices_changed(symbols, bus_name)
 
 
+@lru_cache(maxsize=1)
+def get_live_publisher():
+    """Where committed changes are pushed to open clients: AppSync Events (signed with the function's
+    role in Lambda; unsigned to the local server's emulation), or nowhere when no URL is configured."""
+    from tickerwatch.appsync_events import AppSyncEventsPublisher
+    from tickerwatch.live import NullPublisher
+
+    settings = get_settings()
+    if not settings.events_http_url:
+        return NullPublisher()
+    region = settings.aws_region if settings.lambda_function_name else None
+    return AppSyncEventsPublisher(settings.events_http_url, region)
+
+
+def live_price_publisher():
+    """What fetch_prices calls, after its commit, with the quotes that moved."""
+    from tickerwatch.live import price_event
+
+    publisher = get_live_publisher()
+    return lambda quotes: publisher.publish([price_event(q.symbol, q.price, q.time) for q in quotes])
+
+
 def alert_change_announcer():
     """What the alerts function calls after an alert is defined, changed or resumed."""
     from tickerwatch import bus

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 
 class SettingsError(RuntimeError):
@@ -65,11 +65,20 @@ class Settings(BaseModel):
     replay_seed: int = Field(7, alias="TICKERWATCH_REPLAY_SEED")
     # How often the always-open replay (anytime:DIR) takes a step.
     replay_step_seconds: int = Field(5, alias="TICKERWATCH_REPLAY_STEP_SECONDS", ge=1, le=60)
-    # How often the local server runs fetch_prices (AWS: the EventBridge schedule in template.yaml).
-    # Unset: each step of the always-open replay, every minute with the calendar-true one; else 30 minutes.
-    fetch_interval_seconds: int | None = Field(None, alias="TICKERWATCH_FETCH_INTERVAL_SECONDS", gt=0)
+    # How often prices are fetched during a session. In AWS the schedule invokes fetch_prices each
+    # minute and it fetches again within the minute every so many seconds (default 60: once; see
+    # docs/decisions.md for why); locally the server's scheduler runs it this often. Unset locally:
+    # each step of the always-open replay, every minute with the calendar-true one, else 30 minutes.
+    fetch_interval_seconds: int | None = Field(
+        None, validation_alias=AliasChoices("FETCH_INTERVAL_SECONDS", "TICKERWATCH_FETCH_INTERVAL_SECONDS"), gt=0
+    )
     # Where fetch_prices announces changed prices (EventBridge, in AWS); unset: in process.
     event_bus_name: str | None = Field(None, alias="EVENT_BUS_NAME")
+    # AppSync Events' HTTP publish endpoint (https://{domain}/event); `tickerwatch serve` points it at
+    # its own emulation. Unset: nothing is published live (clients poll).
+    events_http_url: str | None = Field(None, alias="EVENTS_HTTP_URL")
+    aws_region: str | None = Field(None, alias="AWS_REGION")
+    lambda_function_name: str | None = Field(None, alias="AWS_LAMBDA_FUNCTION_NAME")
     max_price_age_minutes: int = Field(120, alias="TICKERWATCH_MAX_PRICE_AGE_MINUTES", gt=0)
     # A new paper-trading account's play money (and what a reset returns it to).
     paper_starting_cash: Decimal = Field(
@@ -107,6 +116,16 @@ class Settings(BaseModel):
         if value == "yfinance" or any(value.startswith(p) and len(value) > len(p) for p in prefixes):
             return value
         raise ValueError("must be 'yfinance', 'csv:DIR', 'replay:DIR' or 'anytime:DIR'")
+
+    @property
+    def session_fetch_interval_seconds(self) -> int:
+        """In AWS: how often fetch_prices fetches within each scheduled minute."""
+        return self.fetch_interval_seconds or 60
+
+    @property
+    def always_open(self) -> bool:
+        """The prices move at any hour: the local replay that holds a session now."""
+        return self.market_data.startswith("anytime:")
 
     @property
     def local_fetch_interval_seconds(self) -> int:

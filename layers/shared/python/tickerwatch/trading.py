@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from datetime import timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
-from tickerwatch import stocks
+from tickerwatch import live, stocks
 from tickerwatch.data import clock
 from tickerwatch.data import prices as price_store
 from tickerwatch.data import trading as store
@@ -123,6 +123,7 @@ def place_order(
     *,
     starting_cash: Decimal,
     max_price_age_minutes: int,
+    publisher: live.Publisher | None = None,
 ) -> tuple[store.OrderRow, bool]:
     """Submit an order; returns (order, created). The same client_order_id with the same body
     returns the first order (created False); with another body, 409."""
@@ -199,6 +200,10 @@ def place_order(
     if created:
         metrics.add_metric(name="OrderPlaced", unit="Count", value=1)
         logger.info("order placed", extra={"order_id": placed.id, "status": placed.status})
+        outcome = [{"order_id": placed.id, "user_id": user_id, "symbol": placed.symbol, "outcome": placed.status}]
+        # committed: a filled order, or cash and shares now held back for an open one
+        events = live.order_events(outcome) or [live.user_event(user_id, live.PORTFOLIO_CHANGED)]
+        (publisher or live.NullPublisher()).publish(events)
     return placed, created
 
 
@@ -216,7 +221,9 @@ def list_orders(
     return db.one(lambda conn: store.list_orders(conn, user_id, status, wanted, limit, offset))
 
 
-def cancel_order(db: Database, user_id: int, order_id: int, starting_cash: Decimal) -> store.OrderRow:
+def cancel_order(
+    db: Database, user_id: int, order_id: int, starting_cash: Decimal, publisher: live.Publisher | None = None
+) -> store.OrderRow:
     """Cancel an open order, releasing its reservation. Under the account lock, so a cancel racing
     a fill ends as exactly one of the two."""
 
@@ -230,7 +237,10 @@ def cancel_order(db: Database, user_id: int, order_id: int, starting_cash: Decim
             raise Unprocessable(f"Order {order_id} is {found.status}; only an open order can be canceled.")
         return found
 
-    return db.run(work)
+    canceled = db.run(work)
+    outcome = {"order_id": canceled.id, "user_id": user_id, "symbol": canceled.symbol, "outcome": "canceled"}
+    (publisher or live.NullPublisher()).publish(live.order_events([outcome]))
+    return canceled
 
 
 # ---------------------------------------------------------------- the account
@@ -285,13 +295,14 @@ def portfolio(db: Database, user_id: int, starting_cash: Decimal) -> dict:
     }
 
 
-def reset(db: Database, user_id: int, starting_cash: Decimal) -> dict:
+def reset(db: Database, user_id: int, starting_cash: Decimal, publisher: live.Publisher | None = None) -> dict:
     def work(conn) -> int:
         store.lock_account(conn, user_id, starting_cash)
         return store.reset_account(conn, user_id, clock.database_now(conn))
 
     canceled = db.run(work)
     logger.info("paper account reset", extra={"orders_canceled": canceled})
+    (publisher or live.NullPublisher()).publish([live.user_event(user_id, live.PORTFOLIO_CHANGED)])
     return portfolio(db, user_id, starting_cash)
 
 

@@ -21,7 +21,7 @@ span AS (
              WHERE q.symbol = c.symbol AND q.quoted_at > c.since AND q.quoted_at < c.quoted_at) earlier
 ),
 reached AS (
-    SELECT o.id, o.user_id, o.submitted_at, hit.quoted_at,
+    SELECT o.id, o.user_id, s.symbol, o.submitted_at, hit.quoted_at,
            CASE WHEN o.order_type = 'limit' THEN o.trigger_price ELSE hit.price END AS price
       FROM span s
       CROSS JOIN LATERAL (
@@ -68,5 +68,9 @@ ordered AS (
     OFFSET 0
 )
 SELECT count(*) FILTER (WHERE outcome = 'filled') AS filled,
-       count(*) FILTER (WHERE outcome = 'canceled') AS canceled
-  FROM (SELECT paper_fill(id, price, quoted_at, %(now)s, true, reached_together) AS outcome FROM ordered) f
+       count(*) FILTER (WHERE outcome = 'canceled') AS canceled,
+       -- each order's outcome, for its owner's live channel once this commits
+       coalesce(json_agg(json_build_object('order_id', id, 'user_id', user_id, 'symbol', symbol, 'outcome', outcome))
+                FILTER (WHERE outcome IN ('filled', 'canceled')), '[]'::json) AS outcomes
+  FROM (SELECT id, user_id, symbol, paper_fill(id, price, quoted_at, %(now)s, true, reached_together) AS outcome
+          FROM ordered) f

@@ -294,7 +294,7 @@ def match_resting_orders(
     now: datetime,
 ) -> dict[str, int]:
     if not symbols:
-        return {"filled": 0, "canceled": 0}
+        return {"filled": 0, "canceled": 0, "outcomes": []}
     return conn.execute(
         MATCH_RESTING_ORDERS, {"symbols": symbols, "quoted": quoted, "prices": prices, "since": since, "now": now}
     ).fetchone()
@@ -306,16 +306,18 @@ def match_resting_orders(
 CLOSING_QUOTE_WAIT_MINUTES = 30
 
 
-def expire_day_orders(conn: Connection, now: datetime) -> int:
-    """Day orders still open after their session's close, once its closing quote had its chance."""
+def expire_day_orders(conn: Connection, now: datetime) -> list[dict]:
+    """Day orders still open after their session's close, once its closing quote had its chance:
+    each expired one's id, owner and symbol."""
     return conn.execute(
         """UPDATE paper_orders o SET status = 'expired', expired_at = %(now)s, reserved_cash = 0
             WHERE status = 'open' AND expires_at <= %(now)s
               AND (expires_at <= %(now)s - make_interval(mins => %(wait)s)
                    OR EXISTS (SELECT 1 FROM evaluation_cursors c
-                               WHERE c.symbol = o.symbol AND c.quoted_at >= o.expires_at))""",
+                               WHERE c.symbol = o.symbol AND c.quoted_at >= o.expires_at))
+        RETURNING o.id AS order_id, o.user_id, o.symbol, 'expired' AS outcome""",
         {"now": now, "wait": CLOSING_QUOTE_WAIT_MINUTES},
-    ).rowcount
+    ).fetchall()
 
 
 # ---------------------------------------------------------------- history

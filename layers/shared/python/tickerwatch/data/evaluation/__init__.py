@@ -59,7 +59,7 @@ def claim_triggers(conn: Connection, now: datetime | None, max_age_minutes: int)
     if found["ids"] or found["symbols"]:
         row = conn.execute(CLAIM_TRIGGERS, params).fetchone()
     else:  # nothing moved and nothing new: planning the claim would be most of a quiet run
-        row = {"evaluated": 0, "triggered": 0, "notifications": 0, "newly_judged": 0}
+        row = {"evaluated": 0, "triggered": 0, "notifications": 0, "newly_judged": 0, "fired": []}
     row |= {
         "symbols_changed": found["symbols_changed"],
         "skipped_stale": found["skipped_stale"],

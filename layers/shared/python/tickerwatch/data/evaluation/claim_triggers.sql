@@ -57,4 +57,8 @@ cursors AS (
 SELECT (SELECT count(*) FROM evaluated) AS evaluated,
        (SELECT count(*) FROM claimed) AS triggered,
        (SELECT count(*) FROM outbox) AS notifications,
-       (SELECT count(*) FROM judged) AS newly_judged
+       (SELECT count(*) FROM judged) AS newly_judged,
+       -- what fired, for the owners' live channels once this commits
+       (SELECT coalesce(json_agg(json_build_object('alert_id', id, 'user_id', user_id, 'symbol', symbol,
+                                                   'price', price, 'quoted_at', quoted_at)), '[]'::json)
+          FROM claimed) AS fired
