@@ -30,7 +30,8 @@ def handler(event, context):
     except ValidationError as exc:
         return {"error": "invalid event", "details": exc.errors(include_url=False)}
     scheduled = isinstance(event, dict) and event.get("source") == "aws.scheduler"
-    if scheduled and not settings.always_open and not prices_move(datetime.now(UTC)):
+    in_aws = bool(settings.lambda_function_name)  # locally the server's scheduler decides when
+    if scheduled and in_aws and not prices_move(datetime.now(UTC)):
         return {"skipped": "no session now (a holiday, an early close, or past the closing quote)"}
 
     def fetch_once():
@@ -43,7 +44,7 @@ def handler(event, context):
             on_quotes=live_price_publisher(),
         )
 
-    if not (scheduled and settings.lambda_function_name):  # locally the server's scheduler spaces the runs
+    if not (scheduled and in_aws):
         return fetch_once().as_dict()
     runs = fetch_repeatedly(fetch_once, settings.session_fetch_interval_seconds)
     return {**runs[-1].as_dict(), "fetches": len(runs)}

@@ -105,3 +105,25 @@ def test_the_subprotocol_is_required(local_server):
 def test_a_bad_publish_is_400_and_delivers_nothing(local_server, body):
     reply = httpx.post(local_server.url + "/event", json=body, timeout=5)
     assert reply.status_code == 400 and reply.json()["errors"][0]["errorType"] == "BadRequestException"
+
+
+def test_an_order_placed_over_http_reaches_its_owners_socket(local_server, alice, db):
+    from datetime import UTC, datetime, timedelta
+
+    from market import quote
+
+    quote(db, "GOOG", 100.0, datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1))
+    client = LiveClient(local_server.url, alice["token"])
+    client.init()
+    assert client.subscribe(f"/users/{alice['id']}")["type"] == "subscribe_success"
+    reply = httpx.post(
+        local_server.url + "/api/v1/orders/",
+        json={"symbol": "GOOG", "side": "buy", "qty": "1", "type": "market"},
+        headers={"Authorization": f"Bearer {alice['token']}"},
+        timeout=10,
+    )
+    assert reply.status_code == 201 and reply.json()["status"] == "filled", reply.text
+    events = [json.loads(client.receive()["event"]) for _ in range(2)]
+    assert [e["type"] for e in events] == ["order.filled", "portfolio.changed"]
+    assert events[0]["order_id"] == reply.json()["id"]
+    client.close()

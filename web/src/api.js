@@ -5,6 +5,7 @@ const ACCESS = "tickerwatch.access";
 const REFRESH = "tickerwatch.refresh";
 
 let apiBase = "";
+let eventsConfig = null;
 let refreshing = null;
 const signedOutListeners = new Set();
 
@@ -23,9 +24,49 @@ export class SignedOut extends Error {}
 export async function loadConfig() {
   try {
     const reply = await fetch("/config.json", { cache: "no-store" });
-    if (reply.ok) apiBase = ((await reply.json()).apiUrl || "").replace(/\/$/, "");
+    if (reply.ok) {
+      const config = await reply.json();
+      apiBase = (config.apiUrl || "").replace(/\/$/, "");
+      eventsConfig = config.events || null;
+    }
   } catch {
     apiBase = "";
+  }
+}
+
+// Where live updates come from (AppSync Events, or the local server's emulation): null when none.
+// Relative URLs are the page's own origin, as the local server serves them.
+export function liveEndpoints() {
+  if (!eventsConfig?.realtimeUrl || !eventsConfig?.httpUrl) return null;
+  const http = new URL(eventsConfig.httpUrl, location.href);
+  const realtime = new URL(eventsConfig.realtimeUrl, location.href);
+  if (realtime.protocol === "http:") realtime.protocol = "ws:";
+  if (realtime.protocol === "https:") realtime.protocol = "wss:";
+  return { realtimeUrl: realtime.href, host: http.host };
+}
+
+// An access token that has not expired, refreshed first when it has (or is about to): the socket
+// authorizes with it as HTTP requests do. Null when signed out.
+export async function freshAccessToken(marginSeconds = 30) {
+  if (!isSignedIn()) return null;
+  let token = localStorage.getItem(ACCESS);
+  const { exp = 0, iat = 0 } = token ? tokenClaims(token) : {};
+  // a quarter of the token's life at most: a short-lived token is not refreshed on every use
+  const margin = Math.min(marginSeconds, Math.max(0, exp - iat) / 4);
+  if (!token || exp - margin <= Date.now() / 1000) {
+    await refreshTokens();
+    token = localStorage.getItem(ACCESS);
+  }
+  return token;
+}
+
+// The claims of our own token (not verified here: the server does that), e.g. the user id in `sub`.
+export function tokenClaims(token) {
+  try {
+    const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    return JSON.parse(atob(part.padEnd(part.length + ((4 - (part.length % 4)) % 4), "=")));
+  } catch {
+    return {};
   }
 }
 

@@ -50,8 +50,10 @@ export function priceChart(container, dates, closes, ma100, ma200, volumes) {
   chart.priceScale("volume").applyOptions({ scaleMargins: { top: 0.8, bottom: 0 } });
   chart.addSeries(LineSeries, { color: COLORS.ma200, lineWidth: 1, title: "200-day" }).setData(points(dates, ma200));
   chart.addSeries(LineSeries, { color: COLORS.ma100, lineWidth: 1, title: "100-day" }).setData(points(dates, ma100));
-  chart.addSeries(LineSeries, { color: COLORS.close, lineWidth: 2, title: "Close" }).setData(points(dates, closes));
+  const close = chart.addSeries(LineSeries, { color: COLORS.close, lineWidth: 2, title: "Close" });
+  close.setData(points(dates, closes));
   chart.timeScale().fitContent();
+  chart.closeSeries = close; // the stock page moves today's point with live prices
   return chart;
 }
 

@@ -134,3 +134,22 @@ export function coverageInWords(prediction) {
   }
   return sentences;
 }
+
+// A moment's clock time and weekday in New York ("16:00", "Fri").
+function newYork(value, options) {
+  return new Date(value).toLocaleString("en-US", { timeZone: "America/New_York", hour12: false, ...options });
+}
+
+function clock(value) {
+  return newYork(value, { hour: "2-digit", minute: "2-digit" });
+}
+
+// The exchange's state in words: "Open, closes 16:00", "Closed for Thanksgiving, opens Fri 09:30".
+export function marketInWords(market) {
+  const session = market.session;
+  if (market.is_open) return `Open, closes ${clock(session.closes_at)}${session.early_close ? " (early close)" : ""}`;
+  const sameDay = newYork(session.opens_at, { dateStyle: "short" }) === newYork(market.now, { dateStyle: "short" });
+  const opens = sameDay ? clock(session.opens_at) : `${newYork(session.opens_at, { weekday: "short" })} ${clock(session.opens_at)}`;
+  const why = market.closed_for && market.closed_for !== "Weekend" ? `Closed for ${market.closed_for}` : "Closed";
+  return `${why}, opens ${opens}`;
+}

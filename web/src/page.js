@@ -12,9 +12,10 @@ export function onNavigate(render) {
   renderPage = render;
 }
 
-// Shows the current page again, with fresh data.
-export function rerender() {
-  renderPage();
+// Shows the current page again, with fresh data; `keepFocus` when it is an update the reader did
+// not ask for (a live event), so that focus stays where it is rather than jumping to the heading.
+export function rerender(options) {
+  renderPage(options);
 }
 
 export function navigate(path, replace = false) {

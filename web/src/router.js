@@ -1,6 +1,7 @@
 // The router: which page a path shows, the navigation bar, and what happens around every page.
 import { ApiError, isSignedIn, logOut, onSignedOut, SignedOut } from "./api.js";
 import { h } from "./dom.js";
+import { connectLive, endPage, stopLive } from "./live.js";
 import { isCurrent } from "./navigation.js";
 import { navigate, onNavigate, setNotice, show, view } from "./page.js";
 import { loginPage, settingsPage, signupPage } from "./pages/accounts.js";
@@ -11,6 +12,7 @@ import { tradePage } from "./pages/trade.js";
 import { triggersPage } from "./pages/triggers.js";
 import { watchlistsPage } from "./pages/watchlists.js";
 import { webhooksPage } from "./pages/webhooks.js";
+import { followUser, startStatus, unfollowUser } from "./status.js";
 
 const nav = document.getElementById("nav");
 
@@ -34,8 +36,13 @@ const routes = [
 ];
 
 
-async function render() {
+async function render({ keepFocus = false } = {}) {
   const path = location.pathname.replace(/\/+$/, "") || "/";
+  endPage(); // the page being left stops listening
+  if (isSignedIn()) {
+    followUser();
+    connectLive();
+  }
   renderNav(path);
   for (const [pattern, page, options = {}] of routes) {
     const match = path.match(pattern);
@@ -51,7 +58,7 @@ async function render() {
     } catch (error) {
       handlePageError(error);
     }
-    focusHeading();
+    if (!keepFocus) focusHeading();
     return;
   }
   view.replaceChildren(h("h1", { text: "Page not found" }), h("p", {}, h("a", { href: "/", text: "Go to the start page" })));
@@ -103,12 +110,16 @@ function renderNav(path) {
 }
 
 async function signOut() {
+  unfollowUser();
+  stopLive();
   await logOut();
   setNotice("You are logged out.");
   navigate("/login");
 }
 
 onSignedOut((reason) => {
+  unfollowUser();
+  stopLive();
   setNotice(reason);
   navigate(`/login?next=${encodeURIComponent(location.pathname)}`, true);
 });
@@ -125,5 +136,6 @@ window.addEventListener("popstate", render);
 // Renders the current path now and on every navigation.
 export function startRouter() {
   onNavigate(render);
+  startStatus();
   render();
 }

@@ -2,6 +2,7 @@
 import { api } from "../api.js";
 import { field, formStatus, h, setStatus } from "../dom.js";
 import { describeCondition, money, plural, when } from "../format.js";
+import { onReconnect, onUserEvent, throttled, whilePolling } from "../live.js";
 import { actionButton, navigate, rerender, setNotice, show, submitting, takeNotice } from "../page.js";
 import { currentPage, pageQuery, pager } from "../pager.js";
 import { ALERT_KINDS, CONDITION_FIELDS as KIND_FIELDS, INDICATORS } from "../generated/alertKinds.js";
@@ -27,6 +28,13 @@ export async function alertsPage() {
     takeNotice(),
     h("p", {}, h("a", { href: "/alerts/new", class: "button", text: "New alert" })),
   );
+  // an alert that fires changes its state and the recent list
+  const refresh = throttled(() => rerender({ keepFocus: true }), 500);
+  onUserEvent((event) => {
+    if (event.type === "alert.triggered") refresh();
+  }, refresh);
+  onReconnect(refresh);
+  whilePolling(refresh);
   const number = currentPage();
   const [page, fired] = await Promise.all([
     api(`/api/v1/alerts/?${pageQuery(number)}`, { auth: true }),

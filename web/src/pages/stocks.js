@@ -2,8 +2,10 @@
 import { api, isSignedIn } from "../api.js";
 import { movingAverage, priceChart } from "../charts.js";
 import { dataTable, field, formStatus, h } from "../dom.js";
-import { day, money, plural, signedPercent, when } from "../format.js";
-import { navigate, setNotice, show, submitting, takeNotice } from "../page.js";
+import { day, money, plural, when } from "../format.js";
+import { onPrice, onReconnect, whilePolling } from "../live.js";
+import { navigate, rerender, setNotice, show, submitting, takeNotice } from "../page.js";
+import { quoteRow, tradingDay } from "../quotes.js";
 
 export async function stocksPage() {
   show(h("h1", { text: "Stocks" }), takeNotice());
@@ -43,19 +45,12 @@ export async function stocksPage() {
       {},
       "Tracked stocks and their latest quotes",
       ["Symbol", ...(named ? ["Name"] : []), "Price", "Change", "Quote time"],
-      stocks.map((s) =>
-        h(
-          "tr",
-          { "data-symbol": s.symbol },
-          h("th", { scope: "row" }, h("a", { href: `/stocks/${s.symbol}`, text: s.symbol })),
-          named ? h("td", { text: s.name && s.name !== s.symbol ? s.name : "—" }) : null,
-          h("td", { class: "num", text: money(s.current_price) }),
-          h("td", { class: `num ${Number(s.change_pct) < 0 ? "down" : "up"}`, text: signedPercent(s.change_pct) }),
-          h("td", { text: when(s.price_time) }),
-        ),
-      ),
+      stocks.map((s) => quoteRow(s, named ? [h("td", { text: s.name && s.name !== s.symbol ? s.name : "—" })] : [])),
     ),
   );
+  const refresh = () => rerender({ keepFocus: true });
+  onReconnect(refresh);
+  whilePolling(refresh);
 }
 
 const RANGES = [
@@ -70,6 +65,9 @@ export async function stockPage(match) {
   const symbol = match[1].toUpperCase();
   show(h("h1", { text: `${symbol} price history` }));
   const bars = await api(`/api/v1/stocks/${encodeURIComponent(symbol)}/prices/`);
+  const latest = bars[bars.length - 1];
+  const lastPrice = h("p", { class: "last-price", "data-symbol": symbol, text: latest ? `Last: ${money(latest.close)}` : "" });
+  let chartShown = null;
   const closes = bars.map((b) => b.close);
   // the averages from the whole history, so a short range still shows them from its first day
   const ma100 = movingAverage(closes, 100);
@@ -92,7 +90,7 @@ export async function stockPage(match) {
       : "No prices stored yet.";
     for (const button of ranges.children) button.setAttribute("aria-pressed", String(button.textContent === label));
     if (shown.length) {
-      priceChart(
+      chartShown = priceChart(
         chart,
         shown.map((b) => b.date),
         shown.map((b) => b.close),
@@ -104,6 +102,7 @@ export async function stockPage(match) {
   };
   ranges.append(...RANGES.map(([label, months]) => h("button", { type: "button", text: label, "aria-pressed": "false", onclick: () => draw(label, months) })));
   show(
+    lastPrice,
     bars.length ? ranges : null,
     h("figure", {}, chart, caption),
     isSignedIn()
@@ -117,4 +116,16 @@ export async function stockPage(match) {
       : null,
   );
   draw(bars.length > 260 ? "1Y" : "All", bars.length > 260 ? 12 : null);
+  // today's bar moves with each live price
+  onPrice(symbol, (event) => {
+    lastPrice.textContent = `Last: ${money(event.price)} at ${when(event.quoted_at)}`;
+    try {
+      chartShown?.closeSeries.update({ time: tradingDay(event.quoted_at), value: event.price });
+    } catch {
+      // a quote older than the chart's last bar: nothing to draw
+    }
+  });
+  const refresh = () => rerender({ keepFocus: true });
+  onReconnect(refresh);
+  whilePolling(refresh);
 }

@@ -3,10 +3,11 @@ import { api } from "../api.js";
 import { equityChart } from "../charts.js";
 import { dataTable, field, formStatus, h, setStatus } from "../dom.js";
 import { day, money, when } from "../format.js";
+import { onPrice, onReconnect, onUserEvent, throttled, whilePolling } from "../live.js";
 import { actionButton, show, submitting, takeNotice } from "../page.js";
 import { estimatedAmount, hasHistory } from "../trading.js";
 
-const PORTFOLIO_POLL_MS = 15_000;
+const ACCOUNT_EVENTS = new Set(["order.filled", "order.canceled", "order.expired", "portfolio.changed"]);
 
 function choice(options, value) {
   return h("select", {}, options.map(([v, label]) => h("option", { value: v, text: label, selected: v === value })));
@@ -70,10 +71,21 @@ export async function tradePage() {
   const history = h("section", { "aria-labelledby": "equity-history" });
   show(h("h1", { text: "Paper trading" }), takeNotice(), h("p", { class: "hint", text: "Play money: orders fill at the latest quote." }), form, account, history);
   await Promise.all([renderPortfolio(account), renderEquityHistory(history), readQuotes()]);
-  const timer = setInterval(() => {
-    if (!account.isConnected) return clearInterval(timer);
-    renderPortfolio(account).catch(() => {}); // a failed poll keeps what is shown
-  }, PORTFOLIO_POLL_MS);
+  // fills, cancellations and expiries as they happen; values as prices move (at most once a second)
+  const refresh = throttled(() => renderPortfolio(account).catch(() => {}), 1_000);
+  onUserEvent((event) => {
+    if (ACCOUNT_EVENTS.has(event.type)) refresh();
+  }, refresh);
+  for (const symbol of quotes.keys()) {
+    onPrice(symbol, (event) => {
+      const stock = quotes.get(symbol);
+      if (stock) Object.assign(stock, { current_price: event.price, price_time: event.quoted_at });
+      estimate();
+      refresh();
+    });
+  }
+  onReconnect(() => Promise.all([renderPortfolio(account), readQuotes()]).catch(() => {}));
+  whilePolling(() => renderPortfolio(account).catch(() => {})); // a failed poll keeps what is shown
 }
 
 // The ticket's last price and what the order would cost (or bring), before it is placed: a market

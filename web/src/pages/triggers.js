@@ -2,7 +2,8 @@
 import { api } from "../api.js";
 import { dataTable, h } from "../dom.js";
 import { describeCondition, money, plural, when } from "../format.js";
-import { show } from "../page.js";
+import { onReconnect, onUserEvent, throttled, whilePolling } from "../live.js";
+import { rerender, show } from "../page.js";
 import { currentPage, pageQuery, pager } from "../pager.js";
 
 const EMAIL_STATES = {
@@ -15,6 +16,12 @@ const EMAIL_STATES = {
 
 export async function triggersPage() {
   show(h("h1", { text: "Triggered alerts" }));
+  const refresh = throttled(() => rerender({ keepFocus: true }), 500);
+  onUserEvent((event) => {
+    if (event.type.startsWith("alert.") || event.type.startsWith("notification.")) refresh();
+  }, refresh);
+  onReconnect(refresh);
+  whilePolling(refresh);
   const number = currentPage();
   const page = await api(`/api/v1/alerts/triggered/?${pageQuery(number)}`, { auth: true });
   if (!page.count) {

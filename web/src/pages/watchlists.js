@@ -1,10 +1,9 @@
 // Watchlists: named lists of symbols, their prices kept fresh.
 import { api } from "../api.js";
 import { field, formStatus, h, table } from "../dom.js";
-import { money, signedPercent, when } from "../format.js";
+import { onReconnect, whilePolling } from "../live.js";
 import { actionButton, navigate, setNotice, show, submitting, takeNotice } from "../page.js";
-
-const WATCHLIST_POLL_MS = 15_000; // the API answers ETags: the browser revalidates, a 304 costs no body
+import { quoteRow } from "../quotes.js";
 
 export async function watchlistsPage() {
   const status = formStatus();
@@ -28,10 +27,10 @@ export async function watchlistsPage() {
   const lists = h("div", { id: "watchlists" });
   show(h("h1", { text: "Watchlists" }), takeNotice(), form, lists);
   await renderWatchlists(lists);
-  const timer = setInterval(() => {
-    if (!lists.isConnected) return clearInterval(timer);
-    renderWatchlists(lists).catch(() => {}); // a failed poll keeps what is shown; the next one tries again
-  }, WATCHLIST_POLL_MS);
+  // prices move live; without the socket, a poll (the API answers ETags: a 304 costs no body)
+  const refresh = () => renderWatchlists(lists).catch(() => {}); // a failure keeps what is shown
+  onReconnect(refresh);
+  whilePolling(refresh);
 }
 
 async function renderWatchlists(container) {
@@ -51,16 +50,7 @@ async function renderWatchlists(container) {
               {},
               `${list.name}: latest quotes`,
               ["Symbol", "Price", "Change", "Quote time"],
-              list.symbols.map((s) =>
-                h(
-                  "tr",
-                  { "data-symbol": s.symbol },
-                  h("th", { scope: "row" }, h("a", { href: `/stocks/${s.symbol}`, text: s.symbol })),
-                  h("td", { class: "num", text: money(s.current_price) }),
-                  h("td", { class: `num ${Number(s.change_pct) < 0 ? "down" : "up"}`, text: signedPercent(s.change_pct) }),
-                  h("td", { text: when(s.price_time) }),
-                ),
-              ),
+              list.symbols.map((s) => quoteRow(s)),
             )
           : h("p", { text: "No symbols in this list." }),
         actionButton(

@@ -1,0 +1,155 @@
+"""The live web client in a real Chromium, against a server whose replayed market is open at any hour
+and steps every second: prices reach the pages with no reload, a crossing alert fires and says so in
+a toast, a fill updates the portfolio, and a dropped socket reconnects and catches up."""
+
+from __future__ import annotations
+
+import re
+import time
+from decimal import Decimal
+
+import httpx
+import pytest
+from apigw import LocalServer
+from e2e_settings import ACCESS_TOKEN_TTL_SECONDS
+from playwright.sync_api import Page, expect
+from test_web_client import PASSWORD, assert_accessible, current_price, sign_up, unique
+
+
+@pytest.fixture(scope="module")
+def site(web_build, market_dir, e2e_database):
+    server = LocalServer(
+        env={
+            "DATABASE_URL": e2e_database,
+            "TICKERWATCH_WEB_DIR": str(web_build),
+            "TICKERWATCH_MARKET_DATA": f"anytime:{market_dir}",
+            "TICKERWATCH_REPLAY_STEP_SECONDS": "1",
+            "TICKERWATCH_FETCH_INTERVAL_SECONDS": "1",
+            "ACCESS_TOKEN_TTL_SECONDS": str(ACCESS_TOKEN_TTL_SECONDS),
+            "REFRESH_TOKEN_REUSE_GRACE_SECONDS": "0",
+            "RATE_LIMIT_REGISTER_PER_ADDRESS": "0",
+            "RATE_LIMIT_LOGIN_PER_ADDRESS": "0",
+        }
+    ).wait_ready()
+    yield server
+    server.stop()
+
+
+def token_of(site, username: str) -> dict[str, str]:
+    reply = httpx.post(site.url + "/api/v1/token/", json={"username": username, "password": PASSWORD})
+    return {"Authorization": f"Bearer {reply.json()['access']}"}
+
+
+def post(site, path: str, auth: dict, body: dict) -> dict:
+    reply = httpx.post(site.url + path, json=body, headers=auth, timeout=30)
+    assert reply.status_code in (200, 201), reply.text
+    return reply.json()
+
+
+def signed_up_tracking_goog(page: Page, site) -> dict[str, str]:
+    username = unique("live")
+    sign_up(page, username)
+    auth = token_of(site, username)
+    post(site, "/api/v1/stocks/", auth, {"symbol": "GOOG"})
+    return auth
+
+
+def no_reload_marker(page: Page) -> None:
+    page.evaluate("window.__sameDocument = true")
+
+
+def was_not_reloaded(page: Page) -> bool:
+    return page.evaluate("window.__sameDocument === true")
+
+
+def test_a_price_change_reaches_the_stock_page_and_a_watchlist_with_no_reload(page: Page, site):
+    auth = signed_up_tracking_goog(page, site)
+    post(site, "/api/v1/watchlists/", auth, {"name": "Live", "symbols": ["GOOG"]})
+    page.goto("/stocks/GOOG")
+    expect(page.locator("#live-status")).to_have_text("Live")
+    expect(page.locator("#market-status")).to_contain_text("replayed market, open at any hour")
+    no_reload_marker(page)
+    last = page.locator(".last-price")
+    seen = last.inner_text()
+    expect(last).not_to_have_text(seen, timeout=2_500)  # a step a second, pushed as it commits
+    expect(last).to_contain_text(" ET")
+    assert was_not_reloaded(page)
+    assert_accessible(page)
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Watchlists", exact=True).click()
+    cell = page.locator("section[data-watchlist=Live] tr[data-symbol=GOOG] td").first
+    expect(cell).to_have_text(re.compile(r"^\$[\d,]+\.\d\d$"))
+    no_reload_marker(page)
+    shown = cell.inner_text()
+    expect(cell).not_to_have_text(shown, timeout=2_500)
+    assert was_not_reloaded(page)
+    assert_accessible(page)
+
+
+def test_a_crossing_alert_fires_and_its_toast_shows(page: Page, site):
+    auth = signed_up_tracking_goog(page, site)
+    page.goto("/alerts")
+    expect(page.locator("#live-status")).to_have_text("Live")
+    price = current_price(site, "GOOG")
+    # a hair above and below the price: the market, stepping each second, crosses one of them soon
+    for condition, factor in (("crosses_above", Decimal("1.00005")), ("crosses_below", Decimal("0.99995"))):
+        threshold = (price * factor).quantize(Decimal("0.01"))
+        body = {
+            "stock_symbol": "GOOG",
+            "alert_type": "threshold",
+            "condition": condition,
+            "threshold_price": str(threshold),
+        }
+        post(site, "/api/v1/alerts/", auth, body)
+    toast = page.locator("#toasts .toast").first
+    expect(toast).to_contain_text("Alert fired: GOOG", timeout=20_000)
+    expect(page.get_by_role("heading", name="Recently fired")).to_be_visible()  # the page caught up too
+    assert_accessible(page)
+
+
+def test_a_fill_updates_the_portfolio_with_no_reload(page: Page, site):
+    auth = signed_up_tracking_goog(page, site)
+    page.goto("/trade")
+    expect(page.locator("#live-status")).to_have_text("Live")
+    no_reload_marker(page)
+    price = current_price(site, "GOOG")
+    # a limit a hair under the price rests, and fills when a step reaches it
+    limit = (price * Decimal("0.99995")).quantize(Decimal("0.01"))
+    order = post(
+        site,
+        "/api/v1/orders/",
+        auth,
+        {
+            "symbol": "GOOG",
+            "side": "buy",
+            "qty": "1",
+            "type": "limit",
+            "limit_price": str(limit),
+            "time_in_force": "gtc",
+        },
+    )
+    if order["status"] != "filled":  # the price may have stepped under it already
+        expect(page.locator("#toasts .toast").first).to_contain_text("Order filled: GOOG", timeout=20_000)
+    expect(page.locator("#portfolio tr[data-symbol=GOOG]")).to_be_visible(timeout=5_000)
+    assert was_not_reloaded(page)
+    assert_accessible(page)
+
+
+def test_a_dropped_socket_reconnects_and_catches_up(page: Page, site):
+    auth = signed_up_tracking_goog(page, site)
+    page.goto("/trade")
+    status = page.locator("#live-status")
+    expect(status).to_have_text("Live")
+    no_reload_marker(page)
+    # The server drops every socket; a market order fills while this one is away.
+    assert httpx.post(site.url + "/event/drop").json()["dropped"] >= 1
+    post(site, "/api/v1/orders/", auth, {"symbol": "GOOG", "side": "buy", "qty": "2", "type": "market"})
+    expect(status).to_have_text("Live", timeout=10_000)
+    expect(page.locator("#portfolio tr[data-symbol=GOOG]")).to_be_visible(timeout=5_000)
+    assert was_not_reloaded(page)
+    # and prices flow again on the new socket
+    page.goto("/stocks/GOOG")
+    last = page.locator(".last-price")
+    seen = last.inner_text()
+    time.sleep(0.1)
+    expect(last).not_to_have_text(seen, timeout=2_500)
