@@ -23,6 +23,11 @@ class AppSyncEventsPublisher:
         self.timeout_seconds = timeout_seconds
 
     @cached_property
+    def _workers(self) -> ThreadPoolExecutor:
+        # kept for the publisher's life: starting threads for every batch cost more than the requests
+        return ThreadPoolExecutor(PARALLEL_REQUESTS, thread_name_prefix="live-publish")
+
+    @cached_property
     def _pool(self):
         import urllib3
 
@@ -79,8 +84,7 @@ class AppSyncEventsPublisher:
         if len(requests) == 1:
             sent = self._post(*requests[0])
         else:
-            with ThreadPoolExecutor(min(PARALLEL_REQUESTS, len(requests))) as pool:
-                sent = sum(pool.map(lambda r: self._post(*r), requests))
+            sent = sum(self._workers.map(lambda r: self._post(*r), requests))
         metrics.add_metric(name="LiveEventsPublished", unit="Count", value=sent)
         if sent < len(events):
             metrics.add_metric(name="LiveEventsLost", unit="Count", value=len(events) - sent)

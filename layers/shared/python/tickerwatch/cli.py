@@ -64,7 +64,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         if args.workers > 1:  # separate processes serve requests; the jobs stay in this one
             uvicorn.run("tickerwatch.local:served_app", factory=True, workers=args.workers, **served)
         else:
-            uvicorn.run(app, **served)
+            from tickerwatch.local_events import EventsFront
+
+            uvicorn.run(EventsFront(app, app.state.events), **served)
     finally:
         if scheduler:
             scheduler.stop()

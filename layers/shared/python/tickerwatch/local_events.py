@@ -118,10 +118,13 @@ class EventsHub:
         targets = list(self.exact.get(channel, {}))
         targets += [key for key, subscribed in self.wildcards.items() if matches(subscribed, channel)]
         sent = 0
+        encoded = [json.dumps(event) for event in events]  # once per event, not once per subscriber
         for connection, subscription in targets:
-            for event in events:
+            for event in encoded:
                 try:
-                    connection.queue.put_nowait({"type": "data", "id": subscription, "event": event})
+                    connection.queue.put_nowait(
+                        f'{{"type": "data", "id": {json.dumps(subscription)}, "event": {event}}}'
+                    )
                     sent += 1
                 except asyncio.QueueFull:  # a reader this far behind reconnects and reloads
                     asyncio.get_running_loop().create_task(self._drop(connection))
@@ -253,7 +256,7 @@ class EventsHub:
         try:
             while True:
                 message = await connection.queue.get()
-                await connection.socket.send_text(json.dumps(message))
+                await connection.socket.send_text(message if isinstance(message, str) else json.dumps(message))
         except (WebSocketDisconnect, RuntimeError, asyncio.CancelledError):
             return
         except Exception:  # the socket went away mid-send
@@ -279,6 +282,28 @@ class EventsHub:
             with contextlib.suppress(RuntimeError):
                 await connection.socket.close(code=1012)
         return len(dropped)
+
+
+class EventsFront:
+    """The emulation's paths served ahead of the API's middleware and routing (a publish is on the
+    hot path: 500 symbols a second are 500 requests); everything else goes on to the app."""
+
+    def __init__(self, app, hub: EventsHub):
+        self.app = app
+        self.hub = hub
+
+    async def __call__(self, scope, receive, send):
+        path = scope.get("path", "")
+        if scope["type"] == "websocket" and path == "/event/realtime":
+            await self.hub.realtime_endpoint(WebSocket(scope, receive, send))
+            return
+        if scope["type"] == "http" and scope["method"] == "POST" and path in ("/event", "/event/drop"):
+            request = Request(scope, receive)
+            endpoint = self.hub.publish_endpoint if path == "/event" else self.hub.drop_endpoint
+            response = await endpoint(request)
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 def _unauthorized(message: str) -> dict[str, str]:
