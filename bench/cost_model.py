@@ -36,8 +36,11 @@ ASSUMED = {
     "plot_bytes_per_forecast": 250_000,  # four PNGs, base64, stored beside the forecast
     "fires_per_alert_per_day": 0.01,  # 1% of alerts fire on a day: 10,000 emails
     "peak_to_average": 5,  # traffic in the busiest minute vs the month's average
-    "provider_seconds_per_fetch": 20.0,  # yfinance batched download of every ticker: NOT measured (no network here)
-    "fetches_with_new_prices_per_month": 14 * 21,  # market hours' fetches on 21 trading days
+    "provider_seconds_per_fetch": 20.0,  # the download of every ticker's quote: NOT measured (no network here)
+    # fetch_prices each minute of a session, 09:30-16:00 (391 fetches that bring prices) on 21 trading days;
+    # the schedule invokes it on ~22 weekdays to 16:05 (396 minutes), holidays and the last minutes exit at once
+    "fetches_with_new_prices_per_month": 391 * 21,
+    "fetch_invocations_per_month": 396 * 22,
     "snapstart_restores_per_month": 100_000,
     "postgres_query_ms": 1.0,  # one round trip from Lambda to Postgres in the same region
     # Measured by /proc under the load bench's mix with prepared statements, 0.19-0.44 ms a request over the
@@ -133,7 +136,7 @@ def model(results: dict) -> tuple[list[tuple[str, str, float]], dict]:
         ((scheduled_runs + alert_events) * ev["quiet_run_ms"] / 1000 + changed_runs * changed_seconds)
         + emails / ev["emails_per_second"],
     )
-    fetch_runs = days * 48
+    fetch_runs = a["fetch_invocations_per_month"]
     fetch_seconds = fetch["scheduled_run_500_tickers_ms"] / 1000 * d["tickers"] / 500 + a["provider_seconds_per_fetch"]
     fetch_gb_s = row(
         "fetch_prices, GB-s",
@@ -243,9 +246,11 @@ def growth(totals: dict, results: dict) -> list[str]:
         " emails a day need SES's send rate raised (at the default 14 a second they take"
         f" {totals['emails_per_day'] * 10 / 14 / 3600:.1f} h). Remedy: a higher SES quota and `EmailSendRate`; past"
         " one run's time, shard the evaluator by symbol (candidates are already found per symbol).",
-        f"- **Tickers x10** (50,000): the provider saturates first: one batched download of 50,000 tickers every"
-        " 30 minutes is what Yahoo rate-limits (not measured here). Our side: writing the latest bars takes about"
-        f" {totals['fetch_seconds'] * 10 - 200:.0f} s of a run, and backfilling 50,000 new tickers at the measured"
+        f"- **Tickers x10** (50,000): the provider saturates first: yfinance asks for each ticker separately, and"
+        " a request per ticker each minute (300,000 an hour at 5,000 tickers already) is far past what Yahoo"
+        " tolerates (not measured here; docs/decisions.md): a quote feed with a whole-market snapshot is one"
+        " request a minute. Our side: writing the latest bars takes about"
+        f" {totals['fetch_seconds'] * 10 - 200:.0f} s of each minute's run, and backfilling 50,000 new tickers at the measured"
         f" rate takes {totals['backfill_seconds_per_ticker'] * 50_000 / 60:.0f} minutes, past fetch_prices' 10-minute"
         " timeout: split it into direct invocations of a few thousand tickers. Remedy for the provider: a paid data"
         " feed behind the same `MarketData` protocol.",
