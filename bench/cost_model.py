@@ -250,10 +250,10 @@ def growth(totals: dict, results: dict) -> list[str]:
         " a request per ticker each minute (300,000 an hour at 5,000 tickers already) is far past what Yahoo"
         " tolerates (not measured here; docs/decisions.md): a quote feed with a whole-market snapshot is one"
         " request a minute. Our side: writing the latest bars takes about"
-        f" {totals['fetch_seconds'] * 10 - 200:.0f} s of each minute's run, and backfilling 50,000 new tickers at the measured"
-        f" rate takes {totals['backfill_seconds_per_ticker'] * 50_000 / 60:.0f} minutes, past fetch_prices' 10-minute"
-        " timeout: split it into direct invocations of a few thousand tickers. Remedy for the provider: a paid data"
-        " feed behind the same `MarketData` protocol.",
+        f" {totals['fetch_seconds'] * 10 - 200:.0f} s of each minute's run, and backfilling 50,000 new tickers at"
+        f" the measured rate takes {totals['backfill_seconds_per_ticker'] * 50_000 / 60:.0f} minutes, past"
+        " fetch_prices' 10-minute timeout: split it into direct invocations of a few thousand tickers. Remedy for"
+        " the provider: a paid data feed behind the same `MarketData` protocol.",
         f"- **Storage** grows by about {totals['monthly_growth_gb']:,.0f} GB a month, nearly all of it stored plots"
         " (the forecasts themselves are small). Remedy: prune forecasts older than the history anyone reads, or"
         " keep plots in S3 and store their keys.",

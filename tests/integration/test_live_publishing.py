@@ -71,9 +71,11 @@ def test_a_fill_and_a_fired_alert_reach_their_owner_after_the_commit(db, alice):
     publisher = CommittedCheck(db, order_status(order.id))
     summary = run(db, publisher)
     assert summary.orders_filled == 1 and summary.triggered == 1
-    assert publisher.seen == ["filled"]  # another connection already saw the fill when it was published
+    assert set(publisher.seen) == {"filled"}  # another connection already saw the fill when it was published
     by_type = {e.payload["type"]: e for e in publisher.events}
-    assert set(by_type) == {live.ALERT_TRIGGERED, live.ORDER_FILLED, live.PORTFOLIO_CHANGED}
+    # and then the emails about the trigger and the fill, each once sent
+    assert set(by_type) == {live.ALERT_TRIGGERED, live.ORDER_FILLED, live.PORTFOLIO_CHANGED, live.NOTIFICATION_SENT}
+    assert len(publisher.of_type(live.NOTIFICATION_SENT)) == 2
     assert all(e.channel == f"/users/{alice}" for e in publisher.events)
     fired = by_type[live.ALERT_TRIGGERED].payload
     assert (fired["alert_id"], fired["symbol"], fired["price"]) == (alert.id, "GOOG", 95.0)
@@ -137,3 +139,23 @@ def test_a_fetch_publishes_each_moved_quote_after_its_commit(db):
     heard = []
     fetch_prices(db, MARKET, None, on_quotes=heard.append)
     assert heard == []  # the same quotes: nothing moved, nothing published
+
+
+def test_a_sent_and_a_failed_notification_reach_their_owner_after_their_commit(db, alice):
+    fresh(db, "100", minutes_ago=5)
+    create_alert(db, alice, AlertDefinition("GOOG", "threshold", "below", threshold_price=Decimal("96")))
+    run(db, RecordingPublisher())
+    fresh(db, "95", minutes_ago=3)
+    publisher = RecordingPublisher()
+    process_prices(db, RecordingSender(fail_times=1), max_price_age_minutes=120, max_attempts=1, publisher=publisher)
+    [failed] = publisher.of_type(live.NOTIFICATION_FAILED)
+    assert failed.channel == f"/users/{alice}" and failed.payload["will_retry"] is False  # one attempt allowed
+    assert failed.payload["channel"] == "email" and failed.payload["symbol"] == "GOOG"
+    assert publisher.of_type(live.NOTIFICATION_SENT) == []
+    create_alert(db, alice, AlertDefinition("GOOG", "threshold", "below", threshold_price=Decimal("94")))
+    run(db, RecordingPublisher())
+    fresh(db, "93", minutes_ago=1)
+    sent = RecordingPublisher()
+    run(db, sent)
+    [told] = sent.of_type(live.NOTIFICATION_SENT)
+    assert told.payload["alert_id"] and told.channel == f"/users/{alice}"

@@ -50,8 +50,8 @@ export function toastText(event) {
       return `Order filled: ${event.symbol}`;
     case "order.expired":
       return `Order expired: ${event.symbol}`;
-    case "notification.failed":
-      return "An alert's notification could not be delivered";
+    case "notification.failed": // said once it is given up on, not at each retry
+      return event.will_retry ? null : `A notification (${event.channel}) about ${event.symbol} could not be delivered`;
     default:
       return null;
   }

@@ -25,6 +25,7 @@ from email.message import EmailMessage
 from typing import Protocol
 from urllib.parse import unquote, urlparse
 
+from tickerwatch import live
 from tickerwatch.data import clock
 from tickerwatch.data import outbox as store
 from tickerwatch.data import webhooks as webhook_store
@@ -264,6 +265,7 @@ def dispatch_notifications(
     concurrency: int | None = None,
     deadline: float | None = None,
     webhook_poster: WebhookPoster | None = None,
+    publisher: live.Publisher | None = None,
 ) -> tuple[int, int]:
     """Send due notifications, several at once, emails at most ``rate_per_second``; returns the
     emails (sent, failed) (webhook counts go to the log).
@@ -276,6 +278,7 @@ def dispatch_notifications(
     Lambda ends before its timeout with the rest left pending.
     """
     poster = webhook_poster or WebhookPoster()
+    publisher = publisher or live.NullPublisher()
     workers = concurrency or min(64, max(2, math.ceil(rate_per_second / 5)))
     batch_size = max(1, min(BATCH, int(rate_per_second * 60)))  # a batch finishes well within its lease
     with db.session_lock(DISPATCH_LOCK_KEY, wait_seconds=5) as held:
@@ -340,6 +343,13 @@ def dispatch_notifications(
                     store.mark_failed(conn, row.id, error, retry_at)
 
             db.run(record)
+            if row.user_id is not None:  # committed: tell the owner's open clients
+                kind = live.NOTIFICATION_SENT if error is None else live.NOTIFICATION_FAILED
+                told = {"notification_id": row.id, "channel": row.channel, "symbol": row.symbol}
+                told |= {"alert_id": row.alert_id} if row.trigger_id else {"order_id": row.order_id}
+                if error is not None:
+                    told["will_retry"] = retry_at is not None
+                publisher.publish([live.user_event(row.user_id, kind, **told)])
             with counts_lock:
                 counts[row.channel, "sent" if error is None else "failed"] += 1
 

@@ -103,6 +103,7 @@ def process_prices(
         concurrency=send_concurrency,
         deadline=deadline,
         webhook_poster=webhook_poster,
+        publisher=publisher,
     )
     summary.emails_sent, summary.emails_failed = sent, failed
     for name, value in summary.as_dict().items():

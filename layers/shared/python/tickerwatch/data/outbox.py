@@ -20,6 +20,7 @@ class NotificationRow(WatchedFields):
     (``fill_id`` set). The other side's fields are None; defaults let a test name only its own."""
 
     id: int = 0
+    user_id: int | None = None
     channel: str = "email"
     recipient: str | None = None
     attempts: int = 1
@@ -59,8 +60,8 @@ _CLAIM = expand(
                    WHERE (status = 'pending' AND next_attempt_at <= %(now)s)
                       OR (status = 'sending' AND (lease_until < %(now)s OR handed_over_at IS NULL))
                    ORDER BY next_attempt_at, id LIMIT %(batch)s FOR UPDATE SKIP LOCKED)
-            RETURNING n.id, n.channel, n.recipient, n.attempts, n.webhook_id, n.trigger_id, n.fill_id)
-        SELECT c.id, c.channel, c.recipient, c.attempts, c.webhook_id, c.trigger_id, c.fill_id, t.alert_id,
+            RETURNING n.id, n.user_id, n.channel, n.recipient, n.attempts, n.webhook_id, n.trigger_id, n.fill_id)
+        SELECT c.id, c.user_id, c.channel, c.recipient, c.attempts, c.webhook_id, c.trigger_id, c.fill_id, t.alert_id,
                t.sequence, coalesce(t.symbol, f.symbol) AS symbol, t.alert_type, t.condition, {condition_fields:t},
                t.observed_value, t.reference_value, coalesce(t.price, f.price) AS price,
                coalesce(t.quoted_at, f.quoted_at) AS quoted_at, t.triggered_at,
