@@ -128,9 +128,8 @@ def test_a_fill_updates_the_portfolio_with_no_reload(page: Page, site):
             "time_in_force": "gtc",
         },
     )
-    if order["status"] != "filled":  # the price may have stepped under it already
-        expect(page.locator("#toasts .toast").first).to_contain_text("Order filled: GOOG", timeout=20_000)
-    expect(page.locator("#portfolio tr[data-symbol=GOOG]")).to_be_visible(timeout=5_000)
+    assert order["status"] in ("open", "filled")  # the price may have stepped under it already
+    expect(page.locator("#portfolio tr[data-symbol=GOOG]")).to_be_visible(timeout=20_000)
     assert was_not_reloaded(page)
     assert_accessible(page)
 
