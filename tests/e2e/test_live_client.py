@@ -13,7 +13,7 @@ import pytest
 from apigw import LocalServer
 from e2e_settings import ACCESS_TOKEN_TTL_SECONDS
 from playwright.sync_api import Page, expect
-from test_web_client import PASSWORD, assert_accessible, current_price, sign_up, unique
+from test_web_client import PASSWORD, assert_accessible, current_price, move_market, sign_up, unique
 
 
 @pytest.fixture(scope="module")
@@ -86,50 +86,47 @@ def test_a_price_change_reaches_the_stock_page_and_a_watchlist_with_no_reload(pa
     assert_accessible(page)
 
 
-def test_a_crossing_alert_fires_and_its_toast_shows(page: Page, site):
+def test_a_crossing_alert_fires_and_its_toast_shows(page: Page, site, market_dir):
     auth = signed_up_tracking_goog(page, site)
     page.goto("/alerts")
     expect(page.locator("#live-status")).to_have_text("Live")
-    price = current_price(site, "GOOG")
-    # a hair above and below the price: the market, stepping each second, crosses one of them soon
-    for condition, factor in (("crosses_above", Decimal("1.00005")), ("crosses_below", Decimal("0.99995"))):
-        threshold = (price * factor).quantize(Decimal("0.01"))
-        body = {
-            "stock_symbol": "GOOG",
-            "alert_type": "threshold",
-            "condition": condition,
-            "threshold_price": str(threshold),
-        }
-        post(site, "/api/v1/alerts/", auth, body)
+    threshold = (current_price(site, "GOOG") * Decimal("0.98")).quantize(Decimal("0.01"))
+    body = {
+        "stock_symbol": "GOOG",
+        "alert_type": "threshold",
+        "condition": "crosses_below",
+        "threshold_price": str(threshold),
+    }
+    post(site, "/api/v1/alerts/", auth, body)
+    expect(page.get_by_role("heading", name="Your 1 alert")).to_be_visible()  # the page heard of it, live
+    # When the market drops 5% (the next step starts from a lower close),
+    move_market(market_dir / "GOOG.csv", 0.95)
+    # then the alert fires and says so, and the page catches up.
     toast = page.locator("#toasts .toast").first
     expect(toast).to_contain_text("Alert fired: GOOG", timeout=20_000)
-    expect(page.get_by_role("heading", name="Recently fired")).to_be_visible()  # the page caught up too
+    expect(page.get_by_role("heading", name="Recently fired")).to_be_visible()
     assert_accessible(page)
 
 
-def test_a_fill_updates_the_portfolio_with_no_reload(page: Page, site):
+def test_a_fill_updates_the_portfolio_with_no_reload(page: Page, site, market_dir):
     auth = signed_up_tracking_goog(page, site)
     page.goto("/trade")
     expect(page.locator("#live-status")).to_have_text("Live")
     no_reload_marker(page)
-    price = current_price(site, "GOOG")
-    # a limit a hair under the price rests, and fills when a step reaches it
-    limit = (price * Decimal("0.99995")).quantize(Decimal("0.01"))
-    order = post(
-        site,
-        "/api/v1/orders/",
-        auth,
-        {
-            "symbol": "GOOG",
-            "side": "buy",
-            "qty": "1",
-            "type": "limit",
-            "limit_price": str(limit),
-            "time_in_force": "gtc",
-        },
-    )
-    assert order["status"] in ("open", "filled")  # the price may have stepped under it already
-    expect(page.locator("#portfolio tr[data-symbol=GOOG]")).to_be_visible(timeout=20_000)
+    limit = (current_price(site, "GOOG") * Decimal("0.98")).quantize(Decimal("0.01"))
+    body = {
+        "symbol": "GOOG",
+        "side": "buy",
+        "qty": "1",
+        "type": "limit",
+        "limit_price": str(limit),
+        "time_in_force": "gtc",
+    }
+    assert post(site, "/api/v1/orders/", auth, body)["status"] == "open"
+    expect(page.locator("#open-orders tr[data-order]")).to_have_count(1)  # its cash held back, shown live
+    move_market(market_dir / "GOOG.csv", 0.95)
+    expect(page.locator("#toasts .toast").first).to_contain_text("Order filled: GOOG", timeout=20_000)
+    expect(page.locator("#portfolio tr[data-symbol=GOOG]")).to_be_visible()
     assert was_not_reloaded(page)
     assert_accessible(page)
 
