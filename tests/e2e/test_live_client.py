@@ -46,12 +46,24 @@ def post(site, path: str, auth: dict, body: dict) -> dict:
     return reply.json()
 
 
-def signed_up_tracking_goog(page: Page, site) -> dict[str, str]:
+def signed_up_tracking_goog(page: Page, site) -> tuple[str, dict[str, str]]:
     username = unique("live")
     sign_up(page, username)
     auth = token_of(site, username)
     post(site, "/api/v1/stocks/", auth, {"symbol": "GOOG"})
-    return auth
+    return username, auth
+
+
+def wait_until_judged(site, username: str, alert_id: int, timeout: float = 30) -> None:
+    """Until the evaluator has judged the alert on a quote made after it was created."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        auth = token_of(site, username)  # a new login each time: the test tokens live 6 s
+        reply = httpx.get(f"{site.url}/api/v1/alerts/{alert_id}/", headers=auth)
+        if reply.json()["last_evaluated_quote_at"] is not None:
+            return
+        time.sleep(0.2)
+    raise AssertionError("the alert was never judged")
 
 
 def no_reload_marker(page: Page) -> None:
@@ -63,7 +75,7 @@ def was_not_reloaded(page: Page) -> bool:
 
 
 def test_a_price_change_reaches_the_stock_page_and_a_watchlist_with_no_reload(page: Page, site):
-    auth = signed_up_tracking_goog(page, site)
+    _, auth = signed_up_tracking_goog(page, site)
     post(site, "/api/v1/watchlists/", auth, {"name": "Live", "symbols": ["GOOG"]})
     page.goto("/stocks/GOOG")
     expect(page.locator("#live-status")).to_have_text("Live")
@@ -87,7 +99,7 @@ def test_a_price_change_reaches_the_stock_page_and_a_watchlist_with_no_reload(pa
 
 
 def test_a_crossing_alert_fires_and_its_toast_shows(page: Page, site, market_dir):
-    auth = signed_up_tracking_goog(page, site)
+    username, auth = signed_up_tracking_goog(page, site)
     page.goto("/alerts")
     expect(page.locator("#live-status")).to_have_text("Live")
     threshold = (current_price(site, "GOOG") * Decimal("0.98")).quantize(Decimal("0.01"))
@@ -97,9 +109,11 @@ def test_a_crossing_alert_fires_and_its_toast_shows(page: Page, site, market_dir
         "condition": "crosses_below",
         "threshold_price": str(threshold),
     }
-    post(site, "/api/v1/alerts/", auth, body)
-    expect(page.get_by_role("heading", name="Your 1 alert")).to_be_visible()  # the page heard of it, live
-    # When the market drops 5% (the next step starts from a lower close),
+    alert = post(site, "/api/v1/alerts/", auth, body)
+    expect(page.get_by_role("heading", name="Your 1 alert")).to_be_visible()
+    # Once the alert has been judged on a quote of its own (a crossing is between two quotes it saw),
+    wait_until_judged(site, username, alert["id"])
+    # when the market drops 5% (the next step starts from a lower close),
     move_market(market_dir / "GOOG.csv", 0.95)
     # then the alert fires and says so, and the page catches up.
     toast = page.locator("#toasts .toast").first
@@ -109,7 +123,7 @@ def test_a_crossing_alert_fires_and_its_toast_shows(page: Page, site, market_dir
 
 
 def test_a_fill_updates_the_portfolio_with_no_reload(page: Page, site, market_dir):
-    auth = signed_up_tracking_goog(page, site)
+    _, auth = signed_up_tracking_goog(page, site)
     page.goto("/trade")
     expect(page.locator("#live-status")).to_have_text("Live")
     no_reload_marker(page)
@@ -132,7 +146,7 @@ def test_a_fill_updates_the_portfolio_with_no_reload(page: Page, site, market_di
 
 
 def test_a_dropped_socket_reconnects_and_catches_up(page: Page, site):
-    auth = signed_up_tracking_goog(page, site)
+    _, auth = signed_up_tracking_goog(page, site)
     page.goto("/trade")
     status = page.locator("#live-status")
     expect(status).to_have_text("Live")
