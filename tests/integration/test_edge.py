@@ -270,3 +270,13 @@ def test_a_patch_field_the_server_refuses_as_null_is_not_nullable_in_the_documen
         assert "null" not in json.dumps(properties[field]), (schema, field, properties[field])
     if schema == "AlertPatch":  # what may be cleared still says so
         assert "null" in json.dumps(properties["webhook_id"])
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("DELETE", "/api/v1/webhooks/%0A/"), ("DELETE", "/api/v1/alerts/%0A/"), ("GET", "/api/v1/alerts/%09/")],
+)
+def test_a_path_with_a_control_character_names_nothing(api, users, method, path):
+    # routing would read `/webhooks/\n/` as the list (Python's `$` matches before a trailing newline): 405
+    reply = api.request(method, path, headers=users.signed_in())
+    assert reply.status_code == 404 and reply.json() == {"detail": "Not found."}

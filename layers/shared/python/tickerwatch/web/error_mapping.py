@@ -4,6 +4,7 @@ line and a 500."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -127,6 +128,9 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
 
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
+
+
 class ErrorBoundary:
     """Catches what nothing else handled: logged once, answered as JSON, and the connection kept.
 
@@ -140,6 +144,11 @@ class ErrorBoundary:
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if _CONTROL_CHARACTER.search(scope.get("path", "")):
+            # No resource's path holds one, and routing would misread it: Python's `$` matches before a
+            # trailing newline, so `/webhooks/%0A/` was answered 405 as if it named the list.
+            await error_response(404, "Not found.")(scope, receive, send)
             return
         started = False
 
