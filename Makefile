@@ -25,7 +25,7 @@ WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.ht
 
 help:
 	@echo "make run       - set up and start the local stack (web client and API on :8000, jobs, embedded Postgres)"
-	@echo "make test      - set up, lint, check the templates, run every test, kill every mutant (8-12 min on 2 cores)"
+	@echo "make test      - set up, lint, check the templates, run every test, kill every mutant (9-12.5 min on 2 cores)"
 	@echo "make test-fast - the unit tests and the quick integration tests (about a minute)"
 	@echo "make mutants   - plant each bug of the mutation catalogue; every one must be caught"
 
