@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import httpx
@@ -13,7 +14,7 @@ import pytest
 from apigw import LocalServer
 from e2e_settings import ACCESS_TOKEN_TTL_SECONDS
 from playwright.sync_api import Page, expect
-from test_web_client import PASSWORD, assert_accessible, current_price, move_market, sign_up, unique
+from test_web_client import PASSWORD, assert_accessible, move_market, sign_up, unique
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +67,19 @@ def wait_until_judged(site, username: str, alert_id: int, timeout: float = 30) -
     raise AssertionError("the alert was never judged")
 
 
+def settled_price(site, symbol: str) -> Decimal:
+    """The stored price once a quote made after this call is in: an earlier test may just have moved the
+    market, and the stored price lags it by a fetch (a threshold set from the old level was never crossed)."""
+    after = datetime.now(UTC)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        stock = next(s for s in httpx.get(site.url + "/api/v1/stocks/").json() if s["symbol"] == symbol)
+        if stock["price_time"] and datetime.fromisoformat(stock["price_time"].replace("Z", "+00:00")) > after:
+            return Decimal(stock["current_price"])
+        time.sleep(0.2)
+    raise AssertionError(f"no new quote of {symbol}")
+
+
 def no_reload_marker(page: Page) -> None:
     page.evaluate("window.__sameDocument = true")
 
@@ -102,7 +116,7 @@ def test_a_crossing_alert_fires_and_its_toast_shows(page: Page, site, market_dir
     username, auth = signed_up_tracking_goog(page, site)
     page.goto("/alerts")
     expect(page.locator("#live-status")).to_have_text("Live")
-    threshold = (current_price(site, "GOOG") * Decimal("0.98")).quantize(Decimal("0.01"))
+    threshold = (settled_price(site, "GOOG") * Decimal("0.98")).quantize(Decimal("0.01"))
     body = {
         "stock_symbol": "GOOG",
         "alert_type": "threshold",
@@ -127,7 +141,7 @@ def test_a_fill_updates_the_portfolio_with_no_reload(page: Page, site, market_di
     page.goto("/trade")
     expect(page.locator("#live-status")).to_have_text("Live")
     no_reload_marker(page)
-    limit = (current_price(site, "GOOG") * Decimal("0.98")).quantize(Decimal("0.01"))
+    limit = (settled_price(site, "GOOG") * Decimal("0.98")).quantize(Decimal("0.01"))
     body = {
         "symbol": "GOOG",
         "side": "buy",
