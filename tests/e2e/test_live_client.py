@@ -131,7 +131,7 @@ def test_a_crossing_alert_fires_and_its_toast_shows(page: Page, site, market_dir
     move_market(market_dir / "GOOG.csv", 0.5)
     # then the alert fires and says so, and the page catches up.
     toast = page.locator("#toasts .toast").first
-    expect(toast).to_contain_text("Alert fired: GOOG", timeout=20_000)
+    expect(toast).to_contain_text("Alert fired: GOOG", timeout=60_000)
     expect(page.get_by_role("heading", name="Recently fired")).to_be_visible()
     assert_accessible(page)
 
@@ -153,8 +153,8 @@ def test_a_fill_updates_the_portfolio_with_no_reload(page: Page, site, market_di
     assert post(site, "/api/v1/orders/", auth, body)["status"] == "open"
     expect(page.locator("#open-orders tr[data-order]")).to_have_count(1)  # its cash held back, shown live
     move_market(market_dir / "GOOG.csv", 0.5)
-    expect(page.locator("#toasts .toast").first).to_contain_text("Order filled: GOOG", timeout=20_000)
-    expect(page.locator("#portfolio tr[data-symbol=GOOG]")).to_be_visible()
+    expect(page.locator("#toasts .toast").first).to_contain_text("Order filled: GOOG", timeout=60_000)
+    expect(page.locator("#portfolio tr[data-symbol=GOOG]")).to_be_visible(timeout=30_000)
     assert was_not_reloaded(page)
     assert_accessible(page)
 
