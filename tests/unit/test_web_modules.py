@@ -23,4 +23,4 @@ def test_the_client_modules_keep_their_rules():
         [node, "--test", str(ROOT / "tests" / "unit" / "web")], capture_output=True, text=True, env=env, timeout=60
     )
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
-    assert "# fail 0" in run.stdout and "# pass 13" in run.stdout, run.stdout[-2000:]
+    assert "# fail 0" in run.stdout and "# pass 14" in run.stdout, run.stdout[-2000:]

@@ -45,15 +45,16 @@ export function liveEndpoints() {
   return { realtimeUrl: realtime.href, host: http.host };
 }
 
-// An access token that has not expired, refreshed first when it has (or is about to): the socket
-// authorizes with it as HTTP requests do. Null when signed out.
-export async function freshAccessToken(marginSeconds = 30) {
+// An access token that has not expired, refreshed first when it has (or is about to, or `refresh`
+// asks: the server refused the last one): the socket authorizes with it as HTTP requests do. Null
+// when signed out.
+export async function freshAccessToken(marginSeconds = 30, { refresh = false } = {}) {
   if (!isSignedIn()) return null;
   let token = localStorage.getItem(ACCESS);
   const { exp = 0, iat = 0 } = token ? tokenClaims(token) : {};
   // a quarter of the token's life at most: a short-lived token is not refreshed on every use
   const margin = Math.min(marginSeconds, Math.max(0, exp - iat) / 4);
-  if (!token || exp - margin <= Date.now() / 1000) {
+  if (!token || refresh || exp - margin <= Date.now() / 1000) {
     await refreshTokens();
     token = localStorage.getItem(ACCESS);
   }

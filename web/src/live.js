@@ -96,7 +96,10 @@ export async function connectLive() {
     socket = null;
     clearTimeout(silenceTimer);
     byId.clear();
-    for (const entry of channels.values()) entry.id = null;
+    for (const entry of channels.values()) {
+      entry.id = null;
+      clearTimeout(entry.retryTimer);
+    }
     retry();
   };
 }
@@ -161,18 +164,20 @@ function received(ws, message) {
       const channel = byId.get(message.id);
       byId.delete(message.id);
       const entry = channel && channels.get(channel);
-      if (entry && !entry.retried) {
-        // most often an access token that expired since the socket opened: once more with a fresh one
-        entry.retried = true;
-        entry.id = null;
-        subscribe(channel);
-      }
+      if (!entry || entry.id !== message.id) break;
+      // Most often an access token that expired on its way (a slow network, a busy server): asked again
+      // with a newly refreshed one, backing off, for as long as the page listens; never left silent.
+      entry.id = null;
+      entry.refusals += 1;
+      const wait = BACKOFF_MS[Math.min(entry.refusals - 1, BACKOFF_MS.length - 1)];
+      clearTimeout(entry.retryTimer);
+      entry.retryTimer = setTimeout(() => subscribe(channel), wait * (0.75 + Math.random() * 0.5));
       break;
     }
     case "subscribe_success": {
       const entry = channels.get(byId.get(message.id));
       if (!entry) break;
-      entry.retried = false;
+      entry.refusals = 0;
       // events published before the subscription was in place were not heard: read the state again
       entry.onActive.forEach((reload) => reload());
       break;
@@ -193,7 +198,7 @@ async function subscribe(channel) {
   byId.set(id, channel);
   let token = null;
   try {
-    token = await freshAccessToken();
+    token = await freshAccessToken(undefined, { refresh: entry.refusals > 0 });
   } catch {
     // signed out: nothing to subscribe with
   }
@@ -212,7 +217,7 @@ async function subscribe(channel) {
 export function listen(channel, listener, onActive = null) {
   let entry = channels.get(channel);
   if (!entry) {
-    entry = { id: null, listeners: new Set(), onActive: new Set(), retried: false };
+    entry = { id: null, listeners: new Set(), onActive: new Set(), refusals: 0, retryTimer: null };
     channels.set(channel, entry);
     subscribe(channel);
   }
@@ -223,6 +228,7 @@ export function listen(channel, listener, onActive = null) {
     if (onActive) entry.onActive.delete(onActive);
     if (entry.listeners.size || channels.get(channel) !== entry) return;
     channels.delete(channel);
+    clearTimeout(entry.retryTimer);
     if (entry.id) {
       byId.delete(entry.id);
       if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "unsubscribe", id: entry.id }));
