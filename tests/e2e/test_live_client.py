@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import time
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -80,6 +81,17 @@ def settled_price(site, symbol: str) -> Decimal:
     raise AssertionError(f"no new quote of {symbol}")
 
 
+@contextmanager
+def explained_by(server_side):
+    """A page that never showed what was pushed: say what the API holds, so a failure tells a change
+    never made from an event never heard."""
+    try:
+        yield
+    except AssertionError as missed:
+        reply = server_side()
+        raise AssertionError(f"{missed}\n\nthe API holds: {reply.status_code} {reply.text[:2000]}") from None
+
+
 def no_reload_marker(page: Page) -> None:
     page.evaluate("window.__sameDocument = true")
 
@@ -131,13 +143,14 @@ def test_a_crossing_alert_fires_and_its_toast_shows(page: Page, site, market_dir
     move_market(market_dir / "GOOG.csv", 0.5)
     # then the alert fires and says so, and the page catches up.
     toast = page.locator("#toasts .toast").first
-    expect(toast).to_contain_text("Alert fired: GOOG", timeout=60_000)
+    with explained_by(lambda: httpx.get(f"{site.url}/api/v1/alerts/{alert['id']}/", headers=token_of(site, username))):
+        expect(toast).to_contain_text("Alert fired: GOOG", timeout=60_000)
     expect(page.get_by_role("heading", name="Recently fired")).to_be_visible()
     assert_accessible(page)
 
 
 def test_a_fill_updates_the_portfolio_with_no_reload(page: Page, site, market_dir):
-    _, auth = signed_up_tracking_goog(page, site)
+    username, auth = signed_up_tracking_goog(page, site)
     page.goto("/trade")
     expect(page.locator("#live-status")).to_have_text("Live")
     no_reload_marker(page)
@@ -153,7 +166,8 @@ def test_a_fill_updates_the_portfolio_with_no_reload(page: Page, site, market_di
     assert post(site, "/api/v1/orders/", auth, body)["status"] == "open"
     expect(page.locator("#open-orders tr[data-order]")).to_have_count(1)  # its cash held back, shown live
     move_market(market_dir / "GOOG.csv", 0.5)
-    expect(page.locator("#toasts .toast").first).to_contain_text("Order filled: GOOG", timeout=60_000)
+    with explained_by(lambda: httpx.get(f"{site.url}/api/v1/orders/", headers=token_of(site, username))):
+        expect(page.locator("#toasts .toast").first).to_contain_text("Order filled: GOOG", timeout=60_000)
     expect(page.locator("#portfolio tr[data-symbol=GOOG]")).to_be_visible(timeout=30_000)
     assert was_not_reloaded(page)
     assert_accessible(page)

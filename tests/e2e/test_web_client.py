@@ -62,8 +62,12 @@ def move_market(csv_path: Path, factor: float) -> None:
     for column in ("Open", "High", "Low", "Close", "Adj Close"):
         i = header.index(column)
         last[i] = f"{float(last[i]) * factor:.4f}"
-    with csv_path.open("w", newline="") as f:
+    # Written beside it and moved into place, as a data file should be updated: the server never reads
+    # half a file.
+    staged = csv_path.with_suffix(".partial")
+    with staged.open("w", newline="") as f:
         csv.writer(f).writerows(rows)
+    staged.replace(csv_path)
 
 
 def new_york_time(iso: str) -> str:

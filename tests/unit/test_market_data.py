@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from datetime import UTC, date, datetime
 
 import pandas as pd
@@ -21,6 +22,19 @@ def test_csv_provider_skips_null_rows_and_reports_unknown(tmp_path):
     assert history.quotes["ABC"].price == 2.0
     assert history.quotes["ABC"].time == close_time(date(2024, 1, 4))
     assert history.failures == {"NOPE": "unknown symbol"}
+
+
+def test_a_file_rewritten_within_the_same_clock_tick_is_read_again(tmp_path):
+    csv_file = tmp_path / "ABC.csv"
+    header = "Date,Open,High,Low,Close,Adj Close,Volume\n"
+    csv_file.write_text(header + "2024-01-02,1,2,0.5,1.5,1.5,100\n")
+    stamp = csv_file.stat().st_mtime_ns
+    market = CsvMarketData(tmp_path)
+    assert market.history(["ABC"], None, date(2024, 12, 31)).quotes["ABC"].price == 1.5
+    # rewritten in place, and stamped as before (a coarse file-system clock does this within a tick)
+    csv_file.write_text(header + "2024-01-02,1,2,0.5,1.5,1.5,100\n2024-01-03,1.5,2.5,1,2.25,2.25,200\n")
+    os.utime(csv_file, ns=(stamp, stamp))
+    assert market.history(["ABC"], None, date(2024, 12, 31)).quotes["ABC"].price == 2.25
 
 
 def test_yfinance_frame_parsing_keeps_good_tickers_and_reports_bad():
