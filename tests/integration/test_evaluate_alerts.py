@@ -158,6 +158,42 @@ def test_a_crossing_between_two_runs_is_judged_on_the_quote_before_the_latest_no
     assert run(db, now=datetime.now(UTC)).triggered == 1
 
 
+@pytest.mark.parametrize(
+    ("condition", "judged", "then", "fires"),
+    [
+        ("crosses_below", 105, (95, 96), True),  # 105 -> 95 crossed, then a step that crosses nothing
+        ("crosses_below", 105, (100, 101), True),  # onto the threshold exactly, then back above
+        ("crosses_below", 105, (101, 102), False),
+        ("crosses_above", 95, (105, 104), True),
+        ("crosses_above", 95, (100, 99), True),
+        ("crosses_above", 95, (99, 98), False),
+    ],
+)
+def test_a_crossing_in_any_step_since_the_last_run_fires(db, user, condition, judged, then, fires):
+    # Fetches can outpace the evaluator (a slow run, runs that queue behind one another): every step
+    # since the symbol was last judged counts, not only the last one.
+    quote(db, "ACME", judged, datetime.now(UTC) - timedelta(minutes=1))
+    alert(db, user, alert_type="threshold", condition=condition, threshold_price=Decimal(100))
+    quote_now(db, judged)
+    assert run(db, now=datetime.now(UTC)).triggered == 0
+    for price in then:
+        quote_now(db, price)
+    assert run(db, now=datetime.now(UTC)).triggered == int(fires)
+
+
+def test_a_crossing_since_the_last_run_but_before_the_alert_changed_does_not_fire(db, user):
+    from tickerwatch.alerts import update_alert
+
+    quote(db, "ACME", 105, datetime.now(UTC) - timedelta(minutes=1))
+    a = alert(db, user, alert_type="threshold", condition="crosses_below", threshold_price=Decimal(100))
+    quote_now(db, 105)
+    assert run(db, now=datetime.now(UTC)).triggered == 0
+    quote_now(db, 95)  # crossed 100 and 99,
+    update_alert(db, user, a.id, {"threshold_price": Decimal(99)})  # but the owner changed it since
+    quote_now(db, 96)
+    assert run(db, now=datetime.now(UTC)).triggered == 0
+
+
 def test_a_recurring_crossing_alert_rearms_below_and_fires_on_the_next_crossing(db, user):
     quote(db, "ACME", 103, datetime.now(UTC) - timedelta(minutes=1))
     alert(db, user, alert_type="threshold", condition="crosses_above", threshold_price=Decimal(100), recurring=True)

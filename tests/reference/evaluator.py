@@ -9,8 +9,10 @@ trigger. Then every recurring alert that fired, whose cooldown has passed, re-ar
 state (above, below, moved) is false on a fresh quote.
 
 The conditions, on the latest quote (price p, time t) and the quote just before it (p0):
-- threshold above/below: p >= / <= the threshold; crosses_above: p0 < threshold <= p, on a quote
-  newer than the alert's last event (its definition, resumption or last firing); crosses_below too.
+- threshold above/below: p >= / <= the threshold; crosses_above: some step between consecutive quotes
+  since the symbol was last judged (from the quote it was judged on, or from p0 when that is later or
+  there is none) goes from below the threshold to at or above it, onto a quote newer than the alert's
+  last event (its definition, resumption or last firing); crosses_below likewise.
 - duration above/below: every quote from the one in force ``duration`` minutes before t through t
   is >= / <= the threshold, and the quotes since that one have no gap over ``max_age``.
 - percent_change up/down: the move from the quote in force ``window`` minutes before t is at least
@@ -110,6 +112,9 @@ class Evaluator:
     max_age: int
     alerts: dict[int, Alert] = field(default_factory=dict)
     judged: dict[str, tuple[datetime, Decimal]] = field(default_factory=dict)
+    since: dict[str, datetime] = field(
+        default_factory=dict
+    )  # this run's: the quote each moved symbol was last judged on
     triggers: list[tuple[int, int, Decimal, datetime]] = field(default_factory=list)  # alert, sequence, price, time
 
     def fresh(self, symbol: str, now: datetime) -> bool:
@@ -190,9 +195,16 @@ class Evaluator:
                 return price <= t
             if previous is None:
                 return False
+            start = min(self.since.get(a.symbol, previous[0]), previous[0])
+            span = [q for q in self.market.quotes[a.symbol] if start <= q[0] <= at]
+            steps = [
+                (p0, p1)
+                for (_, p0), (t1, p1) in itertools.pairwise(span)
+                if a.events_after is None or t1 > a.events_after
+            ]
             if a.condition == "crosses_above":
-                return previous[1] < t <= price and new_event
-            return previous[1] > t >= price and new_event
+                return any(p0 < t <= p1 for p0, p1 in steps)
+            return any(p0 > t >= p1 for p0, p1 in steps)
         if a.alert_type == "duration":
             return self.held_throughout(a, latest, now)
         if a.alert_type == "percent_change":
@@ -248,9 +260,12 @@ class Evaluator:
 
     def run(self, now: datetime) -> None:
         moved = set()
+        self.since = {}
         for symbol in self.market.quotes:
             latest = self.market.latest(symbol)
             if self.judged.get(symbol) != latest:
+                if symbol in self.judged:
+                    self.since[symbol] = self.judged[symbol][0]
                 self.judged[symbol] = latest
                 if self.fresh(symbol, now):
                     moved.add(symbol)

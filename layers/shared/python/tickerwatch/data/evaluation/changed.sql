@@ -13,13 +13,27 @@ freshness AS (
 changed AS (
     SELECT ch.symbol, ch.price, ch.quoted_at, p.prev_price, p.prev_quoted_at,
            (ch.quoted_at AT TIME ZONE 'America/New_York')::date AS day,
-           (p.prev_quoted_at AT TIME ZONE 'America/New_York')::date AS prev_day
+           (p.prev_quoted_at AT TIME ZONE 'America/New_York')::date AS prev_day,
+           coalesce(span.low_before, p.prev_price) AS low_before, coalesce(span.high_before, p.prev_price) AS high_before,
+           coalesce(span.low_after, ch.price) AS low_after, coalesce(span.high_after, ch.price) AS high_after
       FROM changed_all ch
       JOIN freshness f ON f.quoted_at = ch.quoted_at AND f.fresh
       LEFT JOIN LATERAL (
             SELECT q.price AS prev_price, q.quoted_at AS prev_quoted_at FROM quotes q
              WHERE q.symbol = ch.symbol AND q.quoted_at < ch.quoted_at
              ORDER BY q.quoted_at DESC LIMIT 1) p ON true
+      LEFT JOIN LATERAL (
+            -- threshold crossings: the prices since the symbol was last judged, before and after a step:
+            -- fetches can outpace the runs, and any step since the last run may be the crossing. Read only
+            -- when more than one quote came since (the one-time filter); else the step is the quote before
+            -- the latest to the latest.
+            SELECT min(q.price) FILTER (WHERE q.quoted_at < ch.quoted_at) AS low_before,
+                   max(q.price) FILTER (WHERE q.quoted_at < ch.quoted_at) AS high_before,
+                   min(q.price) FILTER (WHERE q.quoted_at > ch.since) AS low_after,
+                   max(q.price) FILTER (WHERE q.quoted_at > ch.since) AS high_after
+              FROM quotes q
+             WHERE ch.since < p.prev_quoted_at
+               AND q.symbol = ch.symbol AND q.quoted_at >= ch.since AND q.quoted_at <= ch.quoted_at) span ON true
 ),
 windows AS (
     -- each (symbol, condition, window) of armed percent-change alerts, with the move since the quote
@@ -134,11 +148,11 @@ found AS (
         UNION ALL
         SELECT a.id FROM alerts a
          WHERE a.symbol = c.symbol AND a.armed AND a.status = 'active' AND a.alert_type = 'threshold'
-           AND a.condition = 'crosses_above' AND a.threshold_price > c.prev_price AND a.threshold_price <= c.price
+           AND a.condition = 'crosses_above' AND a.threshold_price > c.low_before AND a.threshold_price <= c.high_after
         UNION ALL
         SELECT a.id FROM alerts a
          WHERE a.symbol = c.symbol AND a.armed AND a.status = 'active' AND a.alert_type = 'threshold'
-           AND a.condition = 'crosses_below' AND a.threshold_price < c.prev_price AND a.threshold_price >= c.price
+           AND a.condition = 'crosses_below' AND a.threshold_price < c.high_before AND a.threshold_price >= c.low_after
         UNION ALL
         -- a duration can only hold if the latest quote satisfies it
         SELECT a.id FROM alerts a

@@ -27,7 +27,8 @@ lookback AS (
     -- memoised per symbol by the planner: the quote before the latest (crossings); the first
     -- quote after the most recent gap longer than the staleness limit (coverage); the quote in
     -- force at the start of the span (duration) or window (percent_change).
-    SELECT c.*, p.prev_price, cov.covered_since, anchor.quoted_at AS anchor_at, anchor.price AS anchor_price,
+    SELECT c.*, p.prev_price, x.rose_through, x.fell_through, cov.covered_since,
+           anchor.quoted_at AS anchor_at, anchor.price AS anchor_price,
            ind.subject_now, ind.subject_prev, ind.reference_now, ind.reference_prev,
            fc.forecast_close, fc.band_low, fc.band_high,
            (c.alert_type = 'duration' AND anchor.quoted_at >= cov.covered_since AND NOT EXISTS (
@@ -37,11 +38,27 @@ lookback AS (
                                         ELSE v.price > c.threshold_price END)) AS held
       FROM candidates c
       LEFT JOIN LATERAL (
-            SELECT q.price AS prev_price, (q.quoted_at AT TIME ZONE 'America/New_York')::date AS prev_day
+            SELECT q.price AS prev_price, q.quoted_at AS prev_quoted_at,
+                   (q.quoted_at AT TIME ZONE 'America/New_York')::date AS prev_day
               FROM quotes q
              WHERE c.condition IN ('crosses_above', 'crosses_below') AND c.fresh
                AND q.symbol = c.symbol AND q.quoted_at < c.quoted_at
              ORDER BY q.quoted_at DESC LIMIT 1) p ON true
+      LEFT JOIN LATERAL (
+            -- threshold crossings: every step between consecutive quotes since the symbol was last judged
+            -- (its cursor, as this run found it: the cursors move only when this statement ends; from the
+            -- quote before the latest when it never was) onto a quote newer than the alert's last event: a
+            -- run that follows several fetches misses no crossing between them
+            SELECT bool_or(s.step_from < c.threshold_price AND s.price >= c.threshold_price) AS rose_through,
+                   bool_or(s.step_from > c.threshold_price AND s.price <= c.threshold_price) AS fell_through
+              FROM (SELECT q.price, q.quoted_at, lag(q.price) OVER (ORDER BY q.quoted_at) AS step_from
+                      FROM quotes q
+                     WHERE c.alert_type = 'threshold' AND c.condition IN ('crosses_above', 'crosses_below')
+                       AND c.fresh AND q.symbol = c.symbol
+                       AND q.quoted_at >= least((SELECT e.quoted_at FROM evaluation_cursors e WHERE e.symbol = c.symbol),
+                                                p.prev_quoted_at)
+                       AND q.quoted_at <= c.quoted_at) s
+             WHERE s.quoted_at > c.events_after) x ON true
       LEFT JOIN LATERAL (
             -- indicator alerts: the last daily bar before the latest quote's day and before the previous
             -- quote's (OFFSET 0 keeps the type test a one-time filter that other alerts stop at: pulled
@@ -106,10 +123,8 @@ evaluated AS (
              WHEN l.condition = 'outside_band' THEN l.price < l.band_low OR l.price > l.band_high
              WHEN l.condition = 'above' AND l.alert_type = 'threshold' THEN l.price >= l.threshold_price
              WHEN l.condition = 'below' AND l.alert_type = 'threshold' THEN l.price <= l.threshold_price
-             WHEN l.condition = 'crosses_above' THEN l.prev_price < l.threshold_price AND l.price >= l.threshold_price
-                  AND l.quoted_at > l.events_after
-             WHEN l.condition = 'crosses_below' THEN l.prev_price > l.threshold_price AND l.price <= l.threshold_price
-                  AND l.quoted_at > l.events_after
+             WHEN l.condition = 'crosses_above' THEN l.rose_through
+             WHEN l.condition = 'crosses_below' THEN l.fell_through
              WHEN l.alert_type = 'duration' THEN coalesce(l.held, false)
              WHEN l.condition = 'up' THEN l.anchor_at >= l.covered_since
                   AND (l.price - l.anchor_price) / l.anchor_price * 100 >= l.percent
