@@ -178,6 +178,17 @@ def test_price_crossing_its_average_between_evaluations(db, user, condition, bef
     assert run(db, now=datetime.now(UTC)).triggered == int(fires)
 
 
+def test_an_alert_judged_again_compares_the_latest_quote_with_the_one_just_before_it(db, user):
+    now, last_bar = live_clock()
+    bars(db, "ACME", [90, 100, 110], last=last_bar)
+    quote(db, "ACME", 101, now - timedelta(minutes=30))  # above the average (100), before the alert
+    alert(db, user, alert_type="indicator", condition="crosses_above", indicator="sma", period=3)
+    quote(db, "ACME", 99, datetime.now(UTC))
+    assert run(db, now=datetime.now(UTC)).triggered == 0  # 101 -> 99: a crossing, but downward
+    quote(db, "ACME", 101, datetime.now(UTC))
+    assert run(db, now=datetime.now(UTC)).triggered == 1  # 99 -> 101, whatever the first quote was
+
+
 def test_a_new_alert_judged_on_a_quote_after_it_needs_the_previous_quote_on_the_other_side(db, user):
     now, last_bar = live_clock()
     bars(db, "ACME", [90, 100, 110], last=last_bar)
