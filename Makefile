@@ -115,9 +115,12 @@ test-fast: $(STAMP)
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --fast-lane -q
 
 # Plants each bug of tests/mutants/catalogue.toml in turn; every one must make a test fail.
+# Three workers on two cores: a mutant's run waits on Postgres and servers as much as it computes
+# (303 mutants: 236 s against 253 s with two, one after the other on the same tree).
+MUTANT_JOBS ?= 3
 MUTANT_FLAGS ?=
 mutants: $(STAMP)
-	$(BIN)/python tests/mutants/run.py --jobs 2 $(MUTANT_FLAGS)
+	$(BIN)/python tests/mutants/run.py --jobs $(MUTANT_JOBS) $(MUTANT_FLAGS)
 
 bench: $(STAMP)
 	for b in bench/[a-z]*.py; do $(BIN)/python $$b || exit 1; done

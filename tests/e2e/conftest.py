@@ -17,10 +17,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from e2e_settings import ACCESS_TOKEN_TTL_SECONDS, ROOT
+from e2e_settings import ROOT, e2e_server
 
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
-from apigw import LocalServer
 
 SHARED_DATA = (ROOT.parent / "shared" / "data").resolve()
 ARTIFACTS = ROOT / ".e2e-artifacts"
@@ -83,23 +82,8 @@ def e2e_database(database_url) -> str:
 # integration tests after this module call Lambda handlers that run their own (Mangum).
 @pytest.fixture(scope="module")
 def site(web_build, market_dir, e2e_database):
-    server = LocalServer(
-        env={
-            "DATABASE_URL": e2e_database,
-            "TICKERWATCH_WEB_DIR": str(web_build),
-            "TICKERWATCH_MARKET_DATA": f"replay:{market_dir}",
-            "TICKERWATCH_FETCH_INTERVAL_SECONDS": "1",
-            "ACCESS_TOKEN_TTL_SECONDS": str(ACCESS_TOKEN_TTL_SECONDS),
-            # A reused refresh token revokes its family at once: a client that kept the first
-            # refresh token is signed out at its second refresh, which the tests would see.
-            "REFRESH_TOKEN_REUSE_GRACE_SECONDS": "0",
-            # Many sign-ups and logins from one address in a minute are this suite, not an attack.
-            "RATE_LIMIT_REGISTER_PER_ADDRESS": "0",
-            "RATE_LIMIT_LOGIN_PER_ADDRESS": "0",
-            # The webhook test delivers to a receiver on this machine.
-            "TICKERWATCH_WEBHOOK_ALLOW_PRIVATE": "true",
-        }
-    ).wait_ready()
+    # The webhook test delivers to a receiver on this machine.
+    server = e2e_server(web_build, e2e_database, f"replay:{market_dir}", TICKERWATCH_WEBHOOK_ALLOW_PRIVATE="true")
     yield server
     server.stop()
 

@@ -12,27 +12,14 @@ from decimal import Decimal
 
 import httpx
 import pytest
-from apigw import LocalServer
-from e2e_settings import ACCESS_TOKEN_TTL_SECONDS
+from e2e_settings import e2e_server
 from playwright.sync_api import Page, expect
 from test_web_client import PASSWORD, assert_accessible, move_market, sign_up, unique
 
 
 @pytest.fixture(scope="module")
 def site(web_build, market_dir, e2e_database):
-    server = LocalServer(
-        env={
-            "DATABASE_URL": e2e_database,
-            "TICKERWATCH_WEB_DIR": str(web_build),
-            "TICKERWATCH_MARKET_DATA": f"anytime:{market_dir}",
-            "TICKERWATCH_REPLAY_STEP_SECONDS": "1",
-            "TICKERWATCH_FETCH_INTERVAL_SECONDS": "1",
-            "ACCESS_TOKEN_TTL_SECONDS": str(ACCESS_TOKEN_TTL_SECONDS),
-            "REFRESH_TOKEN_REUSE_GRACE_SECONDS": "0",
-            "RATE_LIMIT_REGISTER_PER_ADDRESS": "0",
-            "RATE_LIMIT_LOGIN_PER_ADDRESS": "0",
-        }
-    ).wait_ready()
+    server = e2e_server(web_build, e2e_database, f"anytime:{market_dir}", TICKERWATCH_REPLAY_STEP_SECONDS="1")
     yield server
     server.stop()
 
