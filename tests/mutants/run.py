@@ -232,9 +232,21 @@ def judge(worker: Worker, mutant: Mutant, full: bool, known_green: set[str], num
     mutant.seconds = time.monotonic() - started
 
 
-def baseline(workers: list[Worker], targets: list[str]) -> None:
+def shares_by_cost(targets: list[str], costs: dict[str, float], count: int) -> list[list[str]]:
+    """The targets dealt to ``count`` workers, the dearest first to the least loaded (a browser test
+    costs twenty cheap ones: dealt in turn, one worker ran it and its share of the rest alone)."""
+    shares: list[list[str]] = [[] for _ in range(count)]
+    loads = [0.0] * count
+    for test in sorted(targets, key=lambda t: (-costs.get(t, UNKNOWN_COST_SECONDS), t)):
+        least = loads.index(min(loads))
+        shares[least].append(test)
+        loads[least] += costs.get(test, UNKNOWN_COST_SECONDS)
+    return [sorted(share) for share in shares]
+
+
+def baseline(workers: list[Worker], targets: list[str], costs: dict[str, float] | None = None) -> None:
     """Every test that will decide a kill must pass unmutated here, or a "kill" means nothing."""
-    shares = [targets[w :: len(workers)] for w in range(len(workers))]
+    shares = shares_by_cost(targets, costs or {}, len(workers))
     results: list[tuple[int, str]] = [(0, "")] * len(workers)
 
     def run(index: int) -> None:
@@ -332,7 +344,10 @@ def main() -> int:
 
         targets = baseline_targets(killers, known_green, passed_tests(args.green_from))
         shown_green = f" (the other {len(known_green) - len(targets)} passed in {args.green_from})"
-    baseline(workers, targets)
+    costs: dict[str, float] = {}
+    for entry in killers.values():
+        costs[entry["test"]] = max(costs.get(entry["test"], 0.0), entry["seconds"])
+    baseline(workers, targets, costs)
     what = "test files" if args.full else "recorded killers"
     elapsed = time.monotonic() - started
     print(f"baseline green: {len(targets)} {what} in {elapsed:.0f} s{shown_green}", flush=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "mutants")]
 
-from run import baseline_targets  # noqa: E402
+from run import baseline_targets, shares_by_cost  # noqa: E402
 from timing import passed_tests  # noqa: E402
 
 REPORT = """<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest">
@@ -49,3 +49,10 @@ def test_the_baseline_runs_what_the_report_does_not_show_and_the_cheapest_killer
         "tests/unit/test_bands.py::test_unreported",
         "tests/unit/test_skill.py::test_quick",
     ]
+
+
+def test_the_baseline_deals_the_dearest_tests_first_to_the_least_loaded_worker():
+    costs = {"e2e::browser": 12.0, "a::one": 1.0, "b::two": 1.0, "c::three": 1.0, "d::four": 1.0}
+    shares = shares_by_cost(sorted(costs), costs, 2)
+    assert sorted(shares, key=len) == [["e2e::browser"], ["a::one", "b::two", "c::three", "d::four"]]
+    assert sorted(t for share in shares_by_cost(sorted(costs), {}, 3) for t in share) == sorted(costs)  # none lost
