@@ -8,8 +8,7 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from tickerwatch.ingest import fetch_prices, fetch_repeatedly
-from tickerwatch.market_time import prices_move
+from tickerwatch.ingest import fetch_in_session, fetch_prices
 from tickerwatch.observability import instrument_job
 from tickerwatch.runtime import get_database, get_market_data, live_price_publisher, price_change_publisher
 from tickerwatch.settings import get_settings
@@ -31,8 +30,6 @@ def handler(event, context):
         return {"error": "invalid event", "details": exc.errors(include_url=False)}
     scheduled = isinstance(event, dict) and event.get("source") == "aws.scheduler"
     in_aws = bool(settings.lambda_function_name)  # locally the server's scheduler decides when
-    if scheduled and in_aws and not prices_move(datetime.now(UTC)):
-        return {"skipped": "no session now (a holiday, an early close, or past the closing quote)"}
 
     def fetch_once():
         return fetch_prices(
@@ -46,5 +43,7 @@ def handler(event, context):
 
     if not (scheduled and in_aws):
         return fetch_once().as_dict()
-    runs = fetch_repeatedly(fetch_once, settings.session_fetch_interval_seconds)
+    runs = fetch_in_session(fetch_once, datetime.now(UTC), settings.session_fetch_interval_seconds)
+    if not runs:
+        return {"skipped": "no session now (a holiday, an early close, or past the closing quote)"}
     return {**runs[-1].as_dict(), "fetches": len(runs)}

@@ -230,11 +230,12 @@ def test_a_day_sent_twice_is_stored_once_and_a_revised_bar_replaces_the_old(db):
     ("in_session", "in_aws", "fetches"), [(False, True, False), (True, True, True), (False, False, True)]
 )
 def test_a_scheduled_run_in_aws_outside_a_session_fetches_nothing(db, monkeypatch, in_session, in_aws, fetches):
+    from tickerwatch import ingest
     from tickerwatch.local import load_function
 
     module = load_function("fetch_prices")
-    monkeypatch.setattr(module, "prices_move", lambda now: in_session)
-    monkeypatch.setattr(module, "fetch_repeatedly", lambda fetch_once, every: [fetch_once()])
+    monkeypatch.setattr(ingest, "prices_move", lambda now: in_session)
+    monkeypatch.setattr(ingest, "fetch_repeatedly", lambda fetch_once, every: [fetch_once()])
     monkeypatch.setattr(
         module, "settings", module.settings.model_copy(update={"lambda_function_name": "x" if in_aws else None})
     )

@@ -11,6 +11,7 @@ from tickerwatch.data import prices
 from tickerwatch.db import Database
 from tickerwatch.errors import InvalidInput
 from tickerwatch.market_data import History, MarketData, ProviderUnavailable, Quote, StockInfo, normalise_symbol
+from tickerwatch.market_time import prices_move
 from tickerwatch.observability import METRIC_FETCH_FAILED_SHARE, logger, metrics
 
 UNREACHABLE = "provider unreachable"
@@ -126,6 +127,14 @@ def fetch_repeatedly(
         sleep(max(0.0, due - clock()))
         results.append(fetch_once())
     return results
+
+
+def fetch_in_session(fetch_once: Callable[[], FetchResult], now: datetime, every_seconds: float) -> list[FetchResult]:
+    """A scheduled run: nothing when prices do not move now (a holiday, after an early close, past the
+    closing quote's minutes: the crons fire on every weekday), else fetches through the minute."""
+    if not prices_move(now):
+        return []
+    return fetch_repeatedly(fetch_once, every_seconds)
 
 
 def _download(provider: MarketData, symbols: list[str], start: date | None, end: date) -> History:

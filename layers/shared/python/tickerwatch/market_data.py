@@ -111,9 +111,8 @@ def _finite(*values: float) -> bool:
 
 @lru_cache(maxsize=64)
 def _read_csv(path: Path, version: tuple[int, int, int]) -> tuple[PriceBar, ...]:
-    """A Yahoo-layout CSV's bars, oldest first (cached per file version: its inode, size and
-    modification time, so a file replaced, or rewritten in place within one tick of a coarse clock, is
-    read again)."""
+    """A Yahoo-layout CSV's bars, oldest first, cached per version (inode, size, mtime): a file replaced,
+    or rewritten within one tick of a coarse clock, is read again."""
     symbol = path.stem
     bars = []
     with path.open(newline="") as fh:
@@ -152,11 +151,8 @@ class CsvMarketData:
 
     def _bars(self, symbol: str) -> list[PriceBar] | None:
         path = self._path(symbol)
-        try:
-            found = path.stat()
-        except FileNotFoundError:
-            return None
-        return _read_csv(path, (found.st_ino, found.st_size, found.st_mtime_ns))  # type: ignore[return-value]
+        found = path.stat() if path.exists() else None
+        return _read_csv(path, (found.st_ino, found.st_size, found.st_mtime_ns)) if found else None  # type: ignore[return-value]
 
     def history(self, symbols: list[str], start: date | None, end: date) -> History:
         result = History()
