@@ -118,15 +118,20 @@ export function stopLive() {
   setState("off");
 }
 
+// The wait before the attempt after `failures` failed ones, jittered so that clients a restart
+// dropped together do not all come back in the same instant.
+function backoff(failures) {
+  return BACKOFF_MS[Math.min(failures - 1, BACKOFF_MS.length - 1)] * (0.75 + Math.random() * 0.5);
+}
+
 function retry() {
   failures += 1;
   setState(failures >= FAILURES_BEFORE_POLLING ? "polling" : "reconnecting");
-  const base = BACKOFF_MS[Math.min(failures - 1, BACKOFF_MS.length - 1)];
   clearTimeout(retryTimer);
   retryTimer = setTimeout(() => {
     retryTimer = null;
     connectLive();
-  }, base * (0.75 + Math.random() * 0.5));
+  }, backoff(failures));
 }
 
 // No keep-alive within the connection's timeout: the socket is dead though the browser has not noticed.
@@ -169,9 +174,8 @@ function received(ws, message) {
       // with a newly refreshed one, backing off, for as long as the page listens; never left silent.
       entry.id = null;
       entry.refusals += 1;
-      const wait = BACKOFF_MS[Math.min(entry.refusals - 1, BACKOFF_MS.length - 1)];
       clearTimeout(entry.retryTimer);
-      entry.retryTimer = setTimeout(() => subscribe(channel), wait * (0.75 + Math.random() * 0.5));
+      entry.retryTimer = setTimeout(() => subscribe(channel), backoff(entry.refusals));
       break;
     }
     case "subscribe_success": {
